@@ -1,0 +1,89 @@
+"""Synapses from a table, the dataset configuration, and instances under review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from synanno_dash.core.geometry import BBox, Resolution, Triple, bbox_around
+from synanno_dash.core.labels import Category, Label
+
+DEFAULT_CROP_SIZE_XYZ_VX: Triple = (64, 64, 6)
+
+
+@dataclass(frozen=True)
+class Synapse:
+    """One row of a synapse table, points in *target* voxels (x, y, z).
+
+    ``materialization_index`` is the row's stable id in the table; neuron ids are exact
+    Python ints (64-bit, never floats) or ``None`` when the table has none.
+    """
+
+    materialization_index: int
+    center_xyz_vx: Triple
+    pre_xyz_vx: Triple | None = None
+    post_xyz_vx: Triple | None = None
+    pre_neuron_id: int | None = None
+    post_neuron_id: int | None = None
+
+
+class Mode(StrEnum):
+    VOLUME = "volume"
+    NEURON = "neuron"
+
+
+class Workflow(StrEnum):
+    DETECTION = "detection"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Everything the Open Data form sets. Resolutions in nm, boxes in target voxels."""
+
+    source_url: str
+    target_url: str
+    table_url: str
+    source_resolution: Resolution
+    target_resolution: Resolution
+    neuropil_url: str = ""
+    secrets_path: str = ""
+    table_resolution: Resolution | None = None  # None: the table is in target voxels
+    mode: Mode = Mode.VOLUME
+    bbox_target_vx: BBox | None = None  # None: the whole table, page by page
+    neuron_id: int | None = None
+    crop_size_xyz_vx: Triple = DEFAULT_CROP_SIZE_XYZ_VX
+    tiles_per_page: int = 24
+
+    def with_changes(self, **changes: object) -> DatasetConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A synapse under review in one session."""
+
+    instance_id: int  # 0-based position in the review order
+    synapse: Synapse
+    bbox_target_vx: BBox
+    label: Label = Label.CORRECT
+    seen: bool = False
+    category: Category | None = None
+    custom_category: str = ""
+    note: str = ""
+    discarded: bool = False
+    compartment: int | None = None
+    traversal_index: int | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def needs_fixing(self) -> bool:
+        return self.label.needs_fixing and not self.discarded
+
+
+def instance_for(instance_id: int, synapse: Synapse, crop_size_xyz_vx: Triple) -> Instance:
+    return Instance(
+        instance_id=instance_id,
+        synapse=synapse,
+        bbox_target_vx=bbox_around(synapse.center_xyz_vx, crop_size_xyz_vx),
+    )

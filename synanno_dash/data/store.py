@@ -1,0 +1,323 @@
+"""The session store: per-browser-session state in a real database (SQLAlchemy).
+
+A SQLite file by default, any SQLAlchemy URL by configuration. Holds the dataset
+configuration, the instances with their labels, categories, notes and markers, edited
+masks, and an append-only log of edits. Undo/redo stacks are derived from that log, so a
+server restart loses nothing: every write is committed before the call returns.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+
+from synanno_dash.core.instances import DatasetConfig, Instance
+from synanno_dash.core.labels import Label
+from synanno_dash.core.serialize import config_from_dict, config_to_dict
+from synanno_dash.data import store_schema as schema
+from synanno_dash.data.store_rows import EDITABLE_FIELDS, instance_from_row, instance_to_row
+
+
+class StoreError(RuntimeError):
+    """A session-store problem a user can act on."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers and the single writer of several workers proceed together.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def open_engine(database_url: str) -> Engine:
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    schema.metadata.create_all(engine)
+    return engine
+
+
+class SessionStore:
+    """All reads and writes of session state, keyed by a browser session id."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = open_engine(database_url)
+
+    # -- sessions -----------------------------------------------------------------------
+    def ensure_session(self, session_id: str) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(schema.sessions.c.session_id).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).first()
+            if found is None:
+                conn.execute(
+                    insert(schema.sessions).values(
+                        session_id=session_id, created_at=now, updated_at=now, state_json="{}"
+                    )
+                )
+
+    def reset_session(self, session_id: str) -> None:
+        """Forget everything of one session (``/reset``); other sessions are untouched."""
+        with self.engine.begin() as conn:
+            for table in (schema.masks, schema.edits, schema.instances, schema.sessions):
+                conn.execute(delete(table).where(table.c.session_id == session_id))
+
+    def save_config(self, session_id: str, config: DatasetConfig) -> None:
+        self.ensure_session(session_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.sessions)
+                .where(schema.sessions.c.session_id == session_id)
+                .values(config_json=json.dumps(config_to_dict(config)), updated_at=time.time())
+            )
+
+    def load_config(self, session_id: str) -> DatasetConfig | None:
+        with self.engine.connect() as conn:
+            raw = conn.execute(
+                select(schema.sessions.c.config_json).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).scalar()
+        return None if not raw else config_from_dict(json.loads(raw))
+
+    def get_state(self, session_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            raw = conn.execute(
+                select(schema.sessions.c.state_json).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).scalar()
+        return {} if not raw else dict(json.loads(raw))
+
+    def update_state(self, session_id: str, **changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into the session's small JSON state (page, stage times...)."""
+        self.ensure_session(session_id)
+        with self.engine.begin() as conn:
+            raw = conn.execute(
+                select(schema.sessions.c.state_json).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).scalar()
+            state = {} if not raw else dict(json.loads(raw))
+            state.update(changes)
+            conn.execute(
+                update(schema.sessions)
+                .where(schema.sessions.c.session_id == session_id)
+                .values(state_json=json.dumps(state), updated_at=time.time())
+            )
+        return state
+
+    # -- instances ----------------------------------------------------------------------
+    def replace_instances(self, session_id: str, items: Sequence[Instance]) -> None:
+        """Start a new review: the instance list, a fresh edit log, no masks."""
+        self.ensure_session(session_id)
+        now = time.time()
+        with self.engine.begin() as conn:
+            for table in (schema.masks, schema.edits, schema.instances):
+                conn.execute(delete(table).where(table.c.session_id == session_id))
+            if items:
+                conn.execute(
+                    insert(schema.instances),
+                    [instance_to_row(session_id, item, now) for item in items],
+                )
+
+    def add_instance(self, session_id: str, item: Instance) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.instances).values(instance_to_row(session_id, item)))
+
+    def instances(self, session_id: str, ids: Iterable[int] | None = None) -> list[Instance]:
+        query = select(schema.instances).where(schema.instances.c.session_id == session_id)
+        if ids is not None:
+            query = query.where(schema.instances.c.instance_id.in_(list(ids)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(schema.instances.c.instance_id)).mappings()
+            return [instance_from_row(row) for row in rows]
+
+    def instance(self, session_id: str, instance_id: int) -> Instance:
+        found = self.instances(session_id, [instance_id])
+        if not found:
+            raise StoreError(f"instance {instance_id} is not part of this session")
+        return found[0]
+
+    def counts(self, session_id: str) -> dict[str, int]:
+        """Totals for progress bars: instances, seen, and per label."""
+        col = schema.instances.c
+        with self.engine.connect() as conn:
+            total, seen = conn.execute(
+                select(func.count(), func.coalesce(func.sum(col.seen.cast(schema.Integer)), 0))
+                .where(col.session_id == session_id)
+            ).one()
+            per_label = dict(
+                conn.execute(
+                    select(col.label, func.count())
+                    .where(col.session_id == session_id)
+                    .group_by(col.label)
+                ).all()
+            )
+        result = {"total": int(total), "seen": int(seen)}
+        result.update({label.value: int(per_label.get(label.value, 0)) for label in Label})
+        return result
+
+    def mark_seen(self, session_id: str, ids: Iterable[int]) -> None:
+        col = schema.instances.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.instances)
+                .where(col.session_id == session_id, col.instance_id.in_(list(ids)))
+                .values(seen=True)
+            )
+
+    # -- edits (autosaved, undoable) ----------------------------------------------------
+    def edit(self, session_id: str, instance_id: int, **changes: Any) -> Instance:
+        """Apply one user action to one instance and log it; one action = one undo step."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise StoreError(f"cannot edit {sorted(unknown)}")
+        with self.engine.begin() as conn:
+            old = self._read_fields(conn, session_id, instance_id, changes.keys())
+            new = {name: EDITABLE_FIELDS[name].to_db(value) for name, value in changes.items()}
+            self._write_fields(conn, session_id, instance_id, new)
+            conn.execute(
+                insert(schema.edits).values(
+                    session_id=session_id,
+                    instance_id=instance_id,
+                    kind="do",
+                    field=",".join(sorted(changes)),
+                    old_json=json.dumps(old),
+                    new_json=json.dumps(new),
+                    at=time.time(),
+                )
+            )
+        return self.instance(session_id, instance_id)
+
+    def undo(self, session_id: str) -> Instance | None:
+        """Reverse the newest action still on the undo stack; ``None`` if there is none."""
+        return self._step(session_id, "undo")
+
+    def redo(self, session_id: str) -> Instance | None:
+        return self._step(session_id, "redo")
+
+    def history(self, session_id: str) -> list[dict[str, Any]]:
+        """The whole append-only log, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.edits)
+                .where(schema.edits.c.session_id == session_id)
+                .order_by(schema.edits.c.seq)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def _stacks(self, conn: Any, session_id: str) -> tuple[list[int], list[int]]:
+        """(undo stack, redo stack) of 'do' sequence numbers, derived from the log."""
+        undo_stack: list[int] = []
+        redo_stack: list[int] = []
+        rows = conn.execute(
+            select(schema.edits.c.seq, schema.edits.c.kind)
+            .where(schema.edits.c.session_id == session_id)
+            .order_by(schema.edits.c.seq)
+        ).all()
+        for seq, kind in rows:
+            if kind == "do":
+                undo_stack.append(seq)
+                redo_stack.clear()
+            elif kind == "undo" and undo_stack:
+                redo_stack.append(undo_stack.pop())
+            elif kind == "redo" and redo_stack:
+                undo_stack.append(redo_stack.pop())
+        return undo_stack, redo_stack
+
+    def _step(self, session_id: str, kind: str) -> Instance | None:
+        with self.engine.begin() as conn:
+            undo_stack, redo_stack = self._stacks(conn, session_id)
+            stack = undo_stack if kind == "undo" else redo_stack
+            if not stack:
+                return None
+            target = conn.execute(
+                select(schema.edits).where(schema.edits.c.seq == stack[-1])
+            ).mappings().one()
+            values = json.loads(target["old_json"] if kind == "undo" else target["new_json"])
+            self._write_fields(conn, session_id, target["instance_id"], values)
+            conn.execute(
+                insert(schema.edits).values(
+                    session_id=session_id,
+                    instance_id=target["instance_id"],
+                    kind=kind,
+                    field=target["field"],
+                    ref_seq=target["seq"],
+                    at=time.time(),
+                )
+            )
+            instance_id = target["instance_id"]
+        return self.instance(session_id, instance_id)
+
+    def can_undo_redo(self, session_id: str) -> tuple[bool, bool]:
+        with self.engine.connect() as conn:
+            undo_stack, redo_stack = self._stacks(conn, session_id)
+        return (bool(undo_stack), bool(redo_stack))
+
+    @staticmethod
+    def _read_fields(
+        conn: Any, session_id: str, instance_id: int, names: Iterable[str]
+    ) -> dict[str, Any]:
+        col = schema.instances.c
+        names = list(names)
+        row = conn.execute(
+            select(*[col[name] for name in names]).where(
+                col.session_id == session_id, col.instance_id == instance_id
+            )
+        ).mappings().first()
+        if row is None:
+            raise StoreError(f"instance {instance_id} is not part of this session")
+        return {name: row[name] for name in names}
+
+    @staticmethod
+    def _write_fields(conn: Any, session_id: str, instance_id: int, values: dict) -> None:
+        col = schema.instances.c
+        conn.execute(
+            update(schema.instances)
+            .where(col.session_id == session_id, col.instance_id == instance_id)
+            .values(**values, updated_at=time.time())
+        )
+
+    # -- masks ---------------------------------------------------------------------------
+    def save_mask_slice(self, session_id: str, instance_id: int, z_index: int, npy: bytes) -> None:
+        col = schema.masks.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(schema.masks).where(
+                    col.session_id == session_id,
+                    col.instance_id == instance_id,
+                    col.z_index == z_index,
+                )
+            )
+            conn.execute(
+                insert(schema.masks).values(
+                    session_id=session_id,
+                    instance_id=instance_id,
+                    z_index=z_index,
+                    mask_npy=npy,
+                    updated_at=time.time(),
+                )
+            )
+
+    def mask_slices(self, session_id: str, instance_id: int) -> dict[int, bytes]:
+        col = schema.masks.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(col.z_index, col.mask_npy).where(
+                    col.session_id == session_id, col.instance_id == instance_id
+                )
+            ).all()
+        return {int(z): bytes(blob) for z, blob in rows}

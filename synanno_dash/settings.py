@@ -1,0 +1,60 @@
+"""One settings object, read from environment variables and an optional ``.env`` file.
+
+Defaults give a working local app on the demo dataset with no configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "synanno-dash"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8050
+    data_dir: Path = _default_data_dir()
+    database_url: str = ""  # empty: a SQLite file in data_dir
+    cache_bytes: int = 512 * 1024**2  # decoded-crop LRU per dataset
+    debug: bool = False
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+    @property
+    def table_cache_dir(self) -> Path:
+        return self.data_dir / "tables"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sessions.db'}"
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Environment wins over ``.env``; ``.env`` wins over defaults."""
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+    env = os.environ
+    defaults = Settings()
+    return Settings(
+        host=env.get("APP_IP", defaults.host),
+        port=int(env.get("APP_PORT", defaults.port)),
+        data_dir=Path(env["SYNANNO_DATA_DIR"]).expanduser()
+        if env.get("SYNANNO_DATA_DIR")
+        else defaults.data_dir,
+        database_url=env.get("SYNANNO_DATABASE_URL", ""),
+        cache_bytes=int(env.get("SYNANNO_CACHE_BYTES", defaults.cache_bytes)),
+        debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
+    )

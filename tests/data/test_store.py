@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synanno_dash.core.instances import Synapse, instance_for
+from synanno_dash.core.labels import Category, Label
+from synanno_dash.data.store import SessionStore, StoreError
+
+BIG_ID = 864691135000000123
+
+
+def _items(n: int = 3) -> list:
+    return [
+        instance_for(
+            i,
+            Synapse(i * 10, (100 + i, 200, 5), (98 + i, 200, 5), None, BIG_ID, BIG_ID + i),
+            (64, 64, 6),
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sessions.db'}"
+
+
+def test_instances_round_trip_exactly(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    back = store.instances("a")
+    assert [b.synapse for b in back] == [i.synapse for i in _items()]
+    assert back[2].synapse.post_neuron_id == BIG_ID + 2
+    assert back[0].synapse.post_xyz_vx is None
+
+
+def test_sessions_are_isolated_and_reset_only_one(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    store.replace_instances("b", _items(2))
+    store.edit("a", 0, label=Label.INCORRECT)
+    assert store.instance("b", 0).label is Label.CORRECT
+    store.reset_session("a")
+    assert store.instances("a") == []
+    assert len(store.instances("b")) == 2
+
+
+def test_edits_survive_a_restart_with_undo_redo(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    store.edit("a", 1, label=Label.INCORRECT)
+    store.edit("a", 1, category=Category.FALSE_POSITIVE, custom_category="")
+    store.edit("a", 2, label=Label.UNSURE)
+    store.update_state("a", page=2)
+    restarted = SessionStore(db_url)
+    assert restarted.get_state("a")["page"] == 2
+    assert restarted.instance("a", 2).label is Label.UNSURE
+    assert restarted.undo("a").label is Label.CORRECT  # type: ignore[union-attr]
+    assert restarted.undo("a").category is None  # type: ignore[union-attr]
+    assert restarted.redo("a").category is Category.FALSE_POSITIVE  # type: ignore[union-attr]
+    # a new edit clears the redo stack
+    restarted.edit("a", 0, label=Label.UNSURE)
+    assert restarted.redo("a") is None
+    assert restarted.can_undo_redo("a") == (True, False)
+    kinds = [row["kind"] for row in restarted.history("a")]
+    assert kinds == ["do", "do", "do", "undo", "undo", "redo", "do"]
+
+
+def test_counts_and_seen(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    store.mark_seen("a", [0, 1])
+    store.edit("a", 0, label=Label.INCORRECT)
+    assert store.counts("a") == {"total": 3, "seen": 2, "correct": 2, "incorrect": 1, "unsure": 0}
+
+
+def test_edit_rejects_unknown_fields_and_instances(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    with pytest.raises(StoreError):
+        store.edit("a", 0, materialization_index=5)
+    with pytest.raises(StoreError):
+        store.edit("a", 99, label=Label.INCORRECT)
+
+
+def test_mask_slices(db_url: str) -> None:
+    store = SessionStore(db_url)
+    store.replace_instances("a", _items())
+    store.save_mask_slice("a", 0, 3, b"one")
+    store.save_mask_slice("a", 0, 3, b"two")
+    assert store.mask_slices("a", 0) == {3: b"two"}
