@@ -159,7 +159,7 @@ class SessionStore:
                 select(func.count(), func.coalesce(func.sum(col.seen.cast(schema.Integer)), 0))
                 .where(col.session_id == session_id)
             ).one()
-            per_label = dict(
+            per_label: dict[str, int] = dict(
                 conn.execute(
                     select(col.label, func.count())
                     .where(col.session_id == session_id)

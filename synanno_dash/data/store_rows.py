@@ -77,7 +77,7 @@ def instance_to_row(session_id: str, item: Instance, now: float | None = None) -
     }
 
 
-def instance_from_row(row: Mapping[str, Any]) -> Instance:
+def instance_from_row(row: Mapping[Any, Any]) -> Instance:
     center = _point_from_text(row["center_xyz_vx"])
     assert center is not None
     bbox = json.loads(row["bbox_target_vx"])
