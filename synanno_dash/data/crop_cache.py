@@ -1,0 +1,126 @@
+"""A thread-safe LRU of decoded crops, bounded by bytes.
+
+Crops are cache, not state: anything evicted is read again from the volume. Stored arrays are
+made read-only so that one caller cannot change what another caller gets from the cache; copy
+an array before editing it.
+
+Two threads asking for the same missing key (a page read racing the prefetch of the same page)
+share one load instead of reading the volume twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    entries: int
+    nbytes: int
+    max_bytes: int
+
+
+class CropCache:
+    """Least-recently-used arrays, at most ``max_bytes`` in total (0 disables caching)."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"cache size must be >= 0 bytes, got {max_bytes}")
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._nbytes = 0
+        self._hits = 0
+        self._misses = 0
+        self._loading: dict[Hashable, Future[np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(
+                self._hits, self._misses, len(self._items), self._nbytes, self._max_bytes
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get(self, key: Hashable) -> np.ndarray | None:
+        with self._lock:
+            return self._lookup(key)
+
+    def put(self, key: Hashable, array: np.ndarray) -> np.ndarray:
+        """Store ``array`` (made read-only) and return it; too-large arrays are not kept."""
+        array.setflags(write=False)
+        with self._lock:
+            self._store(key, array)
+        return array
+
+    def get_or_load(self, key: Hashable, load: Callable[[], np.ndarray]) -> np.ndarray:
+        """The cached array for ``key``, calling ``load`` once on a miss."""
+        with self._lock:
+            cached = self._lookup(key)
+            if cached is not None:
+                return cached
+            pending = self._loading.get(key)
+            if pending is None:
+                future: Future[np.ndarray] = Future()
+                self._loading[key] = future
+        if pending is not None:
+            return pending.result()
+        try:
+            array = load()
+            array.setflags(write=False)
+        except BaseException as error:
+            with self._lock:
+                del self._loading[key]
+            future.set_exception(error)
+            raise
+        with self._lock:
+            del self._loading[key]
+            self._store(key, array)
+        future.set_result(array)
+        return array
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._nbytes = 0
+
+    def _lookup(self, key: Hashable) -> np.ndarray | None:
+        array = self._items.get(key)
+        if array is None:
+            self._misses += 1
+            return None
+        self._items.move_to_end(key)
+        self._hits += 1
+        return array
+
+    def _store(self, key: Hashable, array: np.ndarray) -> None:
+        if array.nbytes > self._max_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._nbytes -= old.nbytes
+        self._items[key] = array
+        self._nbytes += array.nbytes
+        while self._nbytes > self._max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self._nbytes -= evicted.nbytes
