@@ -1,0 +1,323 @@
+"""One embedded Neuroglancer viewer per browser session: ``ViewerRegistry``.
+
+Developer notes
+- The ``neuroglancer`` package runs its own web server (tornado, one background thread) inside
+  the app process, bound to the app's host on a free port. Each session gets a ``Viewer``; its
+  URL (``viewer_url``) goes into an ``html.Iframe``. The bind address is set when the registry is
+  made and takes effect when the server starts (the first viewer); the server is process-wide,
+  so with several web workers a session must stay on one worker (sticky sessions).
+- Key presses in the viewer reach Python as actions, run on the Neuroglancer server thread:
+  ``n`` stores the neuron under the mouse (neuropil layer) as the session's choice, ``c`` records
+  a missed-synapse candidate at the mouse and shows it as a yellow marker. Optional callbacks
+  (``on_neuron_chosen``, ``on_candidate``) are called after the choice is stored, outside the
+  lock, so the app can push it to the session's form.
+- Everything per session (viewer, choice, candidates) lives in this object, keyed by session id,
+  behind one lock; handlers look their session up by id and never hold the viewer, so closing a
+  session drops its viewer. The least recently used viewers are closed beyond ``max_viewers``.
+- Local (``file://``) layers are fetched by the browser from the app's data route
+  (``services.local_data``); ``base_url`` is the app's address as the browser sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import neuroglancer
+
+from synanno_dash.core.geometry import Triple
+from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.services import ng_state
+from synanno_dash.services.local_data import DEFAULT_PREFIX
+
+log = logging.getLogger(__name__)
+
+CHOOSE_NEURON_ACTION = "synanno-choose-neuron"
+ADD_CANDIDATE_ACTION = "synanno-add-candidate"
+KEY_BINDINGS = {"keyn": CHOOSE_NEURON_ACTION, "keyc": ADD_CANDIDATE_ACTION}
+
+NeuronCallback = Callable[[str, int], None]
+CandidateCallback = Callable[[str, Triple], None]
+
+
+@dataclass
+class _Session:
+    """Mutable per-session record; only touched under the registry's lock."""
+
+    viewer: neuroglancer.Viewer
+    neuron_id: int | None = None
+    candidates: list[Triple] = field(default_factory=list)
+    config: DatasetConfig | None = None
+
+
+class ViewerRegistry:
+    """Neuroglancer viewers of the app's browser sessions, created on demand."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_base_url: str = "",
+        *,
+        on_neuron_chosen: NeuronCallback | None = None,
+        on_candidate: CandidateCallback | None = None,
+        max_viewers: int = 64,
+        data_prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        if max_viewers < 1:
+            raise ValueError("keep at least one viewer")
+        neuroglancer.set_server_bind_address(host, bind_port=port)
+        self.data_base_url = data_base_url
+        self.data_prefix = data_prefix
+        self.max_viewers = max_viewers
+        self._on_neuron_chosen = on_neuron_chosen
+        self._on_candidate = on_candidate
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- viewers ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        with self._lock:
+            return session_id in self._sessions
+
+    def get_or_create(self, session_id: str) -> neuroglancer.Viewer:
+        """The session's viewer, created (with the n / c key bindings) on first use."""
+        evicted: list[_Session] = []
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                self._sessions.move_to_end(session_id)
+                return session.viewer
+            viewer = neuroglancer.Viewer()
+            self._bind_keys(viewer, session_id)
+            self._sessions[session_id] = _Session(viewer=viewer)
+            while len(self._sessions) > self.max_viewers:
+                evicted.append(self._sessions.popitem(last=False)[1])
+        for old in evicted:
+            _forget(old.viewer)
+        return viewer
+
+    def viewer_url(self, session_id: str, browser_host: str | None = None) -> str:
+        """The URL to embed; ``browser_host`` replaces the host name (e.g. behind 0.0.0.0)."""
+        url = self.get_or_create(session_id).get_viewer_url()
+        if not browser_host:
+            return url
+        parts = urlsplit(url)
+        netloc = browser_host if parts.port is None else f"{browser_host}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def close(self, session_id: str) -> bool:
+        """Close the session's viewer and forget its choice and candidates."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        _forget(session.viewer)
+        return True
+
+    def close_all(self) -> None:
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            _forget(session.viewer)
+
+    # -- views -----------------------------------------------------------------------------
+
+    def show_instance(
+        self,
+        session_id: str,
+        config: DatasetConfig,
+        center_xyz_vx: Triple,
+        pre_xyz_vx: Triple | None,
+        post_xyz_vx: Triple | None,
+        crop_size_xyz_vx: Triple,
+        *,
+        base_url: str | None = None,
+    ) -> str:
+        """Centre the session's viewer on an instance, pre/post markers shown; returns its URL."""
+        spec = ng_state.ViewSpec(
+            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=crop_size_xyz_vx,
+            pre_xyz_vx=pre_xyz_vx, post_xyz_vx=post_xyz_vx,
+        )  # fmt: skip
+        return self.show(session_id, config, spec, base_url=base_url)
+
+    def show_neuron_chooser(
+        self,
+        session_id: str,
+        config: DatasetConfig,
+        center_xyz_vx: Triple | None = None,
+        *,
+        base_url: str | None = None,
+    ) -> str:
+        """The neuropil visible, for choosing a neuron with ``n`` (centre: the data's middle)."""
+        chosen = self.chosen_neuron(session_id)
+        spec = ng_state.ViewSpec(
+            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=config.crop_size_xyz_vx,
+            show_neuropil=True, neuron_ids=() if chosen is None else (chosen,), context=8.0,
+        )  # fmt: skip
+        return self.show(session_id, config, spec, base_url=base_url)
+
+    def show_missed_search(
+        self,
+        session_id: str,
+        config: DatasetConfig,
+        center_xyz_vx: Triple,
+        neuron_id: int | None = None,
+        *,
+        base_url: str | None = None,
+    ) -> str:
+        """A region (e.g. a compartment) with the neuron shown, for marking misses with ``c``."""
+        spec = ng_state.ViewSpec(
+            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=config.crop_size_xyz_vx,
+            candidates_xyz_vx=tuple(self.candidates(session_id)),
+            show_neuropil=neuron_id is not None,
+            neuron_ids=() if neuron_id is None else (neuron_id,), context=4.0,
+        )  # fmt: skip
+        return self.show(session_id, config, spec, base_url=base_url)
+
+    def show(
+        self,
+        session_id: str,
+        config: DatasetConfig,
+        spec: ng_state.ViewSpec,
+        *,
+        base_url: str | None = None,
+    ) -> str:
+        """Replace the session's viewer state with ``spec``'s view; returns the viewer URL."""
+        state = ng_state.build_state(config, spec, base_url or self.data_base_url, self.data_prefix)
+        viewer = self.get_or_create(session_id)
+        viewer.set_state(state)
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                session.config = config
+        return viewer.get_viewer_url()
+
+    # -- choices ---------------------------------------------------------------------------
+
+    def chosen_neuron(self, session_id: str) -> int | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return None if session is None else session.neuron_id
+
+    def candidates(self, session_id: str) -> list[Triple]:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return [] if session is None else list(session.candidates)
+
+    def clear_candidates(self, session_id: str) -> None:
+        """Forget the session's candidates and remove their yellow markers."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return
+            session.candidates.clear()
+            viewer = session.viewer
+        with viewer.txn() as state:
+            layer = _markers(state)
+            if layer is not None:
+                layer.annotations = [
+                    a for a in layer.annotations
+                    if not str(a.id).startswith(ng_state.CANDIDATE_ID_PREFIX)
+                ]  # fmt: skip
+
+    # -- key actions (called on the Neuroglancer server thread) ----------------------------
+
+    def handle_choose_neuron(self, session_id: str, action_state: object) -> int | None:
+        """``n``: the neuron under the mouse becomes the session's choice."""
+        neuron_id = ng_state.selected_segment(action_state, ng_state.NEUROPIL_LAYER)
+        if neuron_id is None:
+            return None
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            session.neuron_id = neuron_id
+        _notify(self._on_neuron_chosen, session_id, neuron_id)
+        return neuron_id
+
+    def handle_add_candidate(self, session_id: str, action_state: object) -> Triple | None:
+        """``c``: record the target voxel under the mouse and show a yellow marker there."""
+        coordinates = getattr(action_state, "mouse_voxel_coordinates", None)
+        with self._lock:
+            session = self._sessions.get(session_id)
+            config = None if session is None else session.config
+        if session is None or config is None or coordinates is None:
+            return None
+        viewer = session.viewer
+        point = ng_state.to_target_voxels(
+            [float(c) for c in coordinates], viewer.state.dimensions, config.target_resolution
+        )
+        with self._lock:
+            if self._sessions.get(session_id) is not session:  # closed meanwhile
+                return None
+            session.candidates.append(point)
+            index = len(session.candidates) - 1
+        with viewer.txn() as state:
+            layer = _markers(state)
+            if layer is not None:
+                layer.annotations.append(
+                    ng_state.marker(ng_state.candidate_id(index), point, ng_state.CANDIDATE_COLOR)
+                )
+        _notify(self._on_candidate, session_id, point)
+        return point
+
+    def _bind_keys(self, viewer: neuroglancer.Viewer, session_id: str) -> None:
+        # The handlers capture the id, not the viewer: a closed session's viewer can be freed.
+        viewer.actions.add(CHOOSE_NEURON_ACTION, lambda s: self.handle_choose_neuron(session_id, s))
+        viewer.actions.add(ADD_CANDIDATE_ACTION, lambda s: self.handle_add_candidate(session_id, s))
+        with viewer.config_state.txn() as config_state:
+            for key, action in KEY_BINDINGS.items():
+                config_state.input_event_bindings.viewer[key] = action
+
+
+def _markers(state: neuroglancer.ViewerState) -> neuroglancer.AnnotationLayer | None:
+    names = [layer.name for layer in state.layers]
+    if ng_state.MARKERS_LAYER not in names:
+        return None
+    return state.layers[ng_state.MARKERS_LAYER].layer
+
+
+def _notify(callback: Callable[..., None] | None, *args: object) -> None:
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:  # a broken callback must not lose the stored choice
+        log.exception("Neuroglancer choice callback failed")
+
+
+def _forget(viewer: neuroglancer.Viewer) -> None:
+    """Invalidate a viewer's URL now rather than when it is garbage collected."""
+    viewer.actions.clear()
+    server = neuroglancer.server.global_server
+    if server is not None:
+        server.viewers.pop(viewer.token, None)
+
+
+def keys_bound(viewer: neuroglancer.Viewer) -> dict[str, str]:
+    """The viewer-level key bindings (for tests and diagnostics)."""
+    bindings = viewer.config_state.state.input_event_bindings.viewer
+    return {key: bindings[key] for key in bindings if key in KEY_BINDINGS}
+
+
+def candidate_points(state: neuroglancer.ViewerState) -> Sequence[Triple]:
+    """The candidate markers shown in a viewer state, as voxel indices."""
+    layer = _markers(state)
+    if layer is None:
+        return []
+    return [
+        (int(a.point[0]), int(a.point[1]), int(a.point[2]))
+        for a in layer.annotations
+        if str(a.id).startswith(ng_state.CANDIDATE_ID_PREFIX)
+    ]

@@ -1,0 +1,205 @@
+"""The embedded Neuroglancer viewer alone, in headless Chromium.
+
+A small local precomputed dataset is served by the app's data route on a Flask server thread;
+the viewer comes from the ``ViewerRegistry``. Real key presses reach the Python handlers, so
+the candidate recorded for ``c`` is where the mouse is (checked within a tolerance). Waits are
+bounded polls on a condition, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import flask
+import pytest
+from werkzeug.serving import make_server
+
+from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.services.local_data import register_local_data_route
+from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
+from tests.data.test_local_data_route import NEURON_LEFT, config_folders, write_dataset
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("SYNANNO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]  # fmt: skip
+CENTER = (60, 70, 8)
+PRE = (58, 70, 8)
+POST = (62, 71, 8)
+CROP = (64, 64, 6)
+PANEL = ".neuroglancer-rendered-data-panel"
+WAIT_S = 20.0
+TOLERANCE_VX = 2
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout_s: float = WAIT_S) -> T:
+    """Poll ``condition`` until it is truthy; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> DatasetConfig:
+    return write_dataset(tmp_path_factory.mktemp("ngbrowser"))
+
+
+@pytest.fixture(scope="module")
+def app_base_url(dataset: DatasetConfig) -> Iterator[str]:
+    """The app's local data route on a real HTTP server thread (a free port)."""
+    app = flask.Flask(__name__)
+    folders = config_folders(dataset)
+    register_local_data_route(app, lambda: folders)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def registry(app_base_url: str) -> Iterator[ViewerRegistry]:
+    reg = ViewerRegistry("127.0.0.1", 0, app_base_url)
+    yield reg
+    reg.close_all()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_viewer(browser: Browser, url: str, shots: Path) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport={"width": 900, "height": 700})
+    page = context.new_page()
+    page.goto(url)
+    try:
+        page.wait_for_selector(PANEL, timeout=WAIT_S * 1000)
+    except Exception:
+        page.screenshot(path=str(shots / "no-panel.png"))
+        raise
+    return context, page
+
+
+def panel_centre(page: Page) -> tuple[float, float]:
+    box = page.locator(PANEL).first.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # Keys reach the viewer once the panel has been clicked and while the mouse is over its
+    # data (not near its corner, where nothing was reported); keep clear of the markers.
+    page.mouse.click(cx, cy - 100)
+    return cx, cy
+
+
+def add_position_probe(registry: ViewerRegistry, session_id: str) -> list[list[float]]:
+    """Bind ``p`` to an action that records the position the browser's viewer reports.
+
+    Bound before the page opens, so the client knows the binding when the key is pressed.
+    """
+    reported: list[list[float]] = []
+    viewer = registry.get_or_create(session_id)
+    viewer.actions.add("probe-position", lambda s: reported.append(list(s.viewer_state.position)))
+    with viewer.config_state.txn() as config:
+        config.input_event_bindings.viewer["keyp"] = "probe-position"
+    return reported
+
+
+def test_c_records_the_voxel_under_the_mouse(
+    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path
+) -> None:
+    url = registry.show_instance("s1", dataset, CENTER, PRE, POST, CROP)
+    reported = add_position_probe(registry, "s1")
+    context, page = open_viewer(browser, url, tmp_path)
+    try:
+        cx, cy = panel_centre(page)
+        # The browser shows the instance centre (voxel centres sit at i + 0.5).
+        page.keyboard.press("p")
+        wait_until(lambda: reported)
+        assert [math.floor(v) for v in reported[0]] == list(CENTER)
+        # 100 px right and 60 px down of the centre, away from the pre/post markers.
+        zoom_vx_per_px = registry.get_or_create("s1").state.cross_section_scale  # x is 8 nm
+        page.mouse.move(cx + 100, cy + 60, steps=5)
+        page.keyboard.press("c")
+        candidates = wait_until(lambda: registry.candidates("s1"))
+        assert len(candidates) == 1
+        x, y, z = candidates[0]
+        expected_x = CENTER[0] + 100 * zoom_vx_per_px
+        expected_y = CENTER[1] + 60 * zoom_vx_per_px
+        assert abs(x - expected_x) <= TOLERANCE_VX and abs(y - expected_y) <= TOLERANCE_VX
+        assert z == CENTER[2]
+        assert (x, y, z) in [
+            tuple(int(v) for v in a.point)
+            for a in registry.get_or_create("s1").state.layers["markers"].layer.annotations
+        ]
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()
+
+
+def test_two_sessions_have_their_own_viewers(
+    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path
+) -> None:
+    url_a = registry.show_neuron_chooser("a", dataset, CENTER)
+    url_b = registry.show_instance("b", dataset, CENTER, PRE, POST, CROP)
+    assert url_a != url_b
+    context_a, page_a = open_viewer(browser, url_a, tmp_path)
+    context_b, page_b = open_viewer(browser, url_b, tmp_path)
+    try:
+        # n over the left neuron, 20 voxels left of the centre (the neuropil is visible there).
+        cx, cy = panel_centre(page_a)
+        zoom_vx_per_px = registry.get_or_create("a").state.cross_section_scale
+        page_a.mouse.move(cx - 20 / zoom_vx_per_px, cy, steps=5)
+
+        def chosen_after_n() -> int | None:
+            # The segment under the mouse is known only once its chunk has loaded: press again.
+            page_a.keyboard.press("n")
+            try:
+                return wait_until(lambda: registry.chosen_neuron("a"), timeout_s=1.0)
+            except AssertionError:
+                return None
+
+        wait_until(chosen_after_n)
+        assert registry.chosen_neuron("a") == NEURON_LEFT
+        # c in b's viewer is b's alone.
+        bx, by = panel_centre(page_b)
+        page_b.mouse.move(bx - 80, by + 80, steps=5)
+        page_b.keyboard.press("c")
+        wait_until(lambda: registry.candidates("b"))
+        assert registry.candidates("a") == []
+        assert registry.chosen_neuron("b") is None
+    except Exception:
+        page_a.screenshot(path=str(tmp_path / "failure-a.png"))
+        page_b.screenshot(path=str(tmp_path / "failure-b.png"))
+        raise
+    finally:
+        context_a.close()
+        context_b.close()
