@@ -1,0 +1,75 @@
+"""Build the Dash app: pages, shell, session cookie, ``/reset``, app-wide resources."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import html, set_props
+
+from synanno_dash.services.context import AppContext
+from synanno_dash.settings import Settings, load_settings
+from synanno_dash.ui import ids
+from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
+
+
+def _report_callback_error(error: Exception) -> None:
+    """Any unexpected callback failure: log the traceback, show the user a short message."""
+    log.exception("callback failed", exc_info=error)
+    set_props(
+        ids.SERVER_ERROR,
+        {
+            "is_open": True,
+            "children": f"Something went wrong on the server ({type(error).__name__}). "
+            "Your saved work is safe; try again, or reload the page.",
+        },
+    )
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    settings = settings or load_settings()
+    # Importing these modules registers their callbacks.
+    from synanno_dash.ui import enlarge_callbacks, shell  # noqa: F401
+
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PROJECT_ROOT / "pages"),
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        suppress_callback_exceptions=True,
+        title="SynAnno Dash",
+        on_error=_report_callback_error,
+    )
+    context = AppContext.create(settings)
+    app.server.extensions[EXTENSION_KEY] = context
+    install_session_cookie(app.server)
+    _add_reset_route(app.server, context)
+    app.layout = html.Div(
+        [
+            shell.layout(),
+            dbc.Toast(
+                id=ids.SERVER_ERROR,
+                header="Error",
+                is_open=False,
+                dismissable=True,
+                icon="danger",
+                style={"position": "fixed", "top": 70, "right": 10, "zIndex": 2000},
+            ),
+        ]
+    )
+    return app
+
+
+def _add_reset_route(server: flask.Flask, context: AppContext) -> None:
+    @server.route("/reset")
+    def reset() -> flask.typing.ResponseReturnValue:
+        sid = flask.request.cookies.get(COOKIE)
+        if sid:
+            context.store.reset_session(sid)
+        return flask.redirect("/")

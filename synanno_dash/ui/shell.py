@@ -1,0 +1,117 @@
+"""The frame around every view: navbar (Home, Help, Menu), their dialogs, and the page slot."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from synanno_dash.ui import ids
+from synanno_dash.ui.help_texts import SHORTCUTS, help_for
+from synanno_dash.ui.session import app_context, session_id
+
+
+def navbar() -> dbc.Navbar:
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("SynAnno Dash", href="/"),
+                html.Div(
+                    [
+                        dbc.Button("Home", id=ids.NAV_HOME, color="light", className="me-2"),
+                        dbc.Button("Help", id=ids.NAV_HELP, color="light", className="me-2"),
+                        dbc.Button("Menu", id=ids.NAV_MENU, color="light"),
+                    ]
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def _menu_body() -> list:
+    rows = [html.Tr([html.Td(html.Kbd(key)), html.Td(what)]) for key, what in SHORTCUTS]
+    return [
+        html.H5("About"),
+        html.P(
+            "SynAnno Dash: proofread and correct synapse annotations in EM volumes. "
+            "Each browser has its own session; every decision is saved as you make it."
+        ),
+        html.H5("Keyboard shortcuts"),
+        dbc.Table(html.Tbody(rows), size="sm"),
+        html.H5("Contact"),
+        html.P("Report problems to the people who host this instance."),
+        html.P([html.A("Reset this browser's session", href="/reset")]),
+    ]
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL),
+            navbar(),
+            dcc.ConfirmDialog(
+                id=ids.HOME_CONFIRM,
+                message="Going home leaves the current review. Your labels stay saved; "
+                "start a new process from the landing page to discard them. Continue?",
+            ),
+            dcc.Location(id=ids.HOME_REDIRECT, refresh=True),
+            dbc.Modal(
+                [dbc.ModalHeader(dbc.ModalTitle("Help")), dbc.ModalBody(id=ids.HELP_BODY)],
+                id=ids.HELP_MODAL,
+                is_open=False,
+            ),
+            dbc.Modal(
+                [dbc.ModalHeader(dbc.ModalTitle("Menu")), dbc.ModalBody(_menu_body())],
+                id=ids.MENU_MODAL,
+                is_open=False,
+                size="lg",
+            ),
+            dbc.Container(dash.page_container, fluid=True),
+        ]
+    )
+
+
+@callback(
+    Output(ids.HOME_CONFIRM, "displayed"),
+    Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
+    Input(ids.NAV_HOME, "n_clicks"),
+    prevent_initial_call=True,
+)
+def ask_before_home(_clicks: int | None) -> tuple:
+    counts = app_context().store.counts(session_id())
+    if counts["total"] > 0:
+        return True, no_update
+    return False, "/"
+
+
+@callback(
+    Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
+    Input(ids.HOME_CONFIRM, "submit_n_clicks"),
+    prevent_initial_call=True,
+)
+def go_home(_clicks: int | None) -> str:
+    return "/"
+
+
+@callback(
+    Output(ids.HELP_MODAL, "is_open"),
+    Output(ids.HELP_BODY, "children"),
+    Input(ids.NAV_HELP, "n_clicks"),
+    State(ids.URL, "pathname"),
+    prevent_initial_call=True,
+)
+def show_help(_clicks: int | None, pathname: str | None) -> tuple:
+    return True, help_for(pathname)
+
+
+@callback(
+    Output(ids.MENU_MODAL, "is_open"),
+    Input(ids.NAV_MENU, "n_clicks"),
+    prevent_initial_call=True,
+)
+def show_menu(_clicks: int | None) -> bool:
+    return True
