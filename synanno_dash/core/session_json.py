@@ -40,6 +40,7 @@ class RestoredSession:
     proofread_time: dict[str, Any] = field(default_factory=dict)
     page: int = 1
     neuron_id: int | None = None
+    tiles_per_page: int | None = None  # ours only; the original's JSON does not say
 
 
 def _zyx_pairs(box: BBox) -> list[int]:
@@ -122,8 +123,12 @@ def build_session_json(
     return {
         "Proofread Time": dict(proofread_time),
         "Metadata": [instance_record(i, per_page, neuron_id, volume) for i in kept],
-        "SynAnno Dash": {"format_version": FORMAT_VERSION, "coordinate_order": "zyx",
-                         **(extra or {})},
+        "SynAnno Dash": {
+            "format_version": FORMAT_VERSION,
+            "coordinate_order": "zyx",
+            "tiles_per_page": per_page,
+            **(extra or {}),
+        },
     }
 
 
@@ -235,9 +240,10 @@ def parse_session_json(text: str | bytes) -> RestoredSession:
         )
     items = [_record_to_instance(r, i) for i, r in enumerate(document["Metadata"])]
     ids = [i.instance_id for i in items]
-    if len(set(ids)) == len(ids):  # keep our order; duplicates (original JSON): file order
+    if len(set(ids)) == len(ids):  # our ids: kept, so labels stay tied to their instances
         items.sort(key=lambda i: i.instance_id)
-    items = [replace(item, instance_id=i) for i, item in enumerate(items)]
+    else:  # the original's Image_Index counts within a page: number in file order
+        items = [replace(item, instance_id=i) for i, item in enumerate(items)]
     times = document.get("Proofread Time") or {}
     ours = document.get("SynAnno Dash") or {}
     neuron_ids = {r.get("neuron_id") for r in document["Metadata"] if isinstance(r, dict)}
@@ -248,4 +254,7 @@ def parse_session_json(text: str | bytes) -> RestoredSession:
         proofread_time=dict(times) if isinstance(times, dict) else {},
         page=int(ours.get("page", 1)) if isinstance(ours, dict) else 1,
         neuron_id=None if neuron is None else int(neuron),
+        tiles_per_page=int(ours["tiles_per_page"])
+        if isinstance(ours, dict) and ours.get("tiles_per_page")
+        else None,
     )

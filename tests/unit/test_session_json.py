@@ -60,6 +60,7 @@ def test_ours_round_trips_to_ours() -> None:
     document = build_session_json(items, per_page=2, proofread_time={}, include_discarded=True)
     restored = parse_session_json(dumps(document))
     assert restored.instances == items
+    assert restored.tiles_per_page == 2
 
 
 def test_padding_and_adjusted_box_at_the_volume_border() -> None:

@@ -1,0 +1,94 @@
+// Review grid in the browser: slices by wheel or range, right-click to enlarge,
+// keyboard shortcuts. No server round trip except labels (through Dash callbacks).
+(function () {
+  "use strict";
+  let hoveredTile = null;
+
+  function tileOf(node) { return node && node.closest ? node.closest(".sd-tile") : null; }
+
+  function setSlice(tile, z) {
+    const ems = tile.querySelectorAll(".sd-tile-view img");
+    const count = tile.querySelectorAll(".sd-tile-view img.sd-em").length;
+    if (!count) { return; }
+    z = Math.max(0, Math.min(count - 1, z));
+    ems.forEach(function (img) { img.style.display = Number(img.dataset.z) === z ? "" : "none"; });
+    tile.querySelectorAll(".sd-marker").forEach(function (m) {
+      m.classList.toggle("sd-bright", Number(m.dataset.z) === z);
+    });
+    tile.dataset.slice = String(z);
+    const range = tile.querySelector(".sd-slice-range");
+    if (range && Number(range.value) !== z) { range.value = String(z); }
+    const label = tile.querySelector(".sd-slice-label");
+    if (label) { label.textContent = "z " + (Number(label.dataset.z0) + z); }
+  }
+
+  function initTiles(root) {
+    (root || document).querySelectorAll(".sd-tile:not([data-ready])").forEach(function (tile) {
+      tile.setAttribute("data-ready", "1");
+      setSlice(tile, Number(tile.dataset.slice || 0));
+    });
+  }
+
+  function toggleOverlay() {
+    const grid = document.getElementById("review-grid");
+    if (grid) { grid.classList.toggle("sd-no-overlay"); }
+  }
+
+  function requestLabel(tile, label) {
+    const setProps = window.dash_clientside && window.dash_clientside.set_props;
+    if (!setProps) { return; }
+    setProps("review-label-request", {
+      data: { instance_id: Number(tile.dataset.instance), label: label, nonce: Date.now() },
+    });
+  }
+
+  function click(id) {
+    const el = document.getElementById(id);
+    if (el && !el.disabled && !el.classList.contains("disabled")) { el.click(); }
+  }
+
+  document.addEventListener("wheel", function (event) {
+    const tile = tileOf(event.target);
+    if (!tile || !event.target.closest(".sd-tile-view")) { return; }
+    event.preventDefault();
+    setSlice(tile, Number(tile.dataset.slice || 0) + (event.deltaY > 0 ? 1 : -1));
+  }, { passive: false });
+
+  document.addEventListener("input", function (event) {
+    if (!event.target.classList || !event.target.classList.contains("sd-slice-range")) { return; }
+    const tile = tileOf(event.target);
+    if (tile) { setSlice(tile, Number(event.target.value)); }
+  });
+
+  document.addEventListener("contextmenu", function (event) {
+    const view = event.target.closest && event.target.closest(".sd-tile-view");
+    if (!view) { return; }
+    event.preventDefault();
+    const button = tileOf(view).querySelector(".sd-enlarge");
+    if (button) { button.click(); }
+  });
+
+  document.addEventListener("mouseover", function (event) { hoveredTile = tileOf(event.target); });
+
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" && target.type !== "range" ||
+                   target.tagName === "TEXTAREA" || target.isContentEditable)) { return; }
+    if (!document.getElementById("review-grid")) { return; }
+    const key = event.key;
+    if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z")) {
+      event.preventDefault();
+      click(event.shiftKey ? "review-redo" : "review-undo");
+    } else if (key === "ArrowRight") { click("review-next"); }
+    else if (key === "ArrowLeft") { click("review-prev"); }
+    else if (key === "o" || key === "O") { toggleOverlay(); }
+    else if (hoveredTile && (key === "1" || key === "2" || key === "3")) {
+      requestLabel(hoveredTile, { "1": "correct", "2": "incorrect", "3": "unsure" }[key]);
+    }
+  });
+
+  new MutationObserver(function () { initTiles(document); })
+    .observe(document.documentElement, { childList: true, subtree: true });
+
+  window.synannoReview = { setSlice: setSlice, toggleOverlay: toggleOverlay };
+})();

@@ -1,0 +1,59 @@
+"""Review export: download the session JSON, redraw masks, or start a new process."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from synanno_dash.core.session_json import dumps
+from synanno_dash.services import review
+from synanno_dash.ui import ids
+from synanno_dash.ui.session import app_context, session_id
+
+dash.register_page(__name__, path="/export-annotate", title="Export · SynAnno Dash")
+
+
+def layout(**_query: str) -> html.Div:
+    counts = app_context().store.counts(session_id())
+    return html.Div(
+        [
+            html.H3("Review finished"),
+            html.P(
+                f"{counts['total']} instances: {counts['correct']} correct, "
+                f"{counts['incorrect']} incorrect, {counts['unsure']} unsure.",
+                className="text-muted",
+            ),
+            dbc.Button(
+                "Download JSON", id=ids.EXPORT_DOWNLOAD_BUTTON, color="primary", className="me-2"
+            ),
+            dbc.Button(
+                "Redraw Masks",
+                id=ids.EXPORT_REDRAW,
+                href="/draw",
+                color="secondary",
+                className="me-2",
+            ),
+            dbc.Button(
+                "Start New Process",
+                id=ids.EXPORT_NEW,
+                href="/reset",
+                external_link=True,
+                color="danger",
+                outline=True,
+                title="clears this browser's session: download the JSON first",
+            ),
+            dcc.Download(id=ids.EXPORT_DOWNLOAD),
+        ]
+    )
+
+
+@callback(
+    Output(ids.EXPORT_DOWNLOAD, "data"),
+    Input(ids.EXPORT_DOWNLOAD_BUTTON, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download(_clicks: int | None) -> dict:
+    document = review.session_json_document(app_context(), session_id())
+    stamp = review.now_iso().replace(" ", "_").replace(":", "-")
+    return dcc.send_string(dumps(document), filename=f"synanno_session_{stamp}.json")

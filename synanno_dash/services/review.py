@@ -1,0 +1,151 @@
+"""The review workflow's server side: pages, labels, undo, stage times (no Dash here).
+
+Developer notes: a page is a slice of the session's instances in review order (table
+order, or compartment then traversal order in neuron-centric mode; pages never mix
+compartments). Loading a page reads its crops through the volume layer (parallel, LRU),
+marks them seen, remembers the page in the session state and prefetches the next page in
+the background, so moving on finds the crops in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from synanno_dash.core.instances import DatasetConfig, Instance
+from synanno_dash.core.labels import Label
+from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.session_json import build_session_json
+from synanno_dash.data.volumes import InstanceCrops, VolumeError
+from synanno_dash.services.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class ReviewError(RuntimeError):
+    """Nothing to review, or the data cannot be read; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    config: DatasetConfig
+    page: int
+    page_count: int
+    instances: list[Instance]
+    crops: list[InstanceCrops]
+
+
+def page_bounds(items: list[Instance], per_page: int) -> list[tuple[int, int]]:
+    """(start, stop) per page; compartments never share a page."""
+    groups = [-1 if i.compartment is None else i.compartment for i in items]
+    return pages_by_group(groups, per_page) or [(0, 0)]
+
+
+def _config(ctx: AppContext, session_id: str) -> DatasetConfig:
+    config = ctx.store.load_config(session_id)
+    if config is None:
+        raise ReviewError("No dataset is open in this browser yet: open one on Open Data first.")
+    return config
+
+
+def page_instances(
+    ctx: AppContext, session_id: str, page: int
+) -> tuple[DatasetConfig, list[Instance], int]:
+    config = _config(ctx, session_id)
+    items = ctx.store.instances(session_id)
+    if not items:
+        raise ReviewError("This session has no synapses to review: submit Open Data again.")
+    bounds = page_bounds(items, config.tiles_per_page)
+    page = min(max(1, page), len(bounds))
+    start, stop = bounds[page - 1]
+    return config, items[start:stop], len(bounds)
+
+
+def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
+    config, items, count = page_instances(ctx, session_id, page)
+    page = min(max(1, page), count)
+    try:
+        volumes = ctx.volumes.get(config)
+        crops = volumes.read_page([i.bbox_target_vx for i in items])
+    except VolumeError as exc:
+        raise ReviewError(str(exc)) from None
+    ctx.store.mark_seen(session_id, [i.instance_id for i in items])
+    state = ctx.store.get_state(session_id)
+    changes: dict[str, Any] = {"page": page}
+    if "start_grid" not in state.get("stage_times", {}):
+        changes["stage_times"] = {**state.get("stage_times", {}), "start_grid": now_iso()}
+    ctx.store.update_state(session_id, **changes)
+    if page < count:
+        prefetch(ctx, session_id, page + 1)
+    return ReviewPage(config, page, count, items, crops)
+
+
+def prefetch(ctx: AppContext, session_id: str, page: int) -> None:
+    """Warm the crop cache for ``page`` in the background; errors only get logged."""
+    try:
+        config, items, _count = page_instances(ctx, session_id, page)
+        ctx.volumes.get(config).prefetch([i.bbox_target_vx for i in items])
+    except (ReviewError, VolumeError):
+        log.warning("prefetch of page %s failed", page, exc_info=True)
+
+
+def cycle_label(ctx: AppContext, session_id: str, instance_id: int) -> Instance:
+    """One click: correct -> incorrect -> unsure -> correct, saved before it returns."""
+    current = ctx.store.instance(session_id, instance_id)
+    return ctx.store.edit(session_id, instance_id, label=current.label.next)
+
+
+def set_label(ctx: AppContext, session_id: str, instance_id: int, label: Label) -> Instance:
+    current = ctx.store.instance(session_id, instance_id)
+    if current.label is label:
+        return current
+    return ctx.store.edit(session_id, instance_id, label=label)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mark_stage(ctx: AppContext, session_id: str, key: str, overwrite: bool = True) -> None:
+    """Record a stage time (``start_grid``, ``finish_grid``, ...) for the JSON export."""
+    times = dict(ctx.store.get_state(session_id).get("stage_times", {}))
+    if overwrite or key not in times:
+        times[key] = now_iso()
+        ctx.store.update_state(session_id, stage_times=times)
+
+
+def proofread_time(stage_times: dict[str, str]) -> dict[str, str]:
+    """The original's "Proofread Time": start, finish and difference per stage."""
+    result = dict(stage_times)
+    for stage in ("grid", "categorize"):
+        start, finish = stage_times.get(f"start_{stage}"), stage_times.get(f"finish_{stage}")
+        if start and finish:
+            fmt = "%Y-%m-%d %H:%M:%S"
+            delta = datetime.strptime(finish, fmt) - datetime.strptime(start, fmt)
+            result[f"difference_{stage}"] = str(delta)
+    return result
+
+
+def session_json_document(ctx: AppContext, session_id: str) -> dict[str, Any]:
+    config = _config(ctx, session_id)
+    state = ctx.store.get_state(session_id)
+    volume = None
+    try:
+        volume = ctx.volumes.get(config).target_bounds
+    except VolumeError:
+        log.warning("export without padding information: volumes unreachable", exc_info=True)
+    return build_session_json(
+        ctx.store.instances(session_id),
+        per_page=config.tiles_per_page,
+        proofread_time=proofread_time(state.get("stage_times", {})),
+        neuron_id=config.neuron_id,
+        volume=volume,
+        extra={
+            "page": state.get("page", 1),
+            "source_url": config.source_url,
+            "target_url": config.target_url,
+            "table_url": config.table_url,
+        },
+    )

@@ -1,0 +1,49 @@
+"""Callbacks of the enlarged view, shared by the review grid and the categorize cards."""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, callback, ctx, no_update
+
+from synanno_dash.ui import enlarge, ids
+from synanno_dash.ui.session import app_context, session_id
+
+
+@callback(
+    Output(ids.ENLARGE_MODAL, "is_open"),
+    Output(ids.ENLARGE_INSTANCE, "data"),
+    Output(ids.ENLARGE_SLICE, "max"),
+    Output(ids.ENLARGE_SLICE, "value"),
+    Input(ids.tile_enlarge(ALL), "n_clicks"),
+    Input(ids.pattern(ids.CAT_ENLARGE, ALL), "n_clicks"),
+    prevent_initial_call=True,
+)
+def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) -> tuple:
+    # Pattern inputs also fire when tiles appear; only a real click opens the view.
+    if not ctx.triggered_id or not ctx.triggered[0].get("value"):
+        return no_update, no_update, no_update, no_update
+    instance_id = int(ctx.triggered_id["index"])
+    item = app_context().store.instance(session_id(), instance_id)
+    n_slices = item.bbox_target_vx.shape_xyz[2]
+    middle = item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
+    return True, instance_id, n_slices - 1, min(max(0, middle), n_slices - 1)
+
+
+@callback(
+    Output(ids.ENLARGE_GRAPH, "figure"),
+    Output(ids.ENLARGE_INFO, "children"),
+    Input(ids.ENLARGE_INSTANCE, "data"),
+    Input(ids.ENLARGE_SLICE, "value"),
+    Input(ids.ENLARGE_OPACITY, "value"),
+    prevent_initial_call=True,
+)
+def draw_enlarged(instance_id: int | None, slice_index: int | None, opacity: float) -> tuple:
+    if instance_id is None:
+        return no_update, no_update
+    context, sid = app_context(), session_id()
+    item = context.store.instance(sid, int(instance_id))
+    config = context.store.load_config(sid)
+    if config is None:
+        return no_update, "No dataset is open in this browser."
+    crops = context.volumes.get(config).read_instance(item.bbox_target_vx)
+    k = int(slice_index or 0)
+    return enlarge.enlarged_figure(item, crops, k, float(opacity)), enlarge.info_text(item, k)
