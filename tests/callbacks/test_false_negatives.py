@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synanno_dash.core.geometry import BBox
+from synanno_dash.core.labels import Category, Label
+from synanno_dash.services.context import AppContext
+from synanno_dash.services.false_negatives import (
+    FalseNegativeError,
+    add_false_negative,
+    proposed_box,
+)
+from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.settings import Settings
+
+
+@pytest.fixture
+def prepared(data_dir: Path, tmp_path: Path, demo_info) -> AppContext:  # type: ignore[no-untyped-def]
+    context = AppContext.create(
+        Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
+    )
+    form = OpenDataForm(source=demo_info.source_url, target=demo_info.target_url,
+                        table=demo_info.table_url, crop_size="64, 64, 6")
+    assert prepare_session(context, "s", form).ok
+    return context
+
+
+def test_added_instance_is_a_labelled_false_negative(prepared: AppContext) -> None:
+    total = prepared.store.counts("s")["total"]
+    item = add_false_negative(prepared, "s", (100, 120, 30))
+    assert item.instance_id == total
+    stored = prepared.store.instance("s", total)
+    assert stored.label is Label.INCORRECT and stored.category is Category.FALSE_NEGATIVE
+    assert stored.bbox_target_vx == proposed_box(prepared, "s", (100, 120, 30))
+    assert stored.extra["added_by_hand"] is True
+    custom = add_false_negative(prepared, "s", (10, 10, 3), BBox((0, 0, 0), (40, 40, 8)))
+    assert prepared.store.instance("s", custom.instance_id).bbox_target_vx.shape_xyz == (40, 40, 8)
+
+
+def test_bad_positions_are_refused_clearly(prepared: AppContext) -> None:
+    with pytest.raises(FalseNegativeError, match="outside the volume"):
+        add_false_negative(prepared, "s", (5000, 10, 3))
+    with pytest.raises(FalseNegativeError, match="contain the position"):
+        add_false_negative(prepared, "s", (100, 100, 30), BBox((0, 0, 0), (10, 10, 4)))
