@@ -4,6 +4,10 @@ Crops are cache, not state: anything evicted is read again from the volume. Stor
 made read-only so that one caller cannot change what another caller gets from the cache; copy
 an array before editing it.
 
+Crops of instances that still need fixing can be *kept*: moved out of the LRU into a
+separate budget (a quarter of the cache by default), so the categorize and correction views
+find them however many pages were reviewed since. Memory stays bounded either way.
+
 Two threads asking for the same missing key (a page read racing the prefetch of the same page)
 share one load instead of reading the volume twice.
 """
@@ -33,11 +37,16 @@ class CacheStats:
 class CropCache:
     """Least-recently-used arrays, at most ``max_bytes`` in total (0 disables caching)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    def __init__(
+        self, max_bytes: int = DEFAULT_CACHE_BYTES, max_kept_bytes: int | None = None
+    ) -> None:
         if max_bytes < 0:
             raise ValueError(f"cache size must be >= 0 bytes, got {max_bytes}")
         self._max_bytes = max_bytes
+        self._max_kept_bytes = max_bytes // 4 if max_kept_bytes is None else max_kept_bytes
         self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._kept: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._kept_nbytes = 0
         self._nbytes = 0
         self._hits = 0
         self._misses = 0
@@ -60,7 +69,42 @@ class CropCache:
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
-            return key in self._items
+            return key in self._items or key in self._kept
+
+    @property
+    def kept_nbytes(self) -> int:
+        with self._lock:
+            return self._kept_nbytes
+
+    def is_kept(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._kept
+
+    def keep(self, key: Hashable) -> bool:
+        """Move a cached crop into the kept budget; ``False`` if it is not cached."""
+        with self._lock:
+            if key in self._kept:
+                return True
+            array = self._items.pop(key, None)
+            if array is None:
+                return False
+            self._nbytes -= array.nbytes
+            self._kept[key] = array
+            self._kept_nbytes += array.nbytes
+            while self._kept_nbytes > self._max_kept_bytes and self._kept:
+                # Over budget: the oldest kept crop becomes ordinary cache again.
+                old_key, old = self._kept.popitem(last=False)
+                self._kept_nbytes -= old.nbytes
+                self._store(old_key, old)
+            return key in self._kept
+
+    def release(self, key: Hashable) -> None:
+        """A kept crop becomes ordinary cache (most recently used)."""
+        with self._lock:
+            array = self._kept.pop(key, None)
+            if array is not None:
+                self._kept_nbytes -= array.nbytes
+                self._store(key, array)
 
     def get(self, key: Hashable) -> np.ndarray | None:
         with self._lock:
@@ -102,9 +146,15 @@ class CropCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._kept.clear()
             self._nbytes = 0
+            self._kept_nbytes = 0
 
     def _lookup(self, key: Hashable) -> np.ndarray | None:
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._hits += 1
+            return kept
         array = self._items.get(key)
         if array is None:
             self._misses += 1

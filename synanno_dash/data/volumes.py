@@ -170,6 +170,21 @@ class VolumeSet:
             target_resolution=self.target_resolution,
         )
 
+    def _crop_keys(self, bbox_target_vx: BBox) -> tuple[tuple, tuple]:
+        return (
+            self._target.cache_key(bbox_target_vx),
+            self._source.cache_key(self.source_box(bbox_target_vx)),
+        )
+
+    def keep_instance(self, bbox_target_vx: BBox) -> bool:
+        """Keep an instance's crops (it needs fixing); ``False`` if they are not cached yet."""
+        return all([self.cache.keep(key) for key in self._crop_keys(bbox_target_vx)])
+
+    def release_instance(self, bbox_target_vx: BBox) -> None:
+        """An instance no longer needs fixing: its crops become ordinary cache."""
+        for key in self._crop_keys(bbox_target_vx):
+            self.cache.release(key)
+
     def read_page(self, bboxes: Sequence[BBox], max_workers: int = 4) -> list[InstanceCrops]:
         """``read_instance`` for each box on a pool of threads, in the order given."""
         self._check_open()

@@ -91,17 +91,51 @@ def prefetch(ctx: AppContext, session_id: str, page: int) -> None:
         log.warning("prefetch of page %s failed", page, exc_info=True)
 
 
+def _keep_crops_if_flagged(ctx: AppContext, session_id: str, item: Instance) -> Instance:
+    """Crops of an instance to fix are kept (categorize and draw need them); others are cache."""
+    config = ctx.store.load_config(session_id)
+    if config is None:
+        return item
+    try:
+        volumes = ctx.volumes.get(config)
+    except VolumeError:
+        return item  # keeping is an optimisation: an unreachable volume must not fail a label
+    if item.needs_fixing:
+        if not volumes.keep_instance(item.bbox_target_vx):
+            ctx.executor.submit(_read_and_keep, volumes, item.bbox_target_vx)
+    else:
+        volumes.release_instance(item.bbox_target_vx)
+    return item
+
+
+def _read_and_keep(volumes: Any, bbox: Any) -> None:
+    volumes.read_instance(bbox)
+    volumes.keep_instance(bbox)
+
+
 def cycle_label(ctx: AppContext, session_id: str, instance_id: int) -> Instance:
     """One click: correct -> incorrect -> unsure -> correct, saved before it returns."""
     current = ctx.store.instance(session_id, instance_id)
-    return ctx.store.edit(session_id, instance_id, label=current.label.next)
+    item = ctx.store.edit(session_id, instance_id, label=current.label.next)
+    return _keep_crops_if_flagged(ctx, session_id, item)
 
 
 def set_label(ctx: AppContext, session_id: str, instance_id: int, label: Label) -> Instance:
     current = ctx.store.instance(session_id, instance_id)
     if current.label is label:
         return current
-    return ctx.store.edit(session_id, instance_id, label=label)
+    item = ctx.store.edit(session_id, instance_id, label=label)
+    return _keep_crops_if_flagged(ctx, session_id, item)
+
+
+def undo(ctx: AppContext, session_id: str) -> Instance | None:
+    item = ctx.store.undo(session_id)
+    return None if item is None else _keep_crops_if_flagged(ctx, session_id, item)
+
+
+def redo(ctx: AppContext, session_id: str) -> Instance | None:
+    item = ctx.store.redo(session_id)
+    return None if item is None else _keep_crops_if_flagged(ctx, session_id, item)
 
 
 def now_iso() -> str:

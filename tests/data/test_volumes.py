@@ -495,3 +495,22 @@ def test_property_crop_equals_padded_slice(
     inner = crops.cleft_zyx[bz : sz - az, by : sy - ay, bx : sx - ax]
     assert inner.size and inner.all()  # every target voxel is nonzero in the volume
     assert crops.cleft_zyx.sum() == inner.sum()
+
+
+def test_kept_crops_survive_eviction_and_stay_bounded(dataset: Dataset) -> None:
+    """Crops of instances to fix are kept apart from the LRU; memory stays bounded."""
+    crop_bytes = 8 * 8 * 2 * 4 + 16 * 16 * 2  # target uint32 + source uint8 for one box
+    cache = CropCache(max_bytes=3 * crop_bytes, max_kept_bytes=2 * crop_bytes)
+    volumes = VolumeSet.open(dataset.source.url, dataset.target.url, cache=cache)
+    boxes = [BBox((x, 2, 1), (x + 8, 10, 3)) for x in range(4, 52, 8)]
+    volumes.read_instance(boxes[0])
+    assert volumes.keep_instance(boxes[0])
+    assert not volumes.keep_instance(boxes[5])  # not read yet: nothing to keep
+    for box in boxes[1:]:
+        volumes.read_instance(box)  # more than the LRU holds
+    key_target, key_source = volumes._crop_keys(boxes[0])
+    assert cache.is_kept(key_target) and cache.is_kept(key_source)
+    assert cache.stats().nbytes <= cache.max_bytes and cache.kept_nbytes <= 2 * crop_bytes
+    volumes.release_instance(boxes[0])
+    assert not cache.is_kept(key_target) and key_target in cache
+    volumes.close()
