@@ -35,7 +35,10 @@ def layout(**_query: str) -> html.Div:
     except VolumeError as exc:
         return dbc.Alert(str(exc), color="danger")
     body = (
-        [card(item, crop) for item, crop in zip(flagged, crops, strict=True)]
+        [
+            card(item, crop, context.settings.categories)
+            for item, crop in zip(flagged, crops, strict=True)
+        ]
         if flagged
         else [
             dbc.Alert(

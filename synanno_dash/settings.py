@@ -9,6 +9,25 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from synanno_dash.core.labels import Category
+
+# Instances added by hand are false negatives; reviewers do not choose it on Categorize.
+DEFAULT_CATEGORIES = tuple(
+    c for c in Category if c not in (Category.FALSE_NEGATIVE, Category.CUSTOM)
+)
+
+
+def parse_categories(text: str) -> tuple[Category, ...]:
+    """``"false_positive, merged"`` -> categories; unknown names are refused by name."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    known = {c.value for c in Category}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"SYNANNO_CATEGORIES names unknown categories {unknown}; known: {sorted(known)}"
+        )
+    return tuple(Category(name) for name in names if name != Category.CUSTOM.value)
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -23,6 +42,8 @@ class Settings:
     database_url: str = ""  # empty: a SQLite file in data_dir
     cache_bytes: int = 512 * 1024**2  # decoded-crop LRU per dataset
     debug: bool = False
+    # Error categories offered on Categorize, in this order (Custom is always offered).
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
 
     @property
     def demo_dir(self) -> Path:
@@ -57,4 +78,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         database_url=env.get("SYNANNO_DATABASE_URL", ""),
         cache_bytes=int(env.get("SYNANNO_CACHE_BYTES", defaults.cache_bytes)),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
+        categories=parse_categories(env["SYNANNO_CATEGORIES"])
+        if env.get("SYNANNO_CATEGORIES")
+        else defaults.categories,
     )

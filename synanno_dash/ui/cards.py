@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -12,16 +14,19 @@ from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.tiles import middle_slice, slice_images
 
-# Instances added by hand are false negatives; reviewers do not choose it here.
-CHOOSABLE = [c for c in Category if c is not Category.FALSE_NEGATIVE]
 CARD_BORDER = {Label.CORRECT: "success", Label.INCORRECT: "danger", Label.UNSURE: "warning"}
 
 
-def card(item: Instance, crops: InstanceCrops) -> html.Div:
+def card(item: Instance, crops: InstanceCrops, categories: Sequence[Category]) -> html.Div:
+    """``categories``: the configured list; Custom is always last, and an instance's own
+    category stays selectable even when the list leaves it out (e.g. False negative)."""
     em, masks = slice_images(crops)
     k = min(max(0, middle_slice(item)), len(em) - 1)
     iid = item.instance_id
-    category_options = [{"label": CATEGORY_TITLES[c], "value": c.value} for c in CHOOSABLE]
+    shown = [*categories, Category.CUSTOM]
+    if item.category is not None and item.category not in shown:
+        shown.insert(0, item.category)
+    category_options = [{"label": CATEGORY_TITLES[c], "value": c.value} for c in shown]
     inner = dbc.Card(
         dbc.CardBody(
             dbc.Row(
