@@ -131,8 +131,8 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
             _toolbar(loaded, counts),
             html.Div(
                 [
-                    tile(item, crops)
-                    for item, crops in zip(loaded.instances, loaded.crops, strict=True)
+                    tile(item, images)
+                    for item, images in zip(loaded.instances, loaded.images, strict=True)
                 ],
                 id=ids.REVIEW_GRID,
                 className=f"sd-grid sd-grid-{loaded.config.tiles_per_page}",
@@ -195,9 +195,9 @@ def label_by_key(request: dict | None) -> tuple:
     prevent_initial_call=True,
 )
 def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
-    store, sid = app_context().store, session_id()
+    context, sid = app_context(), session_id()
     action = "undo" if ctx.triggered_id == ids.REVIEW_UNDO else "redo"
-    item = store.undo(sid) if action == "undo" else store.redo(sid)
+    item = review.undo(context, sid) if action == "undo" else review.redo(context, sid)
     if item is None:
         return no_update, no_update, f"Nothing to {action}.", True
     classes, labels = _one_tile_update(item.instance_id, item.label)

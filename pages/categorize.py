@@ -31,13 +31,13 @@ def layout(**_query: str) -> html.Div:
     flagged = _flagged(sid)
     page = context.store.get_state(sid).get("page", 1)
     try:
-        crops = context.volumes.get(config).read_page([i.bbox_target_vx for i in flagged])
+        images = review.page_images(context, config, flagged)
     except VolumeError as exc:
         return dbc.Alert(str(exc), color="danger")
     body = (
         [
-            card(item, crop, context.settings.categories)
-            for item, crop in zip(flagged, crops, strict=True)
+            card(item, slices, context.settings.categories)
+            for item, slices in zip(flagged, images, strict=True)
         ]
         if flagged
         else [

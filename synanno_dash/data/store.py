@@ -321,3 +321,29 @@ class SessionStore:
                 )
             ).all()
         return {int(z): bytes(blob) for z, blob in rows}
+
+    # -- paging without loading every instance -------------------------------------------
+    def compartment_sequence(self, session_id: str) -> list[int | None]:
+        """Each instance's compartment, in review order: enough to cut pages."""
+        col = schema.instances.c
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(col.compartment)
+                    .where(col.session_id == session_id)
+                    .order_by(col.instance_id)
+                ).scalars()
+            )
+
+    def instances_slice(self, session_id: str, start: int, stop: int) -> list[Instance]:
+        """Instances at review positions ``[start, stop)``."""
+        col = schema.instances.c
+        query = (
+            select(schema.instances)
+            .where(col.session_id == session_id)
+            .order_by(col.instance_id)
+            .offset(start)
+            .limit(max(0, stop - start))
+        )
+        with self.engine.connect() as conn:
+            return [instance_from_row(row) for row in conn.execute(query).mappings()]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.volumes import VolumeRegistry
+from synanno_dash.services.tile_images import TileImageCache
 from synanno_dash.settings import Settings
 
 
@@ -25,6 +26,8 @@ class AppContext:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg")
     )
+    # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
+    tile_images: TileImageCache = field(default_factory=TileImageCache)
 
     @classmethod
     def create(cls, settings: Settings) -> AppContext:

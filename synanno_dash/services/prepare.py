@@ -29,6 +29,7 @@ from synanno_dash.core.instances import (
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.data.tables import SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
+from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         page, stage_times = 1, {}
     ctx.volumes.adopt(config, volumes)
     store_prepared(ctx, session_id, config, items, page, stage_times)
-    prefetch_page(ctx, config, items, page)
+    review.prefetch(ctx, session_id, page)  # read and encode the first page meanwhile
     outcome.config = config
     outcome.instance_count = len(items)
     return outcome
@@ -263,14 +264,3 @@ def store_prepared(
     ctx.store.replace_instances(session_id, items)
     ctx.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
 
-
-def prefetch_page(ctx: AppContext, config: DatasetConfig, items: list[Instance], page: int) -> None:
-    """Warm the crop cache for one page in the background; never blocks the request."""
-    start = (page - 1) * config.tiles_per_page
-    boxes = [item.bbox_target_vx for item in items[start : start + config.tiles_per_page]]
-    if not boxes:
-        return
-    try:
-        ctx.volumes.get(config).prefetch(boxes)
-    except VolumeError:
-        log.warning("prefetch of page %s failed", page, exc_info=True)

@@ -18,8 +18,9 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.paging import pages_by_group
 from synanno_dash.core.session_json import build_session_json
-from synanno_dash.data.volumes import InstanceCrops, VolumeError
+from synanno_dash.data.volumes import InstanceCrops, VolumeError, VolumeSet
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.tile_images import SliceImages
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,13 @@ class ReviewPage:
     page: int
     page_count: int
     instances: list[Instance]
-    crops: list[InstanceCrops]
+    images: list[SliceImages]  # encoded slices, one entry per instance
 
 
-def page_bounds(items: list[Instance], per_page: int) -> list[tuple[int, int]]:
-    """(start, stop) per page; compartments never share a page."""
-    groups = [-1 if i.compartment is None else i.compartment for i in items]
+def page_bounds(compartments: list[int | None], per_page: int) -> list[tuple[int, int]]:
+    """(start, stop) per page, from each instance's compartment in review order; pages
+    never mix compartments."""
+    groups = [-1 if c is None else c for c in compartments]
     return pages_by_group(groups, per_page) or [(0, 0)]
 
 
@@ -54,21 +56,19 @@ def page_instances(
     ctx: AppContext, session_id: str, page: int
 ) -> tuple[DatasetConfig, list[Instance], int]:
     config = _config(ctx, session_id)
-    items = ctx.store.instances(session_id)
-    if not items:
+    bounds = page_bounds(ctx.store.compartment_sequence(session_id), config.tiles_per_page)
+    if bounds == [(0, 0)]:
         raise ReviewError("This session has no synapses to review: submit Open Data again.")
-    bounds = page_bounds(items, config.tiles_per_page)
     page = min(max(1, page), len(bounds))
     start, stop = bounds[page - 1]
-    return config, items[start:stop], len(bounds)
+    return config, ctx.store.instances_slice(session_id, start, stop), len(bounds)
 
 
 def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
     config, items, count = page_instances(ctx, session_id, page)
     page = min(max(1, page), count)
     try:
-        volumes = ctx.volumes.get(config)
-        crops = volumes.read_page([i.bbox_target_vx for i in items])
+        images = page_images(ctx, config, items)
     except VolumeError as exc:
         raise ReviewError(str(exc)) from None
     ctx.store.mark_seen(session_id, [i.instance_id for i in items])
@@ -79,16 +79,51 @@ def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
     ctx.store.update_state(session_id, **changes)
     if page < count:
         prefetch(ctx, session_id, page + 1)
-    return ReviewPage(config, page, count, items, crops)
+    return ReviewPage(config, page, count, items, images)
+
+
+def _image_key(config: DatasetConfig, item: Instance) -> tuple:
+    return (config.source_url, config.target_url, tuple(item.bbox_target_vx.as_list()))
+
+
+def page_images(ctx: AppContext, config: DatasetConfig, items: list[Instance]) -> list[SliceImages]:
+    """Encoded slices of ``items``: from the tile cache, else read (in parallel) and encoded."""
+    found = [ctx.tile_images.get(_image_key(config, item)) for item in items]
+    missing = [item for item, images in zip(items, found, strict=True) if images is None]
+    if missing:
+        crops = ctx.volumes.get(config).read_page([i.bbox_target_vx for i in missing])
+        encoded = iter(_encode(ctx, config, missing, crops))
+        found = [images if images is not None else next(encoded) for images in found]
+    return [images for images in found if images is not None]
+
+
+def _encode(
+    ctx: AppContext, config: DatasetConfig, items: list[Instance], crops: list[InstanceCrops]
+) -> list[SliceImages]:
+    return [
+        ctx.tile_images.get_or_encode(_image_key(config, item), crop.em_zyx, crop.cleft_zyx)
+        for item, crop in zip(items, crops, strict=True)
+    ]
 
 
 def prefetch(ctx: AppContext, session_id: str, page: int) -> None:
-    """Warm the crop cache for ``page`` in the background; errors only get logged."""
+    """Read and encode ``page`` in the background; errors only get logged."""
     try:
         config, items, _count = page_instances(ctx, session_id, page)
-        ctx.volumes.get(config).prefetch([i.bbox_target_vx for i in items])
+        volumes = ctx.volumes.get(config)
     except (ReviewError, VolumeError):
         log.warning("prefetch of page %s failed", page, exc_info=True)
+        return
+    ctx.executor.submit(_prefetch_job, ctx, config, items, volumes)
+
+
+def _prefetch_job(
+    ctx: AppContext, config: DatasetConfig, items: list[Instance], volumes: VolumeSet
+) -> None:
+    try:
+        _encode(ctx, config, items, volumes.read_page([i.bbox_target_vx for i in items], 2))
+    except VolumeError:
+        log.warning("prefetch failed", exc_info=True)
 
 
 def _keep_crops_if_flagged(ctx: AppContext, session_id: str, item: Instance) -> Instance:

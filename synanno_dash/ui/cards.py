@@ -9,18 +9,18 @@ from dash import dcc, html
 
 from synanno_dash.core.instances import Instance
 from synanno_dash.core.labels import CATEGORY_TITLES, Category, Label
-from synanno_dash.data.volumes import InstanceCrops
+from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
-from synanno_dash.ui.tiles import middle_slice, slice_images
+from synanno_dash.ui.tiles import middle_slice
 
 CARD_BORDER = {Label.CORRECT: "success", Label.INCORRECT: "danger", Label.UNSURE: "warning"}
 
 
-def card(item: Instance, crops: InstanceCrops, categories: Sequence[Category]) -> html.Div:
+def card(item: Instance, images: SliceImages, categories: Sequence[Category]) -> html.Div:
     """``categories``: the configured list; Custom is always last, and an instance's own
     category stays selectable even when the list leaves it out (e.g. False negative)."""
-    em, masks = slice_images(crops)
+    em, masks = images.em, images.masks
     k = min(max(0, middle_slice(item)), len(em) - 1)
     iid = item.instance_id
     shown = [*categories, Category.CUSTOM]

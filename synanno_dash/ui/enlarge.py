@@ -12,8 +12,8 @@ from dash import dcc, html
 
 from synanno_dash.core.instances import Instance
 from synanno_dash.data.volumes import InstanceCrops
+from synanno_dash.services.tile_images import em_slice_uri, mask_slice_uri, source_slices_for_target
 from synanno_dash.ui import ids
-from synanno_dash.ui.images import em_slice_uri, mask_slice_uri, source_slices_for_target
 
 PRE_COLOR, POST_COLOR = "#00c853", "#2962ff"
 MUTED_ALPHA = 0.35

@@ -15,10 +15,9 @@ from dash import dcc, html
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Instance
 from synanno_dash.core.labels import Label
-from synanno_dash.data.volumes import InstanceCrops
+from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
-from synanno_dash.ui.images import em_slice_uri, mask_slice_uri, source_slices_for_target
 
 LABEL_CLASS = {
     Label.CORRECT: "label-correct",
@@ -57,20 +56,12 @@ def markers(item: Instance) -> list[html.Div]:
     return found
 
 
-def slice_images(crops: InstanceCrops) -> tuple[list[str], list[str]]:
-    """(EM data URIs, mask data URIs), one per target slice."""
-    n_slices = crops.cleft_zyx.shape[0]
-    em = [em_slice_uri(s) for s in source_slices_for_target(crops.em_zyx, n_slices)]
-    masks = [mask_slice_uri(crops.cleft_zyx[k]) for k in range(n_slices)]
-    return em, masks
-
-
 def middle_slice(item: Instance) -> int:
     return item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
 
 
-def _layers(item: Instance, crops: InstanceCrops) -> list[Any]:
-    em, masks = slice_images(crops)
+def _layers(item: Instance, images: SliceImages) -> list[Any]:
+    em, masks = images.em, images.masks
     current = min(max(0, middle_slice(item)), len(em) - 1)
     hidden = {"display": "none"}
     children: list[Any] = []
@@ -85,14 +76,14 @@ def _layers(item: Instance, crops: InstanceCrops) -> list[Any]:
     return children + markers(item)
 
 
-def tile(item: Instance, crops: InstanceCrops) -> html.Div:
-    n_slices = crops.cleft_zyx.shape[0]
+def tile(item: Instance, images: SliceImages) -> html.Div:
+    n_slices = len(images.masks)
     current = min(max(0, middle_slice(item)), n_slices - 1)
     z0 = item.bbox_target_vx.start_xyz[2]
     return html.Div(
         [
             html.Div(
-                _layers(item, crops),
+                _layers(item, images),
                 id=ids.tile_view(item.instance_id),
                 className="sd-tile-view",
                 n_clicks=0,

@@ -127,6 +127,6 @@ def test_review_page_lists_the_first_tiles_and_marks_them_seen(app_and_client) -
 
     page = load_page(context, sid, 2)
     assert [i.instance_id for i in page.instances] == list(range(6, 12))
-    assert page.crops[0].em_zyx.shape[0] == 6  # 6 slices at 40 nm in both layers
+    assert len(page.images[0].em) == len(page.images[0].masks) == 6  # 6 slices, both layers
     assert context.store.counts(sid)["seen"] == 6
     assert context.store.get_state(sid)["page"] == 2
