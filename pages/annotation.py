@@ -1,6 +1,7 @@
 """Review grid ("Start Data Proofread"): label tiles, page through, undo, enlarge.
 
-Per click the server writes one label and sends back one tile's class; slices, opacity,
+Per click the server writes one label and sends back one tile's class (and, in
+neuron-centric mode, a Patch of one colour of the mini-map); slices, opacity,
 overlay and keys are handled in the browser (``assets/review.js``).
 """
 
@@ -12,7 +13,7 @@ from dash import ALL, MATCH, Input, Output, callback, clientside_callback, ctx, 
 
 from synanno_dash.core.labels import Label
 from synanno_dash.services import review
-from synanno_dash.ui import enlarge, ids
+from synanno_dash.ui import enlarge, ids, minimap
 from synanno_dash.ui.session import app_context, session_id
 from synanno_dash.ui.tiles import tile, tile_class
 
@@ -129,6 +130,7 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=ids.REVIEW_PAGE_STORE, data=loaded.page),
             dcc.Location(id=ids.REVIEW_REDIRECT, refresh="callback-nav"),
             _toolbar(loaded, counts),
+            minimap.review_panel(context, sid, loaded),  # neuron-centric sessions only
             html.Div(
                 [
                     tile(item, images)
@@ -159,6 +161,7 @@ def click_tile(_clicks: int) -> tuple[str, str]:
     """One click cycles one label; it is saved before the new colour is sent back."""
     instance_id = int(ctx.triggered_id["index"])
     item = review.cycle_label(app_context(), session_id(), instance_id)
+    minimap.follow_label(item)
     return tile_class(item.label), item.label.value
 
 
@@ -182,6 +185,7 @@ def label_by_key(request: dict | None) -> tuple:
         return no_update, no_update
     instance_id = int(request["instance_id"])
     item = review.set_label(app_context(), session_id(), instance_id, Label(request["label"]))
+    minimap.follow_label(item)
     return _one_tile_update(instance_id, item.label)
 
 
@@ -200,6 +204,7 @@ def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
     item = review.undo(context, sid) if action == "undo" else review.redo(context, sid)
     if item is None:
         return no_update, no_update, f"Nothing to {action}.", True
+    minimap.follow_label(item)
     classes, labels = _one_tile_update(item.instance_id, item.label)
     on_page = any(o["id"]["index"] == item.instance_id for o in ctx.outputs_list[0])
     where = "" if on_page else " (on another page)"

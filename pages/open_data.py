@@ -49,6 +49,19 @@ clientside_callback(
     Input(ids.OD_MODE, "value"),
 )
 
+# Each Submit sets the start button's "disabled": its target follows the submitted mode
+# (a neuron-centric review opens on the neuron overview).
+clientside_callback(
+    """function(_disabled, mode, workflow) {
+        if (workflow === 'correction') { return window.dash_clientside.no_update; }
+        return mode === 'neuron' ? '/neuron' : '/annotation';
+    }""",
+    Output(ids.OD_START, "href"),
+    Input(ids.OD_START, "disabled"),
+    State(ids.OD_MODE, "value"),
+    State(ids.OD_WORKFLOW, "data"),
+)
+
 _FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.volumes import VolumeRegistry
+from synanno_dash.services.neuron import NeuronViews
 from synanno_dash.services.tile_images import TileImageCache
 from synanno_dash.settings import Settings
 
@@ -22,6 +23,8 @@ class AppContext:
     store: SessionStore
     volumes: VolumeRegistry
     tables: TableRegistry
+    # Prepared neuron skeletons and compartments (neuron-centric mode), built once each.
+    neurons: NeuronViews = field(default_factory=NeuronViews)
     # Background work (page prefetch): bounded, so a burst of clicks cannot flood the box.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg")

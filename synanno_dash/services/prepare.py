@@ -31,6 +31,7 @@ from synanno_dash.data.tables import SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,14 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         synapses = synapses_in_target_voxels(
             synapses, config.table_resolution, config.target_resolution
         )
-        items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
+        if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+            try:
+                items = neuron_instances(neuron_view(ctx, config), synapses, config)
+            except NeuronError as exc:
+                errors["neuropil"] = str(exc)
+                return outcome
+        else:
+            items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
     ctx.volumes.adopt(config, volumes)
     store_prepared(ctx, session_id, config, items, page, stage_times)

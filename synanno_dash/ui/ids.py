@@ -123,3 +123,13 @@ def tile_enlarge(instance_id: int | object) -> dict:
 
 def pattern(kind: str, instance_id: int | object) -> dict:
     return {"type": kind, "index": instance_id}
+
+
+# --- Neuron overview and mini-map (issue 5) ---------------------------------------------
+NEURON_GRAPH = "neuron-graph"  # the 3D overview (/neuron)
+NEURON_REDIRECT = "neuron-redirect"
+NEURON_PROGRESS = "neuron-progress"
+NEURON_COMPARTMENTS = "neuron-compartments"  # the list of compartments with their progress
+NEURON_START = "neuron-start"
+MINIMAP = "review-minimap"  # the compact overview beside the review grid
+REVIEW_MISSED = "review-missed"  # "Look for missed synapses here" at a compartment's end

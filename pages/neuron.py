@@ -1,0 +1,175 @@
+"""Neuron overview (neuron-centric mode, shown after Open Data): the skeleton in 3D with one
+colour per compartment, the synapses by review state, progress overall and per compartment.
+
+A click on a compartment (its line, its legend entry or its button) opens its first page
+of the review grid; a click on a synapse opens the page that holds it. The mini-map beside
+the grid is the same figure, built by ``ui/minimap.py``; its clicks are handled here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, ctx, dcc, html, no_update
+
+from synanno_dash.core.instances import Mode
+from synanno_dash.services import neuron
+from synanno_dash.ui import ids, minimap
+from synanno_dash.ui.attrs import data_attrs
+from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.skeleton_figure import compartment_color
+
+dash.register_page(__name__, path="/neuron", title="Neuron · SynAnno Dash")
+
+
+def _notice(message: str, button: str, href: str) -> html.Div:
+    return html.Div([dbc.Alert(message, color="warning"), dbc.Button(button, href=href)])
+
+
+def layout(**_query: str) -> html.Div:
+    context, sid = app_context(), session_id()
+    config = context.store.load_config(sid)
+    if config is None:
+        return _notice(
+            "No dataset is open in this browser yet: open one on Open Data first.",
+            "Open Data",
+            "/open-data?workflow=detection",
+        )
+    if config.mode != Mode.NEURON:
+        return _notice(
+            "This session reviews a volume, not a neuron: the overview needs a neuron-centric "
+            "session (Open Data, Neuron-centric).",
+            "Review grid",
+            "/annotation",
+        )
+    try:
+        view = neuron.neuron_view(context, config)
+    except neuron.NeuronError as exc:
+        return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
+    items = context.store.instances(sid)
+    progress = neuron.compartment_progress(items, view.n_compartments, config.tiles_per_page)
+    seen, total = sum(p.seen for p in progress), len(items)
+    figure = minimap.neuron_figure(view, items, config)
+    return html.Div(
+        [
+            dcc.Location(id=ids.NEURON_REDIRECT, refresh="callback-nav"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        html.H4(
+                            f"Neuron {view.neuron_id}: {total} synapses in "
+                            f"{view.n_compartments} compartments"
+                        )
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Start Data Proofread",
+                            id=ids.NEURON_START,
+                            href="/annotation",
+                            color="success",
+                        ),
+                        width="auto",
+                    ),
+                ],
+                className="mb-2 align-items-center",
+            ),
+            dbc.Progress(
+                id=ids.NEURON_PROGRESS, value=100 * seen / max(1, total), style={"height": "12px"}
+            ),
+            html.Div(f"{seen} of {total} seen", className="small text-muted mb-2"),
+            dbc.Row(
+                [
+                    dbc.Col(minimap.graph(ids.NEURON_GRAPH, figure, compact=False), lg=8),
+                    dbc.Col(_compartment_list(progress), lg=4),
+                ]
+            ),
+            html.Div(
+                "Click a compartment (its line, its legend entry or its button) to review it "
+                "from its first page; click a synapse to open its page. Yellow: not yet "
+                "reviewed or unsure, green: correct, red: incorrect.",
+                className="small text-muted mt-2",
+            ),
+        ]
+    )
+
+
+def _compartment_list(progress: list[neuron.CompartmentProgress]) -> html.Div:
+    rows: list[Any] = []
+    for p in progress:
+        swatch = html.Span(
+            style={
+                "display": "inline-block", "width": "12px", "height": "12px",
+                "background": compartment_color(p.compartment), "marginRight": "6px",
+            }
+        )  # fmt: skip
+        rows.append(
+            html.Div(
+                [
+                    dbc.Button(
+                        [swatch, f"Compartment {p.compartment}"],
+                        href=f"/annotation?page={p.first_page}" if p.first_page else None,
+                        disabled=p.first_page is None,
+                        color="light",
+                        size="sm",
+                        className="sd-compartment-button",
+                    ),
+                    html.Span(
+                        f"{p.seen}/{p.total} seen"
+                        + (f", {p.flagged} flagged" if p.flagged else ""),
+                        className="small ms-2",
+                    ),
+                    dbc.Progress(value=100 * p.seen / max(1, p.total), style={"height": "6px"}),
+                ],
+                className="mb-2",
+                **data_attrs(
+                    compartment=p.compartment,
+                    first_page=p.first_page or "",
+                    total=p.total,
+                    seen=p.seen,
+                ),
+            )
+        )
+    return html.Div(rows, id=ids.NEURON_COMPARTMENTS)
+
+
+def _href(pick: tuple[str, int] | None) -> str | None:
+    """The review page of a picked compartment or synapse, None if there is none."""
+    if pick is None:
+        return None
+    context, sid = app_context(), session_id()
+    config = context.store.load_config(sid)
+    if config is None:
+        return None
+    items = context.store.instances(sid)
+    kind, value = pick
+    if kind == "compartment":
+        page = neuron.first_pages(items, config.tiles_per_page).get(value)
+    else:
+        page = neuron.page_of_instance(items, config.tiles_per_page, value)
+    return None if page is None else f"/annotation?page={page}"
+
+
+@callback(
+    Output(ids.NEURON_REDIRECT, "href"),
+    Input(ids.NEURON_GRAPH, "clickData"),
+    Input(ids.NEURON_GRAPH, "restyleData"),
+    prevent_initial_call=True,
+)
+def jump_from_overview(click: dict | None, restyle: list | None) -> object:
+    if ctx.triggered_prop_ids and any(k.endswith(".restyleData") for k in ctx.triggered_prop_ids):
+        legend = minimap.compartment_of_legend(restyle)
+        href = _href(None if legend is None else ("compartment", legend))
+    else:
+        href = _href(minimap.picked_by_click(click))
+    return href or no_update
+
+
+@callback(
+    Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
+    Input(ids.MINIMAP, "clickData"),
+    prevent_initial_call=True,
+)
+def jump_from_minimap(click: dict | None) -> object:
+    return _href(minimap.picked_by_click(click)) or no_update

@@ -1,0 +1,266 @@
+"""Neuron-centric review: the neuron's skeleton, its compartments, its synapses placed on it
+(no Dash here).
+
+Developer notes: on Open Data Submit in neuron-centric mode, ``prepare_session`` calls
+``neuron_view`` (load the skeleton from the neuropil layer, heal, prune, cut into
+compartments) and ``neuron_instances`` (snap each synapse to its nearest node; order by
+compartment, then traversal index; instance ids 0..n-1 in that order, so pages follow
+compartments). The view is kept in the app's bounded ``NeuronViews`` cache (owned by
+``AppContext``) keyed by (neuropil url, neuron id), so the overview and the mini-map never
+recompute it; after a restart the first figure rebuilds it, with the same result, since the
+compartments are deterministic. Figure-only data derived from a view (the simplified lines)
+goes in its ``memo``, filled by the ui layer once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synanno_dash.core.compartments import Compartments, NeuronSkeleton, compute_compartments
+from synanno_dash.core.geometry import BBox, Resolution, bbox_around
+from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
+from synanno_dash.core.labels import Label
+from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
+from synanno_dash.data.skeletons import SkeletonError, load_neuron_skeleton
+
+if TYPE_CHECKING:
+    from synanno_dash.services.context import AppContext
+
+MAX_VIEWS = 8  # neurons kept prepared per process (a 100,000-node view is ~10 MB)
+ViewKey = tuple[str, int]
+
+
+class NeuronError(ValueError):
+    """The neuron cannot be shown on its skeleton; the message is for the user."""
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronView:
+    """A prepared neuron: skeleton (nm), compartments, and each compartment's extent (nm)."""
+
+    neuron_id: int
+    skeleton: NeuronSkeleton
+    compartments: Compartments
+    box_min_nm: np.ndarray  # (K, 3) x, y, z: smallest node coordinates per compartment
+    box_max_nm: np.ndarray  # (K, 3) largest
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # ui data, built once
+
+    @property
+    def n_compartments(self) -> int:
+        return self.compartments.n_compartments
+
+    @classmethod
+    def build(
+        cls, neuron_id: int, skeleton: NeuronSkeleton, compartments: Compartments
+    ) -> NeuronView:
+        k = compartments.n_compartments
+        labels = compartments.node_compartment
+        box_min = np.full((k, 3), np.inf)
+        box_max = np.full((k, 3), -np.inf)
+        np.minimum.at(box_min, labels, skeleton.vertices_nm)
+        np.maximum.at(box_max, labels, skeleton.vertices_nm)
+        return cls(
+            neuron_id=int(neuron_id),
+            skeleton=skeleton,
+            compartments=compartments,
+            box_min_nm=box_min,
+            box_max_nm=box_max,
+        )
+
+
+class NeuronViews:
+    """The most recently used neuron views; building happens outside the lock."""
+
+    def __init__(self, max_views: int = MAX_VIEWS) -> None:
+        if max_views < 1:
+            raise ValueError("the cache keeps at least one neuron view")
+        self.max_views = max_views
+        self._views: OrderedDict[ViewKey, NeuronView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._views)
+
+    def get(self, key: ViewKey, build: Callable[[], NeuronView]) -> NeuronView:
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+        view = build()
+        with self._lock:
+            view = self._views.setdefault(key, view)  # another request may have built it
+            self._views.move_to_end(key)
+            while len(self._views) > self.max_views:
+                self._views.popitem(last=False)
+            return view
+
+
+def view_key(config: DatasetConfig) -> ViewKey:
+    if config.neuron_id is None or not config.neuropil_url:
+        raise NeuronError("neuron-centric review needs a neuron id and the neuropil layer.")
+    return (config.neuropil_url, int(config.neuron_id))
+
+
+def load_view(url: str, neuron_id: int, secrets_path: str = "") -> NeuronView:
+    """Load, heal and prune the skeleton, then cut it into compartments."""
+    try:
+        skeleton = load_neuron_skeleton(url, neuron_id, secrets_path)
+        return NeuronView.build(neuron_id, skeleton, compute_compartments(skeleton))
+    except SkeletonError as exc:
+        raise NeuronError(str(exc)) from None
+    except ValueError as exc:  # e.g. fragments left after healing
+        raise NeuronError(
+            f"the skeleton of neuron {neuron_id} in {url} cannot be cut into compartments ({exc})."
+        ) from None
+
+
+def neuron_view(ctx: AppContext, config: DatasetConfig) -> NeuronView:
+    """The session's neuron view, prepared once per process."""
+    url, neuron_id = view_key(config)
+    return ctx.neurons.get((url, neuron_id), lambda: load_view(url, neuron_id, config.secrets_path))
+
+
+def synapse_points_nm(
+    synapses: Sequence[Synapse], neuron_id: int | None, target_resolution: Resolution
+) -> np.ndarray:
+    """(n, 3) nm: each synapse's point on the neuron (post point on the post-synaptic side,
+    pre point on the pre-synaptic side, else the centre), from target voxels."""
+    points = [synapse_point_vx(s, neuron_id) for s in synapses]
+    return points_to_nm(points, target_resolution)
+
+
+def neuron_instances(
+    view: NeuronView, synapses: Sequence[Synapse], config: DatasetConfig
+) -> list[Instance]:
+    """Instances in review order: compartment, traversal index, materialization index.
+
+    ``synapses`` are in target voxels (as ``prepare`` converts them), so nm come from the
+    target resolution. Instance ids are 0..n-1 in that order.
+    """
+    points = synapse_points_nm(synapses, config.neuron_id, config.target_resolution)
+    snapped = snap_synapses(
+        view.skeleton, view.compartments, points, [s.materialization_index for s in synapses]
+    )
+    ordered = sorted(zip(snapped, synapses, strict=True), key=lambda pair: pair[0].review_key)
+    return [
+        Instance(
+            instance_id=i,
+            synapse=synapse,
+            bbox_target_vx=bbox_around(synapse.center_xyz_vx, config.crop_size_xyz_vx),
+            compartment=snap.compartment,
+            traversal_index=snap.traversal_index,
+        )
+        for i, (snap, synapse) in enumerate(ordered)
+    ]
+
+
+def review_state(item: Instance) -> Label | None:
+    """What the overview shows: the label once seen, None before."""
+    return item.label if item.seen else None
+
+
+@dataclass(frozen=True)
+class CompartmentProgress:
+    compartment: int
+    total: int
+    seen: int
+    flagged: int  # seen and labelled incorrect or unsure
+    first_page: int | None  # None: no synapse in this compartment
+
+
+def compartment_progress(
+    items: Sequence[Instance], n_compartments: int, per_page: int
+) -> list[CompartmentProgress]:
+    """One entry per compartment, in compartment order, with the page it starts on."""
+    first = first_pages(items, per_page)
+    totals = dict.fromkeys(range(n_compartments), 0)
+    seen, flagged = dict(totals), dict(totals)
+    for item in items:
+        k = item.compartment
+        if k is None or k not in totals:
+            continue
+        totals[k] += 1
+        seen[k] += item.seen
+        flagged[k] += item.seen and item.label.needs_fixing
+    return [
+        CompartmentProgress(k, totals[k], seen[k], flagged[k], first.get(k))
+        for k in range(n_compartments)
+    ]
+
+
+def _page_bounds(items: Sequence[Instance], per_page: int) -> list[tuple[int, int]]:
+    """The pages of ``services.review.page_bounds``: compartments never share a page."""
+    groups = [-1 if i.compartment is None else i.compartment for i in items]
+    return pages_by_group(groups, per_page) or [(0, 0)]
+
+
+def first_pages(items: Sequence[Instance], per_page: int) -> dict[int, int]:
+    """compartment -> the 1-based page where it starts."""
+    pages: dict[int, int] = {}
+    for page, (start, stop) in enumerate(_page_bounds(items, per_page), start=1):
+        if start < stop and items[start].compartment is not None:
+            pages.setdefault(int(items[start].compartment), page)  # type: ignore[arg-type]
+    return pages
+
+
+def page_of_instance(items: Sequence[Instance], per_page: int, instance_id: int) -> int | None:
+    position = next((n for n, i in enumerate(items) if i.instance_id == instance_id), None)
+    if position is None:
+        return None
+    bounds = _page_bounds(items, per_page)
+    return next(page for page, (a, b) in enumerate(bounds, start=1) if a <= position < b)
+
+
+def last_page_of_compartment(items: Sequence[Instance], per_page: int, page: int) -> int | None:
+    """The compartment whose last page ``page`` is, or None (not its last page, or none)."""
+    bounds = _page_bounds(items, per_page)
+    if not 1 <= page <= len(bounds):
+        return None
+    start, stop = bounds[page - 1]
+    if start >= stop or items[start].compartment is None:
+        return None
+    k = int(items[start].compartment)  # type: ignore[arg-type]
+    if stop < len(items) and items[stop].compartment == k:
+        return None
+    return k
+
+
+def compartment_box_vx(
+    view: NeuronView,
+    compartment: int,
+    target_resolution: Resolution,
+    pad_xyz_vx: tuple[int, int, int],
+    volume_xyz_vx: BBox | None = None,
+) -> BBox:
+    """The box (target voxels, x, y, z) around a compartment's nodes, padded by
+    ``pad_xyz_vx`` on every side and clipped to the volume."""
+    if not 0 <= compartment < view.n_compartments:
+        raise NeuronError(
+            f"compartment {compartment} does not exist: this neuron has "
+            f"{view.n_compartments} (0 to {view.n_compartments - 1})."
+        )
+    resolution = np.asarray(target_resolution.as_tuple())
+    low = view.box_min_nm[compartment] / resolution
+    high = view.box_max_nm[compartment] / resolution
+    start = tuple(math.floor(v) - p for v, p in zip(low, pad_xyz_vx, strict=True))
+    stop = tuple(math.floor(v) + 1 + p for v, p in zip(high, pad_xyz_vx, strict=True))
+    box = BBox.from_bounds(start, stop)
+    return box if volume_xyz_vx is None else box.intersect(volume_xyz_vx)
+
+
+def missed_synapse_box(ctx: AppContext, config: DatasetConfig, compartment: int) -> BBox:
+    """Where to look for synapses the table missed along a compartment: its nodes' box,
+    padded by half a review crop, within the target volume."""
+    view = neuron_view(ctx, config)
+    pad = tuple(s // 2 for s in config.crop_size_xyz_vx)
+    volume = ctx.volumes.get(config).target_bounds
+    return compartment_box_vx(view, compartment, config.target_resolution, pad, volume)  # type: ignore[arg-type]
