@@ -31,6 +31,9 @@ def test_demo_reaches_a_prepared_first_page(server, new_page, mode: str) -> None
     _submit_demo(page, server.url, mode)
     assert "Ready:" in page.locator("#od-ready").inner_text()
     page.locator("#od-start").click()
+    if mode == "neuron":  # neuron-centric: the 3D overview comes first
+        page.wait_for_url(re.compile(r".*/neuron"))
+        page.locator("#neuron-start").click()
     page.wait_for_url(re.compile(r".*/annotation"))
     page.locator(".sd-tile").first.wait_for()
     assert page.locator(".sd-tile").count() > 0
