@@ -1,28 +1,223 @@
-"""Error Correction ("Start Drawing" / "Redraw Masks"): not built yet (its own issue)."""
+"""Error Correction ("Start Drawing" / "Redraw Masks"): the instances to fix, Add New
+Instance (a missed synapse), Submit and Finish. Drawing happens on /draw/instance."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
+from synanno_dash.core.geometry import BBox
+from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target
+from synanno_dash.data.store import StoreError
+from synanno_dash.services import correction, review
+from synanno_dash.services.false_negatives import FalseNegativeError, add_false_negative
+from synanno_dash.ui import draw_figure as df
+from synanno_dash.ui import ids
+from synanno_dash.ui.draw_tiles import add_modal, add_tile, draw_tile
 from synanno_dash.ui.session import app_context, session_id
 
 dash.register_page(__name__, path="/draw", title="Correction · SynAnno Dash")
 
 
-def layout(**_query: str) -> html.Div:
-    flagged = [i for i in app_context().store.instances(session_id()) if i.needs_fixing]
+def layout(all: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (query name)
+    context, sid = app_context(), session_id()
+    try:
+        correction.config_of(context, sid)
+    except correction.CorrectionError as exc:
+        return html.Div(
+            [
+                dbc.Alert(str(exc), color="warning"),
+                dbc.Button("Open Data", href="/open-data?workflow=correction"),
+            ]
+        )
+    if all in ("0", "1"):
+        correction.set_show_all(context, sid, all == "1")
+    review.mark_stage(context, sid, "start_draw", overwrite=False)
+    items = correction.correction_instances(context, sid)
+    try:
+        tiles = [draw_tile(correction.load_drawing(context, sid, i.instance_id)) for i in items]
+    except correction.CorrectionError as exc:
+        tiles = [dbc.Alert(str(exc), color="danger")]
+    everything = correction.shows_all(context, sid)
+    what = "every instance" if everything else "the instances marked incorrect or unsure"
     return html.Div(
         [
             html.H3("Error Correction"),
-            dbc.Alert(
-                "Mask drawing, marker placement and adding missed synapses are not built yet. "
-                f"This session has {len(flagged)} instance(s) to fix; they are saved and will "
-                "appear here once the correction view exists. Meanwhile, download the session "
-                "JSON from the review export.",
-                color="info",
+            html.P(
+                f"{len(items)} instance(s) to fix: {what}, and those added by hand. "
+                "Draw Mask opens an instance; Add New Instance adds a missed synapse.",
+                className="text-muted",
             ),
-            dbc.Button("Back to the review export", href="/export-annotate", color="secondary"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.InputGroupText("slices per drawing"),
+                                dbc.Input(
+                                    id=ids.DRAW_SLICES,
+                                    type="number",
+                                    min=1,
+                                    step=1,
+                                    max=correction.MAX_DRAW_SLICES,
+                                    debounce=True,
+                                    value=correction.draw_slices(context, sid),
+                                    style={"maxWidth": "90px"},
+                                ),  # fmt: skip
+                            ],
+                            size="sm",
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(
+                        dbc.Switch(
+                            id=ids.DRAW_SHOW_ALL, label="show every instance", value=everything
+                        ),  # fmt: skip
+                        width="auto",
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Submit and Finish",
+                            id=ids.DRAW_SUBMIT,
+                            color="success",
+                            href="/export-draw",
+                        ),  # fmt: skip
+                        width="auto",
+                    ),
+                ],
+                className="mb-3 g-3 align-items-center",
+            ),
+            html.Div([*tiles, add_tile()], id=ids.DRAW_LIST, className="sd-draw-grid"),
+            add_modal(context.store.instances(sid)),
+            dcc.Location(id=ids.DRAW_REDIRECT, refresh="callback-nav"),
+            html.Div(id=ids.DRAW_NOTICE, className="small text-muted mt-2"),
         ]
     )
+
+
+@callback(
+    Output(ids.DRAW_NOTICE, "children"),
+    Input(ids.DRAW_SLICES, "value"),
+    prevent_initial_call=True,
+)
+def slices(value: Any) -> str:
+    try:
+        count = correction.set_draw_slices(app_context(), session_id(), int(value))
+    except (TypeError, ValueError):
+        return "Slices per drawing must be a whole number."
+    return f"Drawings now span {count} slices around each centre."
+
+
+@callback(
+    Output(ids.DRAW_REDIRECT, "href"),
+    Input(ids.DRAW_SHOW_ALL, "value"),
+    prevent_initial_call=True,
+)
+def show_all(value: bool) -> str:
+    return f"/draw?all={1 if value else 0}"
+
+
+@callback(
+    Output(ids.DRAW_ADD_MODAL, "is_open"),
+    Input(ids.DRAW_ADD_OPEN, "n_clicks"),
+    prevent_initial_call=True,
+)
+def open_add(_clicks: int) -> bool:
+    return True
+
+
+@callback(
+    Output(ids.DRAW_ADD_GRAPH, "figure"),
+    Output(ids.DRAW_ADD_NG, "href"),
+    Input(ids.DRAW_ADD_NEARBY, "value"),
+)
+def nearby(instance_id: int | None) -> tuple:
+    if instance_id is None:
+        return {}, "/missed"
+    try:
+        drawing = correction.load_drawing(app_context(), session_id(), int(instance_id))
+    except (StoreError, correction.CorrectionError):
+        return {}, no_update
+    k = drawing.slice_index(drawing.item.synapse.center_xyz_vx[2])
+    figure = df.figure(drawing, k, 0.4)
+    figure.update_layout(height=420)
+    return figure, f"/missed?instance={int(instance_id)}"
+
+
+@callback(
+    [Output(field, "value") for field in ids.DRAW_ADD_POS],
+    Input(ids.DRAW_ADD_CLICK, "data"),
+    State(ids.DRAW_ADD_NEARBY, "value"),
+    prevent_initial_call=True,
+)
+def pick(click: dict | None, instance_id: int | None) -> list:
+    """A click in the nearby instance's view: the voxel of the clicked pixel, centre slice."""
+    if not click or instance_id is None:
+        return [no_update] * 3
+    drawing = correction.load_drawing(app_context(), session_id(), int(instance_id))
+    em = df.em_slice(drawing, 0)
+    frame = df.display_frame(drawing.box.as_list(), list(em.shape))
+    column, row = clicked_pixel(frame, float(click["x"]), float(click["y"]))
+    return list(display_pixel_to_target(frame, column, row, drawing.item.synapse.center_xyz_vx[2]))
+
+
+def _triple(values: list[Any]) -> tuple[int, int, int]:
+    if any(v is None or v == "" for v in values):
+        raise ValueError("give x, y and z")
+    x, y, z = (int(v) for v in values)
+    return (x, y, z)
+
+
+@callback(
+    [Output(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+    Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
+    Input(ids.DRAW_ADD_REVIEW, "n_clicks"),
+    [State(field, "value") for field in ids.DRAW_ADD_POS],
+    prevent_initial_call=True,
+)
+def review_box(_clicks: int, *position: Any) -> list:
+    try:
+        box = correction.proposed_box(app_context(), session_id(), _triple(list(position)))
+    except (ValueError, correction.CorrectionError) as exc:
+        return [no_update] * 6 + [f"Position: {exc}."]
+    return [*box.start_xyz, *box.stop_xyz, ""]
+
+
+@callback(
+    Output(ids.DRAW_ADD_BOX_INFO, "children"),
+    [Input(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+)
+def box_info(*values: Any) -> str:
+    try:
+        start, stop = _triple(list(values[:3])), _triple(list(values[3:]))
+        box = BBox(start, stop)
+    except ValueError:
+        return ""
+    sx, sy, sz = box.shape_xyz
+    return f"{sx} x {sy} voxels, slices z {start[2]} to {stop[2] - 1} ({sz} slices)"
+
+
+@callback(
+    Output(ids.DRAW_REDIRECT, "href", allow_duplicate=True),
+    Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
+    Input(ids.DRAW_ADD_SAVE, "n_clicks"),
+    [State(field, "value") for field in ids.DRAW_ADD_POS],
+    [State(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+    prevent_initial_call=True,
+)
+def save_added(_clicks: int, *values: Any) -> tuple:
+    """Crop and add the missed synapse (incorrect, False negative), then draw it."""
+    context, sid = app_context(), session_id()
+    try:
+        center = _triple(list(values[:3]))
+        box = None
+        if all(v not in (None, "") for v in values[3:]):
+            box = BBox(_triple(list(values[3:6])), _triple(list(values[6:9])))
+        item = add_false_negative(context, sid, center, box or correction.proposed_box(
+            context, sid, center))  # fmt: skip
+    except (ValueError, FalseNegativeError, correction.CorrectionError) as exc:
+        return no_update, str(exc)
+    return f"/draw/instance?id={item.instance_id}", ""

@@ -28,6 +28,7 @@ ORIGINAL_KEYS = (
     "Adjusted_Bbox", "Padding",
 )  # fmt: skip
 _ZYX = (2, 1, 0)
+ADDED_BY_HAND_KEY = "added_by_hand"  # Instance.extra key of a synapse added by hand
 
 
 class SessionJsonError(ValueError):
@@ -105,6 +106,7 @@ def instance_record(
         sd_bbox_target_xyz_vx=box.as_list(),
         sd_compartment=item.compartment,
         sd_traversal_index=item.traversal_index,
+        sd_added_by_hand=bool(item.extra.get(ADDED_BY_HAND_KEY, False)),
     )
     return record
 
@@ -225,6 +227,7 @@ def _record_to_instance(record: Any, position: int) -> Instance:
         discarded=bool(record.get("sd_discarded", False)),
         compartment=_int_or_none(record, "section_index", where),
         traversal_index=_int_or_none(record, "tree_traversal_index", where),
+        extra={ADDED_BY_HAND_KEY: True} if record.get("sd_added_by_hand") else {},
     )
 
 

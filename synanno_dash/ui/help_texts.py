@@ -29,6 +29,27 @@ HELP: dict[str, str] = {
     "/export-annotate": (
         "Download the session JSON, continue with Redraw Masks, or start a new process."
     ),
+    "/draw": (
+        "The instances to fix (marked incorrect or unsure, or every instance with the switch), "
+        "each with its current mask. Draw Mask opens one; Add New Instance adds a missed "
+        "synapse: type its position or click it in a nearby instance, review the box and "
+        "slice range, Save. 'Slices per drawing' sets how many slices a drawing spans. "
+        "Submit and Finish leads to the exports."
+    ),
+    "/draw/instance": (
+        "Move through slices with the wheel, ↑/↓ or the slider; the strip shows edited "
+        "(orange) and saved (green) slices. Control points (c): click points, a smooth closed "
+        "curve runs through them; Freehand (d): drag a closed path. Fill (f) adds the inside "
+        "to this slice's mask, Revise (r) erases it, Save (s) marks the slice checked, Clear (x) "
+        "empties it; every stroke is saved at once. Pre-Synaptic CRD (1) / Post-Synaptic CRD (2) "
+        "then a click places (or moves) that marker on this slice. Backspace removes the last "
+        "point, Esc drops the curve, Ctrl+Z / Ctrl+Shift+Z undo / redo a stroke or marker."
+    ),
+    "/export-draw": (
+        "Download the session JSON, the masks as a zip (.npy per instance, PNG per edited "
+        "slice), write the masks as a precomputed segmentation layer and the corrected synapse "
+        "table, or start a new process. Formats: docs/formats.md."
+    ),
 }
 
 SHORTCUTS: list[tuple[str, str]] = [
@@ -39,6 +60,11 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("right-click", "enlarge a tile"),
     ("wheel", "move through a tile's slices"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("drawing: c / d", "control points / freehand tool"),
+    ("drawing: 1 / 2", "place the pre / post marker with the next click"),
+    ("drawing: f / r / s / x", "fill / revise (erase) / save / clear the slice"),
+    ("drawing: wheel, ↑ / ↓", "previous / next slice"),
+    ("drawing: Backspace / Esc", "remove the last control point / drop the curve"),
 ]
 
 

@@ -1,0 +1,147 @@
+"""Correction export ("Submit and Finish"): session JSON, masks zip, a precomputed layer,
+the corrected table, Start New Process.
+
+Exports run in the request (a few hundred milliseconds at demo size); ``dcc.Loading``
+shows that one is under way.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from synanno_dash.core.session_json import dumps
+from synanno_dash.services import correction, exports, review
+from synanno_dash.ui import ids
+from synanno_dash.ui.session import app_context, session_id
+
+dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno Dash")
+
+
+def _row(button: dbc.Button, text: str, status_id: str | None = None) -> dbc.Row:
+    status = dcc.Loading(html.Div(id=status_id, className="small"), type="dot") if status_id else ""
+    return dbc.Row(
+        [
+            dbc.Col(button, width=3),
+            dbc.Col([html.Div(text, className="small text-muted"), status]),
+        ],
+        className="mb-3 align-items-center",
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    context, sid = app_context(), session_id()
+    try:
+        items = correction.correction_instances(context, sid)
+    except correction.CorrectionError as exc:
+        return dbc.Alert(str(exc), color="warning")
+    review.mark_stage(context, sid, "finish_draw")
+    edited = sum(1 for i in items if context.store.mask_slices(sid, i.instance_id))
+    added = sum(1 for i in items if correction.is_added(i))
+    return html.Div(
+        [
+            html.H3("Export corrections"),
+            html.P(
+                f"{len(items)} instance(s) in the correction view, {edited} with edited slices, "
+                f"{added} added by hand.",
+                className="text-muted",
+            ),
+            _row(
+                dbc.Button("Download JSON", id=ids.EXD_JSON_BUTTON, color="primary"),
+                "The session JSON (restores this session; compatible with the original SynAnno) "
+                "with the corrected points, the added instances and the edited slices.",
+            ),
+            _row(
+                dbc.Button("Save Masks", id=ids.EXD_ZIP_BUTTON, color="primary"),
+                "A zip: one .npy per instance (z, y, x; target resolution) and one PNG per "
+                "edited slice; names give instance, box and slice (docs/formats.md).",
+            ),
+            _row(
+                dbc.Button("Write precomputed layer", id=ids.EXD_LAYER_BUTTON, color="secondary"),
+                "The corrected masks as a new segmentation layer (one segment per instance: "
+                "instance id + 1), in a folder under the data directory.",
+                ids.EXD_LAYER_STATUS,
+            ),
+            _row(
+                dbc.Button("Write corrected table", id=ids.EXD_TABLE_BUTTON, color="secondary"),
+                "The input synapse table with corrected pre/post points, the added synapses, "
+                "and discarded false positives removed, in the input's format and schema.",
+                ids.EXD_TABLE_STATUS,
+            ),
+            html.Hr(),
+            dbc.Button("Back to the instances", href="/draw", color="link"),
+            dbc.Button(
+                "Start New Process",
+                id=ids.EXD_NEW,
+                href="/reset",
+                external_link=True,
+                color="danger",
+                outline=True,
+                title="clears this browser's session",
+            ),  # fmt: skip
+            dcc.Download(id=ids.EXD_JSON),
+            dcc.Download(id=ids.EXD_ZIP),
+            dcc.Download(id=ids.EXD_TABLE),
+        ]
+    )
+
+
+def _stamp() -> str:
+    return review.now_iso().replace(" ", "_").replace(":", "-")
+
+
+@callback(
+    Output(ids.EXD_JSON, "data"),
+    Input(ids.EXD_JSON_BUTTON, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download_json(_clicks: int) -> dict:
+    document = exports.correction_json(app_context(), session_id())
+    return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
+
+
+@callback(
+    Output(ids.EXD_ZIP, "data"),
+    Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download_zip(_clicks: int) -> dict:
+    data = exports.masks_zip_bytes(app_context(), session_id())
+    return dcc.send_bytes(data, filename=f"synanno_masks_{_stamp()}.zip")
+
+
+@callback(
+    Output(ids.EXD_LAYER_STATUS, "children"),
+    Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
+    prevent_initial_call=True,
+)
+def layer(_clicks: int) -> list:
+    try:
+        written = exports.write_layer(app_context(), session_id())
+    except exports.ExportError as exc:
+        return [html.Span(str(exc), className="text-danger")]
+    return [
+        html.Div(f"{written.segments} segments written."),
+        html.Code(f"precomputed://{written.url}", id="exd-layer-url"),
+    ]
+
+
+@callback(
+    Output(ids.EXD_TABLE_STATUS, "children"),
+    Output(ids.EXD_TABLE, "data"),
+    Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
+    prevent_initial_call=True,
+)
+def table(_clicks: int) -> tuple:
+    try:
+        written = exports.write_table(app_context(), session_id())
+    except exports.ExportError as exc:
+        return [html.Span(str(exc), className="text-danger")], dash.no_update
+    summary = (
+        f"{written.rows} rows: {written.changed} with corrected points, {written.dropped} "
+        f"removed, {written.added} added."
+    )
+    return [html.Div(summary), html.Code(str(written.path), id="exd-table-path")], dcc.send_file(
+        str(written.path)
+    )
