@@ -6,13 +6,13 @@ import base64
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
 
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.data.tables import TableError
 from synanno_dash.services.defaults import form_defaults
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, ng_panel
 from synanno_dash.ui.open_data_form import VALIDATED_FIELDS, form
 from synanno_dash.ui.session import app_context, session_id
 
@@ -198,3 +198,65 @@ def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
     if not selected:
         return no_update
     return (rows or [])[selected[0]]["neuron_id"]
+
+
+# -- Choose a Neuron in Neuroglancer (`n` over a neuron) ---------------------------------
+
+
+@callback(
+    Output(ids.OD_CHOOSER_MODAL, "is_open"),
+    Output(ids.OD_CHOOSER_FRAME, "src"),
+    Output(ids.OD_CHOOSER_STATUS, "children"),
+    Output(ids.OD_CHOOSER_SEEN, "data"),
+    Input(ids.OD_CHOOSE_NEURON, "n_clicks"),
+    State(ids.OD_SOURCE, "value"),
+    State(ids.OD_TARGET, "value"),
+    State(ids.OD_NEUROPIL, "value"),
+    State(ids.OD_SECRETS, "value"),
+    State(ids.OD_SOURCE_RES, "value"),
+    State(ids.OD_TARGET_RES, "value"),
+    State(ids.OD_CROP_SIZE, "value"),
+    prevent_initial_call=True,
+)
+def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
+    """The typed dataset in this browser's viewer, the neuropil visible."""
+    context, sid = app_context(), session_id()
+    try:
+        config = ng_panel.chooser_config(context, *(f or "" for f in fields))
+        url = ng_panel.show_neuron_chooser(context, sid, config)
+    except ng_panel.NgPanelError as exc:
+        return no_update, no_update, str(exc), no_update
+    chosen = context.viewers.chosen_neuron(sid)
+    # The current choice counts as seen: only a new `n` press fills the field.
+    return True, url, "", None if chosen is None else str(chosen)
+
+
+@callback(
+    Output(ids.OD_CHOOSER_MODAL, "is_open", allow_duplicate=True),
+    Input(ids.OD_CHOOSER_CLOSE, "n_clicks"),
+    prevent_initial_call=True,
+)
+def close_chooser(_clicks):  # type: ignore[no-untyped-def]
+    return False
+
+
+@callback(
+    Output(ids.OD_NEURON_ID, "value", allow_duplicate=True),
+    Output(ids.OD_CHOOSER_SEEN, "data", allow_duplicate=True),
+    Output(ids.OD_CHOOSER_PICKED, "children"),
+    Output(ids.OD_CHOOSER_POLL, "disabled"),
+    Input(ids.OD_CHOOSER_POLL, "n_intervals"),
+    Input(ids.OD_CHOOSER_MODAL, "is_open"),
+    State(ids.OD_CHOOSER_SEEN, "data"),
+    prevent_initial_call=True,
+)
+def sync_choice(_ticks, is_open, seen):  # type: ignore[no-untyped-def]
+    """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
+    ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
+    chosen = app_context().viewers.chosen_neuron(session_id())
+    text = None if chosen is None else str(chosen)
+    poll_disabled = no_update if ticked else not is_open
+    if text is None or text == seen:
+        picked = no_update if ticked else ng_panel.chosen_text(text)
+        return no_update, no_update, picked, poll_disabled
+    return text, text, ng_panel.chosen_text(text), poll_disabled

@@ -92,6 +92,17 @@ class SessionStore:
             ).scalar()
         return None if not raw else config_from_dict(json.loads(raw))
 
+    def configured_volume_urls(self) -> set[str]:
+        """The source, target and neuropil addresses of every session's dataset (non-empty)."""
+        col = schema.sessions.c
+        with self.engine.connect() as conn:
+            raws = conn.execute(
+                select(col.config_json).where(col.config_json.is_not(None)).distinct()
+            ).scalars()
+            configs = [config_from_dict(json.loads(raw)) for raw in raws if raw]
+        urls = {url for c in configs for url in (c.source_url, c.target_url, c.neuropil_url)}
+        return {url for url in urls if url}
+
     def get_state(self, session_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
             raw = conn.execute(

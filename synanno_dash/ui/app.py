@@ -11,8 +11,9 @@ import flask
 from dash import html, set_props
 
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.settings import Settings, load_settings
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, ng_panel
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +47,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title="SynAnno Dash",
         on_error=_report_callback_error,
     )
+    ng_panel.register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
     install_session_cookie(app.server)
+    # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
+    register_local_data_route(app.server, context.data_roots)
     _add_reset_route(app.server, context)
     app.layout = html.Div(
         [
@@ -72,4 +76,5 @@ def _add_reset_route(server: flask.Flask, context: AppContext) -> None:
         sid = flask.request.cookies.get(COOKIE)
         if sid:
             context.store.reset_session(sid)
+            context.close_viewer(sid)
         return flask.redirect("/")

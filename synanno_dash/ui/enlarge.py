@@ -13,7 +13,7 @@ from dash import dcc, html
 from synanno_dash.core.instances import Instance
 from synanno_dash.data.volumes import InstanceCrops
 from synanno_dash.services.tile_images import em_slice_uri, mask_slice_uri, source_slices_for_target
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, ng_panel
 
 PRE_COLOR, POST_COLOR = "#00c853", "#2962ff"
 MUTED_ALPHA = 0.35
@@ -93,6 +93,27 @@ def info_text(item: Instance, slice_index: int) -> list:
     return [html.Div(line) for line in lines]
 
 
+def _two_d_body() -> list:
+    return [
+        html.Div(id=ids.ENLARGE_INFO, className="small mb-2"),
+        dcc.Graph(id=ids.ENLARGE_GRAPH, config={"displaylogo": False}),
+        dbc.Label("Slice"),
+        dcc.Slider(id=ids.ENLARGE_SLICE, min=0, max=5, step=1, value=0),
+        dbc.Label("Mask opacity"),
+        dcc.Slider(id=ids.ENLARGE_OPACITY, min=0, max=1, step=0.1, value=0.5, marks=None),
+        html.Div(
+            [
+                html.Span("● pre-synaptic", style={"color": PRE_COLOR}),
+                " · ",
+                html.Span("● post-synaptic", style={"color": POST_COLOR}),
+                " · bright on their own slice, faint on the others",
+            ],
+            className="small mb-2",
+        ),
+        ng_panel.view_button(ids.ENLARGE_PANEL, title="Open this instance in Neuroglancer"),
+    ]
+
+
 def modal() -> dbc.Modal:
     return dbc.Modal(
         [
@@ -100,25 +121,9 @@ def modal() -> dbc.Modal:
             dbc.ModalBody(
                 [
                     dcc.Store(id=ids.ENLARGE_INSTANCE),
-                    html.Div(id=ids.ENLARGE_INFO, className="small mb-2"),
-                    dcc.Graph(id=ids.ENLARGE_GRAPH, config={"displaylogo": False}),
-                    dbc.Label("Slice"),
-                    dcc.Slider(id=ids.ENLARGE_SLICE, min=0, max=5, step=1, value=0),
-                    dbc.Label("Mask opacity"),
-                    dcc.Slider(
-                        id=ids.ENLARGE_OPACITY, min=0, max=1, step=0.1, value=0.5, marks=None
-                    ),
-                    html.Div(
-                        [
-                            html.Span("● pre-synaptic", style={"color": PRE_COLOR}),
-                            " · ",
-                            html.Span("● post-synaptic", style={"color": POST_COLOR}),
-                            " · bright on their own slice, faint on the others",
-                        ],
-                        className="small",
-                    ),
-                    # Filled in by the Neuroglancer issue; hidden until then.
-                    dbc.Button("View in NG", id=ids.ENLARGE_VIEW_NG, style={"display": "none"}),
+                    ng_panel.instance_store(ids.ENLARGE_PANEL),
+                    ng_panel.two_d(ids.ENLARGE_PANEL, _two_d_body()),
+                    ng_panel.frame(ids.ENLARGE_PANEL),
                 ]
             ),
         ],

@@ -13,6 +13,7 @@ from synanno_dash.ui.session import app_context, session_id
     Output(ids.ENLARGE_INSTANCE, "data"),
     Output(ids.ENLARGE_SLICE, "max"),
     Output(ids.ENLARGE_SLICE, "value"),
+    Output(ids.ng(ids.NG_INSTANCE, ids.ENLARGE_PANEL), "data"),
     Input(ids.tile_enlarge(ALL), "n_clicks"),
     Input(ids.pattern(ids.CAT_ENLARGE, ALL), "n_clicks"),
     prevent_initial_call=True,
@@ -20,12 +21,13 @@ from synanno_dash.ui.session import app_context, session_id
 def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) -> tuple:
     # Pattern inputs also fire when tiles appear; only a real click opens the view.
     if not ctx.triggered_id or not ctx.triggered[0].get("value"):
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     instance_id = int(ctx.triggered_id["index"])
     item = app_context().store.instance(session_id(), instance_id)
     n_slices = item.bbox_target_vx.shape_xyz[2]
     middle = item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
-    return True, instance_id, n_slices - 1, min(max(0, middle), n_slices - 1)
+    # The instance also goes to the Neuroglancer panel, which returns to the 2D view.
+    return True, instance_id, n_slices - 1, min(max(0, middle), n_slices - 1), instance_id
 
 
 @callback(

@@ -13,18 +13,26 @@ HELP: dict[str, str] = {
         "(gs://, s3://, https://, file://), the synapse table (CSV or Parquet), and optionally "
         "a credentials file and a session JSON to restore. Volume-centric: a box in the chosen "
         "axis order (empty = every synapse of the table, page by page). Neuron-centric: a neuron "
-        "id, or pick one from the list. Submit checks every field and prepares the first page; "
-        "then start."
+        "id, pick one from the list, or Choose a Neuron: in Neuroglancer, click the view, hover a "
+        "neuron and press n (again over another to change it). Submit checks every field and "
+        "prepares the first page; then start."
     ),
     "/annotation": (
         "Click a tile to cycle its label: correct (green), incorrect (red), unsure (yellow). "
         "Right-click enlarges it. Scroll over a tile to move through its slices. "
         "Keys: → / ← next / previous page, o toggles the overlay, 1/2/3 label the tile under "
-        "the mouse, Ctrl+Z undo, Ctrl+Shift+Z redo."
+        "the mouse, Ctrl+Z undo, Ctrl+Shift+Z redo. In the enlarged view, View in NG opens the "
+        "instance in Neuroglancer (Back returns)."
     ),
     "/categorize": (
         "Give each incorrect or unsure instance an error category and, if useful, a note. "
         "Submit and Finish asks whether false positives should be discarded."
+    ),
+    "/missed": (
+        "Look for synapses the table missed. Click in the Neuroglancer view, hover a missed "
+        "synapse and press c: a yellow marker appears and it is listed. Done reviews each one: "
+        "adjust its box (x, y, z start and stop, target voxels) and Save it as a false negative, "
+        "or Skip it. Cancel forgets the marks."
     ),
     "/export-annotate": (
         "Download the session JSON, continue with Redraw Masks, or start a new process."
@@ -60,6 +68,8 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("right-click", "enlarge a tile"),
     ("wheel", "move through a tile's slices"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("Neuroglancer: n", "choose the neuron under the mouse (Open Data)"),
+    ("Neuroglancer: c", "mark a missed synapse under the mouse"),
     ("drawing: c / d", "control points / freehand tool"),
     ("drawing: 1 / 2", "place the pre / post marker with the next click"),
     ("drawing: f / r / s / x", "fill / revise (erase) / save / clear the slice"),

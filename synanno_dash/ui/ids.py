@@ -125,6 +125,55 @@ def pattern(kind: str, instance_id: int | object) -> dict:
     return {"type": kind, "index": instance_id}
 
 
+# --- Neuroglancer (issue 6) -------------------------------------------------------------
+# A Neuroglancer panel inside a view (``ui/ng_panel.py``): pattern ids {"type", "panel"}.
+NG_VIEW = "ng-view"  # the "View in NG" button
+NG_INSTANCE = "ng-instance"  # store: the instance id to show
+NG_2D = "ng-2d"  # the view's own content, hidden while the viewer shows
+NG_PANEL = "ng-panel"  # the viewer's iframe with its "Back" button
+NG_FRAME = "ng-frame"
+NG_BACK = "ng-back"
+NG_STATUS = "ng-status"
+ENLARGE_PANEL = "enlarge"  # the panel name of the enlarged view
+
+# Open Data: choose a neuron with `n`
+OD_CHOOSE_NEURON = "od-choose-neuron"
+OD_CHOOSER_STATUS = "od-chooser-status"
+OD_CHOOSER_MODAL = "od-chooser-modal"
+OD_CHOOSER_FRAME = "od-chooser-frame"
+OD_CHOOSER_PICKED = "od-chooser-picked"
+OD_CHOOSER_CLOSE = "od-chooser-close"
+OD_CHOOSER_POLL = "od-chooser-poll"
+OD_CHOOSER_SEEN = "od-chooser-seen"
+
+# /missed: mark missed synapses with `c`
+MISSED_CONTEXT = "missed-context"
+MISSED_VIEWER = "missed-viewer"
+MISSED_FRAME = "missed-frame"
+MISSED_POLL = "missed-poll"
+MISSED_COUNT = "missed-count"
+MISSED_LIST = "missed-list"
+MISSED_DONE = "missed-done"
+MISSED_CANCEL = "missed-cancel"
+MISSED_QUEUE = "missed-queue"
+MISSED_STEP = "missed-step"
+MISSED_REVIEW = "missed-review"
+MISSED_REVIEW_TITLE = "missed-review-title"
+MISSED_REVIEW_INFO = "missed-review-info"
+MISSED_BOX_START = ("missed-x-start", "missed-y-start", "missed-z-start")
+MISSED_BOX_STOP = ("missed-x-stop", "missed-y-stop", "missed-z-stop")
+MISSED_ERROR = "missed-error"
+MISSED_PREVIEW = "missed-preview"
+MISSED_SAVE = "missed-save"
+MISSED_SKIP = "missed-skip"
+MISSED_REDIRECT = "missed-redirect"
+
+
+def ng(kind: str, panel: str | object) -> dict:
+    """A component of the Neuroglancer panel named ``panel`` (``MATCH``/``ALL`` allowed)."""
+    return {"type": kind, "panel": panel}
+
+
 # --- Neuron overview and mini-map (issue 5) ---------------------------------------------
 NEURON_GRAPH = "neuron-graph"  # the 3D overview (/neuron)
 NEURON_REDIRECT = "neuron-redirect"

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from synanno_dash.core.paging import PAGE_SIZES
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, ng_panel
 
 # Fields with a message under them, in the order the submit callback reports them.
 VALIDATED_FIELDS = (
@@ -81,6 +81,49 @@ def _volume_panel(defaults: dict[str, str]) -> html.Div:
     )
 
 
+def _neuron_chooser() -> html.Div:
+    """The button "Choose a Neuron" opens this browser's viewer; `n` over a neuron picks it."""
+    return html.Div(
+        [
+            dbc.Button(
+                "Choose a Neuron",
+                id=ids.OD_CHOOSE_NEURON,
+                color="info",
+                size="sm",
+                className="me-2",
+                title="Open Neuroglancer; hover a neuron and press n",
+            ),
+            html.Span(id=ids.OD_CHOOSER_STATUS, className="small text-danger"),
+            dcc.Interval(id=ids.OD_CHOOSER_POLL, interval=300, disabled=True),
+            dcc.Store(id=ids.OD_CHOOSER_SEEN),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle("Choose a Neuron")),
+                    dbc.ModalBody(
+                        [
+                            html.Div(
+                                "Click in the view, hover a neuron and press n; press n over "
+                                "another neuron to change the choice. The id goes into the "
+                                "form at once; closing keeps it.",
+                                className="small mb-1",
+                            ),
+                            html.Div(id=ids.OD_CHOOSER_PICKED, className="fw-bold mb-2"),
+                            ng_panel.viewer_iframe(ids.OD_CHOOSER_FRAME, height="68vh"),
+                        ]
+                    ),
+                    dbc.ModalFooter(
+                        dbc.Button("Close", id=ids.OD_CHOOSER_CLOSE, color="primary")
+                    ),
+                ],
+                id=ids.OD_CHOOSER_MODAL,
+                is_open=False,
+                size="xl",
+            ),
+        ],
+        className="mb-2",
+    )
+
+
 def _neuron_panel(defaults: dict[str, str]) -> html.Div:
     return html.Div(
         [
@@ -89,8 +132,9 @@ def _neuron_panel(defaults: dict[str, str]) -> html.Div:
                 "Neuron id",
                 defaults.get("neuron_id", ""),
                 "a 64-bit segment id",
-                "Type an id, or pick a row of the list below.",
+                "Type an id, pick a row of the list below, or choose it in Neuroglancer.",
             ),
+            _neuron_chooser(),
             dbc.Button(
                 "Load neuron list",
                 id=ids.OD_NEURON_LIST_LOAD,
