@@ -13,7 +13,7 @@ from dash import html, set_props
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.settings import Settings, load_settings
-from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,9 +35,6 @@ def _report_callback_error(error: Exception) -> None:
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = settings or load_settings()
-    # Importing these modules registers their callbacks.
-    from synanno_dash.ui import enlarge_callbacks, shell  # noqa: F401
-
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -47,7 +44,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title="SynAnno Dash",
         on_error=_report_callback_error,
     )
-    ng_panel.register_callbacks(app)
+    for module in (shell, enlarge_callbacks, ng_panel):
+        module.register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
     install_session_cookie(app.server)

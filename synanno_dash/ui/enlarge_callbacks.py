@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, callback, ctx, no_update
+import dash
+from dash import ALL, Input, Output, ctx, no_update
 
 from synanno_dash.ui import enlarge, ids
 from synanno_dash.ui.session import app_context, session_id
 
 
-@callback(
-    Output(ids.ENLARGE_MODAL, "is_open"),
-    Output(ids.ENLARGE_INSTANCE, "data"),
-    Output(ids.ENLARGE_SLICE, "max"),
-    Output(ids.ENLARGE_SLICE, "value"),
-    Output(ids.ng(ids.NG_INSTANCE, ids.ENLARGE_PANEL), "data"),
-    Input(ids.tile_enlarge(ALL), "n_clicks"),
-    Input(ids.pattern(ids.CAT_ENLARGE, ALL), "n_clicks"),
-    prevent_initial_call=True,
-)
 def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) -> tuple:
     # Pattern inputs also fire when tiles appear; only a real click opens the view.
     if not ctx.triggered_id or not ctx.triggered[0].get("value"):
@@ -30,14 +21,6 @@ def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) 
     return True, instance_id, n_slices - 1, min(max(0, middle), n_slices - 1), instance_id
 
 
-@callback(
-    Output(ids.ENLARGE_GRAPH, "figure"),
-    Output(ids.ENLARGE_INFO, "children"),
-    Input(ids.ENLARGE_INSTANCE, "data"),
-    Input(ids.ENLARGE_SLICE, "value"),
-    Input(ids.ENLARGE_OPACITY, "value"),
-    prevent_initial_call=True,
-)
 def draw_enlarged(instance_id: int | None, slice_index: int | None, opacity: float) -> tuple:
     if instance_id is None:
         return no_update, no_update
@@ -49,3 +32,26 @@ def draw_enlarged(instance_id: int | None, slice_index: int | None, opacity: flo
     crops = context.volumes.get(config).read_instance(item.bbox_target_vx)
     k = int(slice_index or 0)
     return enlarge.enlarged_figure(item, crops, k, float(opacity)), enlarge.info_text(item, k)
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Attach these callbacks to ``app`` (module-level ``@callback`` would bind only the
+    first app of a process)."""
+    app.callback(
+        Output(ids.ENLARGE_MODAL, "is_open"),
+        Output(ids.ENLARGE_INSTANCE, "data"),
+        Output(ids.ENLARGE_SLICE, "max"),
+        Output(ids.ENLARGE_SLICE, "value"),
+        Output(ids.ng(ids.NG_INSTANCE, ids.ENLARGE_PANEL), "data"),
+        Input(ids.tile_enlarge(ALL), "n_clicks"),
+        Input(ids.pattern(ids.CAT_ENLARGE, ALL), "n_clicks"),
+        prevent_initial_call=True,
+    )(open_enlarged)
+    app.callback(
+        Output(ids.ENLARGE_GRAPH, "figure"),
+        Output(ids.ENLARGE_INFO, "children"),
+        Input(ids.ENLARGE_INSTANCE, "data"),
+        Input(ids.ENLARGE_SLICE, "value"),
+        Input(ids.ENLARGE_OPACITY, "value"),
+        prevent_initial_call=True,
+    )(draw_enlarged)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from synanno_dash.ui import ids
 from synanno_dash.ui.help_texts import SHORTCUTS, help_for
@@ -75,12 +75,6 @@ def layout() -> html.Div:
     )
 
 
-@callback(
-    Output(ids.HOME_CONFIRM, "displayed"),
-    Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.NAV_HOME, "n_clicks"),
-    prevent_initial_call=True,
-)
 def ask_before_home(_clicks: int | None) -> tuple:
     counts = app_context().store.counts(session_id())
     if counts["total"] > 0:
@@ -88,30 +82,41 @@ def ask_before_home(_clicks: int | None) -> tuple:
     return False, "/"
 
 
-@callback(
-    Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.HOME_CONFIRM, "submit_n_clicks"),
-    prevent_initial_call=True,
-)
 def go_home(_clicks: int | None) -> str:
     return "/"
 
 
-@callback(
-    Output(ids.HELP_MODAL, "is_open"),
-    Output(ids.HELP_BODY, "children"),
-    Input(ids.NAV_HELP, "n_clicks"),
-    State(ids.URL, "pathname"),
-    prevent_initial_call=True,
-)
 def show_help(_clicks: int | None, pathname: str | None) -> tuple:
     return True, help_for(pathname)
 
 
-@callback(
-    Output(ids.MENU_MODAL, "is_open"),
-    Input(ids.NAV_MENU, "n_clicks"),
-    prevent_initial_call=True,
-)
 def show_menu(_clicks: int | None) -> bool:
     return True
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Attach these callbacks to ``app`` (module-level ``@callback`` would bind only the
+    first app of a process)."""
+    app.callback(
+        Output(ids.HOME_CONFIRM, "displayed"),
+        Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.NAV_HOME, "n_clicks"),
+        prevent_initial_call=True,
+    )(ask_before_home)
+    app.callback(
+        Output(ids.HOME_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.HOME_CONFIRM, "submit_n_clicks"),
+        prevent_initial_call=True,
+    )(go_home)
+    app.callback(
+        Output(ids.HELP_MODAL, "is_open"),
+        Output(ids.HELP_BODY, "children"),
+        Input(ids.NAV_HELP, "n_clicks"),
+        State(ids.URL, "pathname"),
+        prevent_initial_call=True,
+    )(show_help)
+    app.callback(
+        Output(ids.MENU_MODAL, "is_open"),
+        Input(ids.NAV_MENU, "n_clicks"),
+        prevent_initial_call=True,
+    )(show_menu)

@@ -34,3 +34,12 @@ def test_help_has_a_text_for_every_view() -> None:
         assert help_for(path) == HELP[path]
     assert help_for("/annotation/") == HELP["/annotation"]
     assert help_for("/unknown") == HELP["/"]
+
+
+def test_every_app_of_a_process_gets_the_shell_callbacks(tmp_path: Path) -> None:
+    """Two apps in one process (tests, several workers' factories) both answer Menu."""
+    for name in ("a", "b"):
+        app = create_app(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / name}"))
+        inputs = [d["id"] for spec in app.callback_map.values() for d in spec["inputs"]]
+        assert "nav-menu" in inputs and "nav-help" in inputs
+        assert any(isinstance(i, str) and "tile-enlarge" in i for i in inputs)
