@@ -185,18 +185,30 @@ class VolumeSet:
         for key in self._crop_keys(bbox_target_vx):
             self.cache.release(key)
 
-    def read_page(self, bboxes: Sequence[BBox], max_workers: int = 4) -> list[InstanceCrops]:
-        """``read_instance`` for each box on a pool of threads, in the order given."""
+    @property
+    def is_local(self) -> bool:
+        """All layers are ``file://``: reads are CPU-bound, so threads only add GIL contention."""
+        return all(layer.url.startswith("file://") for layer in (self._source, self._target))
+
+    def read_page(
+        self, bboxes: Sequence[BBox], max_workers: int | None = None
+    ) -> list[InstanceCrops]:
+        """``read_instance`` for each box, in the order given; on a pool of threads for remote
+        volumes, where reads wait on the network (default 4), sequentially for local ones."""
         self._check_open()
         if not bboxes:
             return []
+        if max_workers is None:
+            max_workers = 1 if self.is_local else 4
         workers = max(1, min(max_workers, len(bboxes)))
         if workers == 1 or all(self._is_cached(b) for b in bboxes):  # threads cost more than hits
             return [self.read_instance(b) for b in bboxes]
         with ThreadPoolExecutor(workers, thread_name_prefix="synanno-read") as pool:
             return list(pool.map(self.read_instance, bboxes))
 
-    def prefetch(self, bboxes: Sequence[BBox], max_workers: int = 2) -> Future[list[InstanceCrops]]:
+    def prefetch(
+        self, bboxes: Sequence[BBox], max_workers: int | None = None
+    ) -> Future[list[InstanceCrops]]:
         """Warm the cache with a page in the background; the caller may ignore the Future.
 
         Prefetches run one page at a time, so a burst of page turns cannot flood the machine.

@@ -121,7 +121,7 @@ def _prefetch_job(
     ctx: AppContext, config: DatasetConfig, items: list[Instance], volumes: VolumeSet
 ) -> None:
     try:
-        _encode(ctx, config, items, volumes.read_page([i.bbox_target_vx for i in items], 2))
+        _encode(ctx, config, items, volumes.read_page([i.bbox_target_vx for i in items]))
     except VolumeError:
         log.warning("prefetch failed", exc_info=True)
 

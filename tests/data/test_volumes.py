@@ -514,3 +514,11 @@ def test_kept_crops_survive_eviction_and_stay_bounded(dataset: Dataset) -> None:
     volumes.release_instance(boxes[0])
     assert not cache.is_kept(key_target) and key_target in cache
     volumes.close()
+
+
+def test_local_volumes_read_pages_without_threads(volumes: VolumeSet) -> None:
+    """Local reads are CPU-bound: the default page read is sequential there (see bench)."""
+    assert volumes.is_local
+    boxes = [BBox((4 + 8 * i, 2, 1), (12 + 8 * i, 10, 3)) for i in range(4)]
+    crops = volumes.read_page(boxes)
+    assert [c.bbox_target_vx for c in crops] == boxes
