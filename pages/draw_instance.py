@@ -307,6 +307,9 @@ def act(*args: Any) -> tuple:
     else:
         return _undo_redo(instance_id, k, "undo" if action == ids.DI_UNDO else "redo")
     drawing = _load(meta)
+    if action == ids.DI_CLEAR:  # the curve stays: clear, then fill it
+        return (df.mask_into(dash.Patch(), drawing.masks_zyx[k]), no_update, status,
+                _strip(drawing, k), no_update, no_update)  # fmt: skip
     patch = df.mask_into(df.clear_curve_into(dash.Patch()), drawing.masks_zyx[k])
     return patch, {}, status, _strip(drawing, k), no_update, no_update
 

@@ -11,13 +11,20 @@ import zipfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from synanno_dash.core.masks import DEFAULT_POINTS_PER_SEGMENT, closed_spline, polygon_mask
+from synanno_dash.core.masks import (
+    DEFAULT_POINTS_PER_SEGMENT,
+    closed_spline,
+    polygon_area,
+    polygon_mask,
+)
 from synanno_dash.data.exports import parse_mask_file_name
 
 pytestmark = pytest.mark.browser
 
 GD = "document.querySelector('#di-graph .js-plotly-plot')"
+ADD_GD = "document.querySelector('#draw-add-graph .js-plotly-plot')"
 
 
 def _open_flagged(page, base_url: str, flag: dict[int, int]) -> None:  # type: ignore[no-untyped-def]
@@ -39,10 +46,10 @@ def _open_flagged(page, base_url: str, flag: dict[int, int]) -> None:  # type: i
     page.locator(".sd-draw-tile[data-instance]").first.wait_for()
 
 
-def _geometry(page) -> dict:  # type: ignore[no-untyped-def]
+def _geometry(page, gd: str = GD) -> dict:  # type: ignore[no-untyped-def]
     """The drawing box's x, y start and the EM pixels per voxel, from the figure itself."""
     return page.evaluate(
-        f"""() => {{ const gd = {GD};
+        f"""() => {{ const gd = {gd};
         const xr = gd._fullLayout.xaxis.range, yr = gd._fullLayout.yaxis.range;
         return {{x0: xr[0] + 0.5, x1: xr[1] + 0.5, y0: yr[1] + 0.5, y1: yr[0] + 0.5,
                  dx: gd.data[0].dx, dy: gd.data[0].dy}}; }}"""
@@ -54,14 +61,19 @@ def _pixel_centre(geo: dict, column: int, row: int) -> tuple[float, float]:
     return (geo["x0"] - 0.5 + (column + 0.5) * geo["dx"], geo["y0"] - 0.5 + (row + 0.5) * geo["dy"])
 
 
-def _click_data(page, x: float, y: float) -> None:  # type: ignore[no-untyped-def]
+def _client(page, x: float, y: float, gd: str = GD) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Page coordinates of figure data coordinates (x, y)."""
     left, top = page.evaluate(
-        f"""([x, y]) => {{ const gd = {GD};
+        f"""([x, y]) => {{ const gd = {gd};
         const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
         return [r.left + gd._fullLayout.xaxis.l2p(x), r.top + gd._fullLayout.yaxis.l2p(y)]; }}""",
         [x, y],
     )
-    page.mouse.click(left, top)
+    return (left, top)
+
+
+def _click_data(page, x: float, y: float, gd: str = GD) -> None:  # type: ignore[no-untyped-def]
+    page.mouse.click(*_client(page, x, y, gd))
 
 
 def _click_points(page, geo: dict, pixels: list[tuple[int, int]]) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -69,6 +81,12 @@ def _click_points(page, geo: dict, pixels: list[tuple[int, int]]) -> np.ndarray:
         _click_data(page, *_pixel_centre(geo, column, row))
         page.wait_for_function(f"() => {GD}.data[3].x.length === {n}")
     return np.array([_pixel_centre(geo, c, r) for c, r in pixels])
+
+
+def _current_z(page) -> int:  # type: ignore[no-untyped-def]
+    found = re.search(r"z = (\d+)", page.locator("#di-slice-label").inner_text())
+    assert found is not None
+    return int(found.group(1))
 
 
 def _status(page, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -89,8 +107,7 @@ def test_draw_fill_erase_markers_export(server, new_page, tmp_path) -> None:  # 
     geo = _geometry(page)
     assert (geo["x1"] - geo["x0"], geo["y1"] - geo["y0"]) == (64, 64)
     assert (geo["dx"], geo["dy"]) == (0.5, 0.5)  # the EM is at 4 nm, the target at 8 nm
-    label = page.locator("#di-slice-label").inner_text()
-    z = int(re.search(r"z = (\d+)", label).group(1))
+    z = _current_z(page)
 
     # clear the slice, then a spline through four clicked points, filled and saved
     page.locator("#di-graph").hover()
@@ -206,4 +223,89 @@ def test_add_a_missed_synapse_by_typing(server, new_page) -> None:  # type: igno
     page.goto(server.url + "/draw")
     page.locator(f'.sd-draw-tile[data-instance="{new_id}"]').wait_for()
     assert page.locator(".sd-draw-tile[data-instance]").count() == 2
+    assert page.console_log.errors == []
+
+
+def _zip_slices(page, base_url: str) -> dict[int, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Export the masks zip and return instance 0's edited slices (PNG) by absolute z."""
+    page.goto(base_url + "/export-draw")
+    with page.expect_download() as info:
+        page.locator("#exd-zip-button").click()
+    out: dict[int, np.ndarray] = {}
+    with zipfile.ZipFile(info.value.path()) as archive:
+        for name in archive.namelist():
+            parsed = parse_mask_file_name(name) if name != "manifest.json" else None
+            if parsed is not None and parsed.z_vx is not None and parsed.instance_id == 0:
+                image = Image.open(io.BytesIO(archive.read(name)))
+                out[parsed.z_vx] = np.asarray(image) > 0
+    return out
+
+
+def test_freehand_fill_undo_redo(server, new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    _open_flagged(page, server.url, {0: 1})
+    page.goto(server.url + "/draw/instance?id=0")
+    page.locator("#di-graph .nsewdrag").wait_for()
+    geo = _geometry(page)
+    z = _current_z(page)
+    page.locator("#di-graph").hover()
+    page.keyboard.press("d")
+    page.wait_for_function(f"() => {GD}._fullLayout.dragmode === 'drawclosedpath'")
+    corners = [(geo["x0"] + 8, geo["y0"] + 9), (geo["x0"] + 50, geo["y0"] + 12),
+               (geo["x0"] + 44, geo["y0"] + 55), (geo["x0"] + 10, geo["y0"] + 40)]  # fmt: skip
+    page.mouse.move(*_client(page, *corners[0]))
+    page.mouse.down()
+    for corner in (*corners[1:], corners[0]):
+        page.mouse.move(*_client(page, *corner), steps=8)
+    page.mouse.up()
+    page.wait_for_function(f"() => {GD}.data[2].x.length >= 4")  # the path became the curve
+    curve = np.array(page.evaluate(f"() => [{GD}.data[2].x, {GD}.data[2].y]")).T[:-1]
+    origin = (geo["x0"], geo["y0"])
+    page.keyboard.press("x")
+    _status(page, f"Slice z={z} cleared")
+    assert page.evaluate(f"() => {GD}.data[2].x.length") == len(curve) + 1  # clear keeps it
+    page.keyboard.press("f")
+    _status(page, f"Filled on slice z={z}")
+    slices = _zip_slices(page, server.url)
+    expected = polygon_mask(curve, (64, 64), origin)
+    assert np.array_equal(slices[z], expected)
+    # and it is the quadrilateral dragged (plotly keeps the corners of a straight drag)
+    assert expected.sum() == pytest.approx(polygon_area(np.array(corners)), rel=0.02)
+
+    page.goto(server.url + "/draw/instance?id=0")
+    page.locator("#di-graph .nsewdrag").wait_for()
+    page.locator("#di-graph").hover()
+    page.keyboard.press("Control+z")
+    _status(page, f"Undid a stroke on slice z={z}")
+    page.keyboard.press("Control+z")
+    _status(page, f"Undid a stroke on slice z={z}")  # the clear: the slice is original again
+    assert z not in _zip_slices(page, server.url)
+    page.goto(server.url + "/draw/instance?id=0")
+    page.locator("#di-graph .nsewdrag").wait_for()
+    page.locator("#di-graph").hover()
+    page.keyboard.press("Control+Shift+z")
+    _status(page, f"Redid a stroke on slice z={z}")
+    page.keyboard.press("Control+Shift+z")
+    _status(page, f"Redid a stroke on slice z={z}")
+    assert np.array_equal(_zip_slices(page, server.url)[z], expected)
+    assert page.console_log.errors == []
+
+
+def test_add_a_missed_synapse_by_clicking_a_nearby_instance(server, new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    _open_flagged(page, server.url, {3: 1})
+    page.locator("#draw-add-open").click()
+    page.locator("#draw-add-graph .nsewdrag").wait_for()
+    page.locator("#draw-add-nearby").get_by_text("#0 at").wait_for()
+    geo = _geometry(page, ADD_GD)
+    _click_data(page, *_pixel_centre(geo, 41, 86), ADD_GD)  # voxel (20, 43) of the crop
+    x_field = page.locator("#draw-add-x")
+    page.wait_for_function("() => document.querySelector('#draw-add-x').value !== ''")
+    assert int(x_field.input_value()) == int(geo["x0"]) + 20
+    assert int(page.locator("#draw-add-y").input_value()) == int(geo["y0"]) + 43
+    assert page.locator("#draw-add-z").input_value() != ""
+    page.locator("#draw-add-review").click()
+    page.locator("#draw-add-box-info").get_by_text("(16 slices)").wait_for()
+    page.locator("#draw-add-save").click()
+    page.wait_for_url(re.compile(r".*/draw/instance\?id=\d+"))
     assert page.console_log.errors == []
