@@ -33,21 +33,27 @@ from synanno_dash.services import correction, review
 from synanno_dash.services.context import AppContext
 
 log = logging.getLogger(__name__)
+LAYER_FOLDER = "corrected_masks"
 
 
 class ExportError(RuntimeError):
     """An export that cannot be written; the message is for the user."""
 
 
-def export_folder(ctx: AppContext, session_id: str) -> Path:
-    """A new folder for this session's files (named from a hash, never the session id)."""
+def export_folder(ctx: AppContext, session_id: str, entry: str) -> Path:
+    """The folder for ``entry`` (a file or folder name): this session's newest export
+    folder while it has no such entry (so one export's layer and table sit together),
+    else a new one. Named from a hash, never the session id."""
     tag = hashlib.sha256(session_id.encode()).hexdigest()[:12]
+    base = ctx.settings.data_dir / "exports" / tag
+    existing = sorted(base.glob("*"), key=lambda f: f.stat().st_mtime) if base.exists() else []
+    if existing and not (existing[-1] / entry).exists():
+        return existing[-1]
     stamp = review.now_iso().replace(" ", "_").replace(":", "-")
-    folder = ctx.settings.data_dir / "exports" / tag / stamp
-    suffix = 1
+    folder, suffix = base / stamp, 1
     while folder.exists():
         suffix += 1
-        folder = folder.with_name(f"{stamp}-{suffix}")
+        folder = base / f"{stamp}-{suffix}"
     folder.mkdir(parents=True)
     return folder
 
@@ -132,7 +138,7 @@ def segment_id(item: Instance) -> int:
 
 def write_layer(ctx: AppContext, session_id: str, folder: Path | None = None) -> LayerExport:
     config = correction.config_of(ctx, session_id)
-    path = folder or export_folder(ctx, session_id) / "corrected_masks"
+    path = (folder or export_folder(ctx, session_id, LAYER_FOLDER)) / LAYER_FOLDER
     try:
         bounds = ctx.volumes.get(config).target_bounds
         masks = instance_masks(ctx, session_id)
@@ -223,16 +229,17 @@ def write_table(ctx: AppContext, session_id: str, folder: Path | None = None) ->
     """The input table with the corrections, in its own format and schema; without an
     input table (a session restored from a JSON only), the session's synapses as SynAnno CSV."""
     config = correction.config_of(ctx, session_id)
-    folder = folder or export_folder(ctx, session_id)
     items = ctx.store.instances(session_id)
     if not config.table_url:
-        return _session_table(items, folder / "corrected_synapses.csv")
+        name = "corrected_synapses.csv"
+        return _session_table(items, (folder or export_folder(ctx, session_id, name)) / name)
     try:
         source = table_path(config.table_url)
         rows = _table_rows(ctx, config, [i.synapse.materialization_index for i in items])
         corrections = table_corrections(ctx, session_id, rows)
         suffix = ".parquet" if source.suffix == ".parquet" else ".csv"
-        out = folder / f"{source.name.split('.')[0]}_corrected{suffix}"
+        name = f"{source.name.split('.')[0]}_corrected{suffix}"
+        out = (folder or export_folder(ctx, session_id, name)) / name
         count = write_corrected_table(source, out, corrections)
     except (TableError, OSError) as exc:
         raise ExportError(f"The corrected table could not be written: {exc}") from None

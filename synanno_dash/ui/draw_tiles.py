@@ -69,7 +69,7 @@ def draw_tile(drawing: Drawing) -> html.Div:
                 className="p-1",
             ),
         ],
-        className=f"sd-draw-tile sd-tile {LABEL_CLASS[item.label]}",
+        className=f"sd-draw-tile {LABEL_CLASS[item.label]}",
         **data_attrs(instance=item.instance_id, edited=len(drawing.edited_z)),
     )
 
@@ -146,7 +146,7 @@ def add_modal(choices: list[Instance]) -> dbc.Modal:
                         id=ids.DRAW_ADD_REVIEW,
                         color="secondary",
                         size="sm",
-                        className="mb-2",
+                        className="mb-2 d-block",
                         n_clicks=0,
                     ),  # fmt: skip
                     dbc.Label("Box start (inclusive)", className="small mb-0"),

@@ -178,3 +178,12 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     restored = parse_session_json(json.dumps(document))
     back = {i.instance_id: i for i in restored.instances}
     assert correction.is_added(back[added.instance_id]) and not correction.is_added(back[1])
+
+
+def test_one_export_keeps_layer_and_table_together(context: AppContext) -> None:
+    _flag(context, 2)
+    layer = exports.write_layer(context, SID)
+    table = exports.write_table(context, SID)
+    assert table.path.parent == layer.path.parent  # one export run, one folder
+    again = exports.write_layer(context, SID)  # a second layer never overwrites the first
+    assert again.path.parent != layer.path.parent and layer.path.exists()
