@@ -80,11 +80,12 @@ _FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
     State(ids.OD_BOX_STOP, "value"),
     State(ids.OD_TILES_PER_PAGE, "value"),
     State(ids.OD_JSON_UPLOAD, "contents"),
+    State(ids.OD_WORKFLOW, "data"),
     prevent_initial_call=True,
 )
 def submit(_clicks, *values):  # type: ignore[no-untyped-def]
     field_values = dict(zip(VALIDATED_FIELDS, values[: len(VALIDATED_FIELDS)], strict=True))
-    mode, axis_order, box_stop, tiles, upload = values[len(VALIDATED_FIELDS) :]
+    mode, axis_order, box_stop, tiles, upload, workflow = values[len(VALIDATED_FIELDS) :]
     raw = {_FIELD_NAMES[f]: (v or "") for f, v in field_values.items()}
     form_values = OpenDataForm(
         **raw,
@@ -93,6 +94,7 @@ def submit(_clicks, *values):  # type: ignore[no-untyped-def]
         box_stop=box_stop or "",
         tiles_per_page=tiles,
         session_json=decode_upload(upload),
+        workflow="correction" if workflow == "correction" else "detection",
     )
     outcome = prepare_session(app_context(), session_id(), form_values)
     name_to_field = {name: f for f, name in _FIELD_NAMES.items()}

@@ -59,6 +59,7 @@ class OpenDataForm:
     crop_size: str = "64, 64, 6"
     tiles_per_page: str = "24"
     session_json: str = ""  # the uploaded session JSON's text, to restore a session
+    workflow: str = "detection"  # or "correction": which landing button started it
 
 
 @dataclass
@@ -253,6 +254,10 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         page, stage_times = 1, {}
     ctx.volumes.adopt(config, volumes)
     store_prepared(ctx, session_id, config, items, page, stage_times)
+    # The correction view shows every instance of a JSON opened for Error Correction.
+    ctx.store.update_state(
+        session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
+    )
     review.prefetch(ctx, session_id, page)  # read and encode the first page meanwhile
     outcome.config = config
     outcome.instance_count = len(items)
@@ -271,4 +276,3 @@ def store_prepared(
     ctx.store.save_config(session_id, config)
     ctx.store.replace_instances(session_id, items)
     ctx.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
-

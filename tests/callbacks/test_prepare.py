@@ -136,3 +136,21 @@ def test_session_json_restores_labels_in_a_new_session(
     assert restored[7].note == "fuzzy"
     assert len(restored) == context.store.counts("s1")["total"]
     assert context.store.get_state("s2")["page"] == 2
+
+
+def test_correction_with_a_json_shows_every_instance(
+    context: AppContext, form: OpenDataForm
+) -> None:
+    from synanno_dash.services.correction import correction_instances
+
+    assert prepare_session(context, "s1", form).ok
+    context.store.edit("s1", 3, label=Label.INCORRECT)
+    document = dumps(session_json_document(context, "s1"))
+    # Error Detection restored from a JSON: the correction view shows the flagged ones only
+    assert prepare_session(context, "s2", replace(form, session_json=document)).ok
+    assert [i.instance_id for i in correction_instances(context, "s2")] == [3]
+    # Error Correction opened with a JSON: every instance of it
+    assert prepare_session(
+        context, "s3", replace(form, session_json=document, workflow="correction")
+    ).ok
+    assert len(correction_instances(context, "s3")) == context.store.counts("s1")["total"]
