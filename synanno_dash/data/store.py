@@ -46,6 +46,28 @@ def open_engine(database_url: str) -> Engine:
     return engine
 
 
+def replay_stacks(
+    rows: Iterable[tuple[int, str]], kinds: tuple[str, str, str]
+) -> tuple[list[int], list[int]]:
+    """(undo stack, redo stack) of action sequence numbers, replayed from an edit log.
+
+    ``kinds`` names the log's (action, undo, redo) row kinds; a new action clears the redo
+    stack, as in every editor.
+    """
+    do_kind, undo_kind, redo_kind = kinds
+    undo_stack: list[int] = []
+    redo_stack: list[int] = []
+    for seq, kind in rows:
+        if kind == do_kind:
+            undo_stack.append(seq)
+            redo_stack.clear()
+        elif kind == undo_kind and undo_stack:
+            redo_stack.append(undo_stack.pop())
+        elif kind == redo_kind and redo_stack:
+            undo_stack.append(redo_stack.pop())
+    return undo_stack, redo_stack
+
+
 class SessionStore:
     """All reads and writes of session state, keyed by a browser session id."""
 
@@ -232,22 +254,12 @@ class SessionStore:
 
     def _stacks(self, conn: Any, session_id: str) -> tuple[list[int], list[int]]:
         """(undo stack, redo stack) of 'do' sequence numbers, derived from the log."""
-        undo_stack: list[int] = []
-        redo_stack: list[int] = []
         rows = conn.execute(
             select(schema.edits.c.seq, schema.edits.c.kind)
             .where(schema.edits.c.session_id == session_id)
             .order_by(schema.edits.c.seq)
         ).all()
-        for seq, kind in rows:
-            if kind == "do":
-                undo_stack.append(seq)
-                redo_stack.clear()
-            elif kind == "undo" and undo_stack:
-                redo_stack.append(undo_stack.pop())
-            elif kind == "redo" and redo_stack:
-                undo_stack.append(redo_stack.pop())
-        return undo_stack, redo_stack
+        return replay_stacks(rows, ("do", "undo", "redo"))
 
     def _step(self, session_id: str, kind: str) -> Instance | None:
         with self.engine.begin() as conn:
@@ -417,17 +429,7 @@ class SessionStore:
             )
             .order_by(col.seq)
         ).all()
-        undo_stack: list[int] = []
-        redo_stack: list[int] = []
-        for seq, kind in rows:
-            if kind == "draw":
-                undo_stack.append(seq)
-                redo_stack.clear()
-            elif kind == "dundo" and undo_stack:
-                redo_stack.append(undo_stack.pop())
-            elif kind == "dredo" and redo_stack:
-                undo_stack.append(redo_stack.pop())
-        return undo_stack, redo_stack
+        return replay_stacks(rows, self.DRAW_KINDS)
 
     def draw_step(self, session_id: str, instance_id: int, kind: str) -> dict[str, Any] | None:
         """Pop the instance's drawing undo (``kind="undo"``) or redo stack and log the step.
