@@ -20,11 +20,14 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.serialize import config_from_dict, config_to_dict
 from synanno_dash.data import store_schema as schema
-from synanno_dash.data.store_rows import EDITABLE_FIELDS, instance_from_row, instance_to_row
-
-
-class StoreError(RuntimeError):
-    """A session-store problem a user can act on."""
+from synanno_dash.data.store_masks import MaskStore
+from synanno_dash.data.store_rows import (
+    EDITABLE_FIELDS,
+    StoreError,
+    instance_from_row,
+    instance_to_row,
+    replay_stacks,
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,29 +49,7 @@ def open_engine(database_url: str) -> Engine:
     return engine
 
 
-def replay_stacks(
-    rows: Iterable[tuple[int, str]], kinds: tuple[str, str, str]
-) -> tuple[list[int], list[int]]:
-    """(undo stack, redo stack) of action sequence numbers, replayed from an edit log.
-
-    ``kinds`` names the log's (action, undo, redo) row kinds; a new action clears the redo
-    stack, as in every editor.
-    """
-    do_kind, undo_kind, redo_kind = kinds
-    undo_stack: list[int] = []
-    redo_stack: list[int] = []
-    for seq, kind in rows:
-        if kind == do_kind:
-            undo_stack.append(seq)
-            redo_stack.clear()
-        elif kind == undo_kind and undo_stack:
-            redo_stack.append(undo_stack.pop())
-        elif kind == redo_kind and redo_stack:
-            undo_stack.append(redo_stack.pop())
-    return undo_stack, redo_stack
-
-
-class SessionStore:
+class SessionStore(MaskStore):
     """All reads and writes of session state, keyed by a browser session id."""
 
     def __init__(self, database_url: str) -> None:
@@ -314,37 +295,6 @@ class SessionStore:
             .values(**values, updated_at=time.time())
         )
 
-    # -- masks ---------------------------------------------------------------------------
-    def save_mask_slice(self, session_id: str, instance_id: int, z_index: int, npy: bytes) -> None:
-        col = schema.masks.c
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(schema.masks).where(
-                    col.session_id == session_id,
-                    col.instance_id == instance_id,
-                    col.z_index == z_index,
-                )
-            )
-            conn.execute(
-                insert(schema.masks).values(
-                    session_id=session_id,
-                    instance_id=instance_id,
-                    z_index=z_index,
-                    mask_npy=npy,
-                    updated_at=time.time(),
-                )
-            )
-
-    def mask_slices(self, session_id: str, instance_id: int) -> dict[int, bytes]:
-        col = schema.masks.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(col.z_index, col.mask_npy).where(
-                    col.session_id == session_id, col.instance_id == instance_id
-                )
-            ).all()
-        return {int(z): bytes(blob) for z, blob in rows}
-
     # -- paging without loading every instance -------------------------------------------
     def compartment_sequence(self, session_id: str) -> list[int | None]:
         """Each instance's compartment, in review order: enough to cut pages."""
@@ -370,98 +320,3 @@ class SessionStore:
         )
         with self.engine.connect() as conn:
             return [instance_from_row(row) for row in conn.execute(query).mappings()]
-
-    def delete_mask_slice(self, session_id: str, instance_id: int, z_index: int) -> None:
-        """Forget a stored slice (the instance's original mask shows again there)."""
-        col = schema.masks.c
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(schema.masks).where(
-                    col.session_id == session_id,
-                    col.instance_id == instance_id,
-                    col.z_index == z_index,
-                )
-            )
-
-    def masked_instance_ids(self, session_id: str) -> list[int]:
-        """Instances with at least one stored mask slice."""
-        col = schema.masks.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(col.instance_id).where(col.session_id == session_id).distinct()
-            ).all()
-        return sorted(int(r[0]) for r in rows)
-
-    # -- drawing log (correction view), per instance ------------------------------------
-    # Its own kinds keep it apart from the review's undo stack (``_stacks`` reads only
-    # do/undo/redo): one stroke, marker placement or slice clear is one undo step of that
-    # instance, and the log survives restarts like every other edit.
-    DRAW_KINDS = ("draw", "dundo", "dredo")
-
-    def log_draw(
-        self, session_id: str, instance_id: int, field_name: str, old: Any, new: Any
-    ) -> int:
-        """Record one drawing action (values must be JSON-able); returns its sequence number."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(schema.edits).values(
-                    session_id=session_id,
-                    instance_id=instance_id,
-                    kind="draw",
-                    field=field_name,
-                    old_json=json.dumps(old),
-                    new_json=json.dumps(new),
-                    at=time.time(),
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
-
-    def _draw_stacks(self, conn: Any, session_id: str, instance_id: int) -> tuple[list, list]:
-        col = schema.edits.c
-        rows = conn.execute(
-            select(col.seq, col.kind)
-            .where(
-                col.session_id == session_id,
-                col.instance_id == instance_id,
-                col.kind.in_(self.DRAW_KINDS),
-            )
-            .order_by(col.seq)
-        ).all()
-        return replay_stacks(rows, self.DRAW_KINDS)
-
-    def draw_step(self, session_id: str, instance_id: int, kind: str) -> dict[str, Any] | None:
-        """Pop the instance's drawing undo (``kind="undo"``) or redo stack and log the step.
-
-        Returns ``{"field": ..., "value": ...}``: the value to restore (the old one for an
-        undo, the new one for a redo), which the caller applies; ``None`` if the stack is
-        empty.
-        """
-        if kind not in ("undo", "redo"):
-            raise StoreError(f"unknown drawing step {kind!r}")
-        with self.engine.begin() as conn:
-            undo_stack, redo_stack = self._draw_stacks(conn, session_id, instance_id)
-            stack = undo_stack if kind == "undo" else redo_stack
-            if not stack:
-                return None
-            target = conn.execute(
-                select(schema.edits).where(schema.edits.c.seq == stack[-1])
-            ).mappings().one()
-            conn.execute(
-                insert(schema.edits).values(
-                    session_id=session_id,
-                    instance_id=instance_id,
-                    kind="d" + kind,
-                    field=target["field"],
-                    ref_seq=target["seq"],
-                    at=time.time(),
-                )
-            )
-        value = json.loads(target["old_json"] if kind == "undo" else target["new_json"])
-        return {"field": target["field"], "value": value}
-
-    def can_undo_redo_draw(self, session_id: str, instance_id: int) -> tuple[bool, bool]:
-        with self.engine.connect() as conn:
-            undo_stack, redo_stack = self._draw_stacks(conn, session_id, instance_id)
-        return (bool(undo_stack), bool(redo_stack))

@@ -1,10 +1,11 @@
-"""Conversion between core ``Instance`` values and session-store rows."""
+"""Conversion between core ``Instance`` values and session-store rows, and small helpers
+shared by the store's modules."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,3 +103,29 @@ def instance_from_row(row: Mapping[Any, Any]) -> Instance:
         traversal_index=row["traversal_index"],
         extra=json.loads(row["extra_json"] or "{}"),
     )
+
+
+class StoreError(RuntimeError):
+    """A session-store problem a user can act on."""
+
+
+def replay_stacks(
+    rows: Iterable[tuple[int, str]], kinds: tuple[str, str, str]
+) -> tuple[list[int], list[int]]:
+    """(undo stack, redo stack) of action sequence numbers, replayed from an edit log.
+
+    ``kinds`` names the log's (action, undo, redo) row kinds; a new action clears the redo
+    stack, as in every editor.
+    """
+    do_kind, undo_kind, redo_kind = kinds
+    undo_stack: list[int] = []
+    redo_stack: list[int] = []
+    for seq, kind in rows:
+        if kind == do_kind:
+            undo_stack.append(seq)
+            redo_stack.clear()
+        elif kind == undo_kind and undo_stack:
+            redo_stack.append(undo_stack.pop())
+        elif kind == redo_kind and redo_stack:
+            undo_stack.append(redo_stack.pop())
+    return undo_stack, redo_stack
