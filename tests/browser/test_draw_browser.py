@@ -192,7 +192,10 @@ def test_draw_fill_erase_markers_export(server, new_page, tmp_path) -> None:  # 
     assert record["sd_edited_slices_z"] == [z]
 
     page.locator("#exd-layer-button").click()
-    url = page.locator("#exd-layer-url").inner_text().removeprefix("precomputed://")
+    # text_content: dcc.Loading hides the result while busy, and innerText of hidden text is ""
+    page.locator("#exd-layer-url").wait_for()
+    url = (page.locator("#exd-layer-url").text_content() or "").removeprefix("precomputed://")
+    assert url.startswith("file://")
     volume = CloudVolume(url, fill_missing=True, progress=False)
     (x0, y0, z0), (x1, y1, z1) = box.start_xyz, box.stop_xyz
     layer = np.asarray(volume[x0:x1, y0:y1, z0:z1])[..., 0].transpose(2, 1, 0)

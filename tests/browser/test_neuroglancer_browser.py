@@ -1,4 +1,5 @@
-"""The embedded Neuroglancer viewer alone, in headless Chromium.
+"""The embedded Neuroglancer viewer alone, in headless Chromium (the shared ``browser``
+fixture of tests/conftest.py: one Playwright per test run).
 
 A small local precomputed dataset is served by the app's data route on a Flask server thread;
 the viewer comes from the ``ViewerRegistry``. Real key presses reach the Python handlers, so
@@ -9,7 +10,6 @@ bounded polls on a condition, never fixed sleeps.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("SYNANNO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-]  # fmt: skip
 CENTER = (60, 70, 8)
 PRE = (58, 70, 8)
 POST = (62, 71, 8)
@@ -83,17 +77,6 @@ def registry(app_base_url: str) -> Iterator[ViewerRegistry]:
     reg = ViewerRegistry("127.0.0.1", 0, app_base_url)
     yield reg
     reg.close_all()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_viewer(browser: Browser, url: str, shots: Path) -> tuple[BrowserContext, Page]:
