@@ -198,6 +198,8 @@ class AddedSynapse:
     center: Point
     pre: Point | None = None
     post: Point | None = None
+    pre_neuron_id: int | None = None  # the neuropil segment under the marker, if known
+    post_neuron_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,11 @@ def _cell(value: float, arrow_type: pa.DataType) -> Any:
     return float(value)
 
 
+def _id_cell(neuron_id: int, arrow_type: pa.DataType) -> Any:
+    """A 64-bit id, exact: never through float."""
+    return str(neuron_id) if pa.types.is_string(arrow_type) else int(neuron_id)
+
+
 def _list_cell(point: Point, arrow_type: pa.DataType) -> Any:
     if pa.types.is_string(arrow_type):
         return "[" + ", ".join(str(_cell(v, pa.string())) for v in point) + "]"
@@ -388,6 +395,10 @@ def _added_batch(schema: pa.Schema, layout: Layout, added: Sequence[AddedSynapse
             _set_point(columns, types, _point_columns(layout, role), row, point)
         if layout.id:
             columns[layout.id][row] = _cell(first_id + row, types[layout.id])
+        for name, neuron in ((layout.pre_neuron_id, item.pre_neuron_id),
+                             (layout.post_neuron_id, item.post_neuron_id)):  # fmt: skip
+            if name and neuron is not None:
+                columns[name][row] = _id_cell(neuron, types[name])
     return pa.RecordBatch.from_arrays(
         [pa.array(columns[n], type=types[n]) for n in schema.names], schema=schema
     )

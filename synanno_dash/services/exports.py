@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synanno_dash.core.geometry import Resolution, convert_point
+from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
 from synanno_dash.data.exports import (
     AddedSynapse,
@@ -28,7 +29,7 @@ from synanno_dash.data.exports import (
     write_segmentation_layer,
 )
 from synanno_dash.data.table_schema import TableError
-from synanno_dash.data.volumes import VolumeError
+from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import correction, review
 from synanno_dash.services.context import AppContext
 
@@ -187,10 +188,12 @@ def table_corrections(
         syn = item.synapse
         if correction.is_added(item):
             if not item.discarded:
+                pre_id, post_id = neuron_ids_at_markers(ctx, config, syn)
                 added.append(AddedSynapse(
                     _to_table(syn.center_xyz_vx, config),
                     None if syn.pre_xyz_vx is None else _to_table(syn.pre_xyz_vx, config),
                     None if syn.post_xyz_vx is None else _to_table(syn.post_xyz_vx, config),
+                    pre_id, post_id,
                 ))  # fmt: skip
             continue
         if item.discarded:
@@ -209,6 +212,32 @@ def table_corrections(
         if changed:
             points[syn.materialization_index] = changed
     return TableCorrections(frozenset(drop), points, tuple(added))
+
+
+def neuron_ids_at_markers(
+    ctx: AppContext, config: DatasetConfig, synapse: Synapse
+) -> tuple[int | None, int | None]:
+    """(pre, post) neuron ids of a synapse added by hand: the neuropil segments under its
+    markers (its table row has none). ``None`` where there is no marker, no neuropil layer,
+    or background under the marker."""
+    if not config.neuropil_url:
+        return (None, None)
+    try:
+        volumes = ctx.volumes.get(config)
+        return (
+            _segment_at(volumes, synapse.pre_xyz_vx),
+            _segment_at(volumes, synapse.post_xyz_vx),
+        )
+    except VolumeError:
+        return (None, None)  # the export goes on; the ids stay empty
+
+
+def _segment_at(volumes: VolumeSet, point_xyz_vx: tuple[int, int, int] | None) -> int | None:
+    if point_xyz_vx is None:
+        return None
+    voxel = BBox(point_xyz_vx, tuple(v + 1 for v in point_xyz_vx))  # type: ignore[arg-type]
+    value = int(volumes.read_neuropil(voxel).data_zyx.flat[0])
+    return value or None
 
 
 def _table_rows(ctx: AppContext, config: DatasetConfig, mats: list[int]) -> dict[int, Synapse]:
@@ -232,7 +261,8 @@ def write_table(ctx: AppContext, session_id: str, folder: Path | None = None) ->
     items = ctx.store.instances(session_id)
     if not config.table_url:
         name = "corrected_synapses.csv"
-        return _session_table(items, (folder or export_folder(ctx, session_id, name)) / name)
+        out = (folder or export_folder(ctx, session_id, name)) / name
+        return _session_table(items, out, lambda syn: neuron_ids_at_markers(ctx, config, syn))
     try:
         source = table_path(config.table_url)
         rows = _table_rows(ctx, config, [i.synapse.materialization_index for i in items])
@@ -253,7 +283,11 @@ SESSION_TABLE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _session_table(items: list[Instance], out: Path) -> TableExport:
+def _session_table(
+    items: list[Instance],
+    out: Path,
+    added_ids: Callable[[Synapse], tuple[int | None, int | None]],
+) -> TableExport:
     kept = [i for i in items if not i.discarded]
     next_id = 1 + max((i.synapse.materialization_index for i in kept), default=-1)
     with out.open("w", newline="") as f:
@@ -265,10 +299,13 @@ def _session_table(items: list[Instance], out: Path) -> TableExport:
             if mat < 0:
                 mat, next_id = next_id, next_id + 1
             empty = ("", "", "")
+            pre_id, post_id = (
+                added_ids(syn) if correction.is_added(item)
+                else (syn.pre_neuron_id, syn.post_neuron_id)
+            )  # fmt: skip
             writer.writerow([
                 mat, *syn.center_xyz_vx, *(syn.pre_xyz_vx or empty), *(syn.post_xyz_vx or empty),
-                "" if syn.pre_neuron_id is None else syn.pre_neuron_id,
-                "" if syn.post_neuron_id is None else syn.post_neuron_id,
+                "" if pre_id is None else pre_id, "" if post_id is None else post_id,
             ])  # fmt: skip
     added = sum(1 for i in kept if correction.is_added(i))
     return TableExport(out, len(kept), 0, len(items) - len(kept), added)

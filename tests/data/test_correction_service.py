@@ -187,3 +187,37 @@ def test_one_export_keeps_layer_and_table_together(context: AppContext) -> None:
     assert table.path.parent == layer.path.parent  # one export run, one folder
     again = exports.write_layer(context, SID)  # a second layer never overwrites the first
     assert again.path.parent != layer.path.parent and layer.path.exists()
+
+
+def test_added_synapse_gets_the_neuron_ids_under_its_markers(
+    data_dir: Path, tmp_path: Path, demo_info  # type: ignore[no-untyped-def]
+) -> None:
+    from cloudvolume import CloudVolume
+
+    ctx = AppContext.create(
+        Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'n.db'}")
+    )
+    form = OpenDataForm(source=demo_info.source_url, target=demo_info.target_url,
+                        neuropil=demo_info.neuropil_url, table=demo_info.table_url,
+                        crop_size="64, 64, 6")  # fmt: skip
+    assert prepare_session(ctx, SID, form).ok
+    neuropil = CloudVolume(demo_info.neuropil_url, progress=False)
+
+    def segment(point: tuple[int, int, int]) -> int:  # target and neuropil share 8x8x40 nm
+        x, y, z = point
+        return int(np.asarray(neuropil[x, y, z]).flat[0])
+
+    # markers where a real synapse of the table has them: both inside a neuron
+    source = next(i.synapse for i in ctx.store.instances(SID)
+                  if i.synapse.pre_xyz_vx and i.synapse.post_xyz_vx
+                  and segment(i.synapse.pre_xyz_vx) and segment(i.synapse.post_xyz_vx)
+                  and segment(i.synapse.pre_xyz_vx) != segment(i.synapse.post_xyz_vx))
+    added = add_false_negative(ctx, SID, source.center_xyz_vx)
+    correction.set_marker(ctx, SID, added.instance_id, "pre", source.pre_xyz_vx)
+    correction.set_marker(ctx, SID, added.instance_id, "post", source.post_xyz_vx)
+
+    result = exports.write_table(ctx, SID)
+    last = open_table(result.path, tmp_path / "tables").query()[-1]
+    assert last.center_xyz_vx == source.center_xyz_vx
+    assert last.pre_neuron_id == segment(source.pre_xyz_vx) > 2**53  # exact 64-bit ids
+    assert last.post_neuron_id == segment(source.post_xyz_vx)
