@@ -72,6 +72,7 @@ _FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
         Output(ids.OD_SUBMIT_STATUS, "children"),
         Output(ids.OD_START, "disabled"),
         Output(ids.OD_JSON_STATUS, "children", allow_duplicate=True),
+        Output(ids.OD_SWC_STATUS, "children"),
     ],
     Input(ids.OD_SUBMIT, "n_clicks"),
     _FIELD_STATES,
@@ -81,11 +82,15 @@ _FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
     State(ids.OD_TILES_PER_PAGE, "value"),
     State(ids.OD_JSON_UPLOAD, "contents"),
     State(ids.OD_WORKFLOW, "data"),
+    State(ids.OD_SWC_UPLOAD, "contents"),
+    State(ids.OD_SWC_UPLOAD, "filename"),
+    State(ids.OD_SWC_UNIT, "value"),
     prevent_initial_call=True,
 )
 def submit(_clicks, *values):  # type: ignore[no-untyped-def]
     field_values = dict(zip(VALIDATED_FIELDS, values[: len(VALIDATED_FIELDS)], strict=True))
-    mode, axis_order, box_stop, tiles, upload, workflow = values[len(VALIDATED_FIELDS) :]
+    extra = values[len(VALIDATED_FIELDS) :]
+    mode, axis_order, box_stop, tiles, upload, workflow, swc, swc_name, swc_unit = extra
     raw = {_FIELD_NAMES[f]: (v or "") for f, v in field_values.items()}
     form_values = OpenDataForm(
         **raw,
@@ -95,12 +100,20 @@ def submit(_clicks, *values):  # type: ignore[no-untyped-def]
         tiles_per_page=tiles,
         session_json=decode_upload(upload),
         workflow="correction" if workflow == "correction" else "detection",
+        swc_text=decode_upload(swc),
+        swc_unit_nm=swc_unit or "1",
     )
     outcome = prepare_session(app_context(), session_id(), form_values)
     name_to_field = {name: f for f, name in _FIELD_NAMES.items()}
     invalid = [False] * len(VALIDATED_FIELDS)
     messages = [""] * len(VALIDATED_FIELDS)
     json_message = _json_message(outcome.errors.pop("session_json", None))
+    swc_error = outcome.errors.pop("swc", None)
+    swc_message = (
+        html.Span(f"{swc_name}: {swc_error}", className="text-danger")
+        if swc_error
+        else (f"{swc_name}: the neuron's skeleton for this session." if swc else "")
+    )
     for name, message in outcome.errors.items():
         index = VALIDATED_FIELDS.index(name_to_field[name])
         invalid[index], messages[index] = True, message
@@ -112,14 +125,14 @@ def submit(_clicks, *values):  # type: ignore[no-untyped-def]
             color="success",
             id="od-ready",
         )
-        return [*invalid, *messages, status, False, json_message]
-    count = len(outcome.errors) + (json_message is not no_update)
+        return [*invalid, *messages, status, False, json_message, swc_message]
+    count = len(outcome.errors) + (json_message is not no_update) + bool(swc_error)
     status = dbc.Alert(
         f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention: "
         "see the messages above.",
         color="danger",
     )
-    return [*invalid, *messages, status, True, json_message]
+    return [*invalid, *messages, status, True, json_message, swc_message]
 
 
 def decode_upload(contents: str | None) -> str:

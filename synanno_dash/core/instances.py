@@ -54,6 +54,9 @@ class DatasetConfig:
     neuron_id: int | None = None
     crop_size_xyz_vx: Triple = DEFAULT_CROP_SIZE_XYZ_VX
     tiles_per_page: int = 24
+    # Neuron-centric: an uploaded SWC skeleton (kept as a file), instead of the neuropil's.
+    skeleton_swc_url: str = ""
+    skeleton_swc_unit_nm: float = 1.0
 
     def with_changes(self, **changes: object) -> DatasetConfig:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -46,6 +46,8 @@ def config_to_dict(config: DatasetConfig) -> dict[str, Any]:
         "neuron_id": None if config.neuron_id is None else str(config.neuron_id),
         "crop_size_xyz_vx": list(config.crop_size_xyz_vx),
         "tiles_per_page": config.tiles_per_page,
+        "skeleton_swc_url": config.skeleton_swc_url,
+        "skeleton_swc_unit_nm": config.skeleton_swc_unit_nm,
     }
 
 
@@ -69,4 +71,6 @@ def config_from_dict(data: dict[str, Any]) -> DatasetConfig:
         neuron_id=None if neuron_id in (None, "") else int(neuron_id),
         crop_size_xyz_vx=(crop[0], crop[1], crop[2]),
         tiles_per_page=int(data.get("tiles_per_page", 24)),
+        skeleton_swc_url=data.get("skeleton_swc_url", ""),
+        skeleton_swc_unit_nm=float(data.get("skeleton_swc_unit_nm", 1.0)),
     )

@@ -14,12 +14,16 @@ goes in its ``memo``, filled by the ui layer once.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 
@@ -29,7 +33,12 @@ from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
 from synanno_dash.core.labels import Label
 from synanno_dash.core.paging import pages_by_group
 from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
-from synanno_dash.data.skeletons import SkeletonError, load_neuron_skeleton
+from synanno_dash.data.skeletons import (
+    SkeletonError,
+    load_neuron_skeleton,
+    parse_swc,
+    prepare_skeleton,
+)
 
 if TYPE_CHECKING:
     from synanno_dash.services.context import AppContext
@@ -105,9 +114,49 @@ class NeuronViews:
 
 
 def view_key(config: DatasetConfig) -> ViewKey:
-    if config.neuron_id is None or not config.neuropil_url:
-        raise NeuronError("neuron-centric review needs a neuron id and the neuropil layer.")
-    return (config.neuropil_url, int(config.neuron_id))
+    """(where the skeleton comes from, neuron id): an uploaded SWC, else the neuropil layer."""
+    source = config.skeleton_swc_url or config.neuropil_url
+    if config.neuron_id is None or not source:
+        raise NeuronError(
+            "neuron-centric review needs a neuron id and the neuropil layer (or an SWC skeleton)."
+        )
+    return (source, int(config.neuron_id))
+
+
+def save_swc(data_dir: Path, text: str, unit_nm_text: str) -> tuple[str, float]:
+    """Check an uploaded SWC and keep it under ``data_dir`` (named by its content), so the
+    skeleton can be rebuilt after a restart: (file URL, nm per unit)."""
+    try:
+        unit_nm = float(unit_nm_text or "1")
+    except ValueError:
+        raise NeuronError(f"the SWC unit must be a number of nm, not {unit_nm_text!r}.") from None
+    if not (math.isfinite(unit_nm) and unit_nm > 0):
+        raise NeuronError("the SWC unit must be a positive number of nm (1 for nm, 1000 for µm).")
+    try:
+        parse_swc(text, unit_nm, name="The SWC file")
+    except SkeletonError as exc:
+        raise NeuronError(str(exc)) from None
+    folder = data_dir / "skeletons"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.swc"
+    path.write_text(text)
+    return path.resolve().as_uri(), unit_nm
+
+
+def load_swc_view(swc_url: str, neuron_id: int, unit_nm: float = 1.0) -> NeuronView:
+    """An uploaded SWC skeleton, healed and pruned like the neuropil's, cut into compartments."""
+    path = Path(url2pathname(urlparse(swc_url).path))
+    try:
+        skeleton = prepare_skeleton(parse_swc(path.read_text(), unit_nm, name="The SWC file"))
+        return NeuronView.build(neuron_id, skeleton, compute_compartments(skeleton))
+    except OSError as exc:
+        raise NeuronError(
+            f"the SWC skeleton {path} cannot be read ({exc}); upload it again."
+        ) from None
+    except SkeletonError as exc:
+        raise NeuronError(str(exc)) from None
+    except ValueError as exc:
+        raise NeuronError(f"the SWC skeleton cannot be cut into compartments ({exc}).") from None
 
 
 def load_view(url: str, neuron_id: int, secrets_path: str = "") -> NeuronView:
@@ -126,6 +175,10 @@ def load_view(url: str, neuron_id: int, secrets_path: str = "") -> NeuronView:
 def neuron_view(ctx: AppContext, config: DatasetConfig) -> NeuronView:
     """The session's neuron view, prepared once per process."""
     url, neuron_id = view_key(config)
+    if config.skeleton_swc_url:
+        return ctx.neurons.get(
+            (url, neuron_id), lambda: load_swc_view(url, neuron_id, config.skeleton_swc_unit_nm)
+        )
     return ctx.neurons.get((url, neuron_id), lambda: load_view(url, neuron_id, config.secrets_path))
 
 

@@ -31,7 +31,7 @@ from synanno_dash.data.tables import SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
-from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view
+from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class OpenDataForm:
     tiles_per_page: str = "24"
     session_json: str = ""  # the uploaded session JSON's text, to restore a session
     workflow: str = "detection"  # or "correction": which landing button started it
+    swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
+    swc_unit_nm: str = "1"  # nm per SWC coordinate unit
 
 
 @dataclass
@@ -103,7 +105,7 @@ def _parse(form: OpenDataForm, errors: dict[str, str]) -> dict:
     for name in required:
         if not getattr(form, name).strip():
             errors[name] = f"the {name} is required."
-    if form.mode == Mode.NEURON and not form.neuropil.strip():
+    if form.mode == Mode.NEURON and not form.neuropil.strip() and not form.swc_text:
         errors["neuropil"] = "neuron-centric review needs the neuropil (neuron) segmentation."
     return parsed
 
@@ -227,6 +229,13 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         crop_size_xyz_vx=parsed["crop_size"],
         tiles_per_page=int(form.tiles_per_page),
     )
+    if form.mode == Mode.NEURON and form.swc_text:
+        try:
+            swc_url, unit_nm = save_swc(ctx.settings.data_dir, form.swc_text, form.swc_unit_nm)
+        except NeuronError as exc:
+            errors["swc"] = str(exc)
+            return outcome
+        config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
     if "restored" in parsed:
         restored = parsed["restored"]
         items = restored.instances

@@ -235,3 +235,8 @@ EXD_TABLE_BUTTON = "exd-table-button"
 EXD_TABLE_STATUS = "exd-table-status"
 EXD_TABLE = "exd-table"
 EXD_NEW = "exd-new"
+
+# ---- Open Data: SWC skeleton upload (neuron-centric) ----
+OD_SWC_UPLOAD = "od-swc-upload"
+OD_SWC_UNIT = "od-swc-unit"
+OD_SWC_STATUS = "od-swc-status"

@@ -111,9 +111,7 @@ def _neuron_chooser() -> html.Div:
                             ng_panel.viewer_iframe(ids.OD_CHOOSER_FRAME, height="68vh"),
                         ]
                     ),
-                    dbc.ModalFooter(
-                        dbc.Button("Close", id=ids.OD_CHOOSER_CLOSE, color="primary")
-                    ),
+                    dbc.ModalFooter(dbc.Button("Close", id=ids.OD_CHOOSER_CLOSE, color="primary")),
                 ],
                 id=ids.OD_CHOOSER_MODAL,
                 is_open=False,
@@ -121,6 +119,40 @@ def _neuron_chooser() -> html.Div:
             ),
         ],
         className="mb-2",
+    )
+
+
+def _swc_upload() -> html.Div:
+    """An SWC skeleton of the neuron, for datasets whose neuropil layer has no skeletons."""
+    return html.Div(
+        [
+            dbc.Label("Skeleton as SWC (optional: instead of the neuropil layer's skeletons)"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Upload(
+                            id=ids.OD_SWC_UPLOAD,
+                            children=html.Div(["Drop an .swc file here or ", html.A("choose one")]),
+                            className="border rounded p-1 text-center",
+                            max_size=200 * 1024**2,
+                        ),
+                        md=8,
+                    ),
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(id=ids.OD_SWC_UNIT, value="1", debounce=True, size="sm"),
+                                dbc.InputGroupText("nm per unit", className="small"),
+                            ],
+                            size="sm",
+                        ),
+                        md=4,
+                    ),
+                ],
+                className="g-1",
+            ),
+            html.Div(id=ids.OD_SWC_STATUS, className="small mb-2"),
+        ]
     )
 
 
@@ -135,6 +167,7 @@ def _neuron_panel(defaults: dict[str, str]) -> html.Div:
                 "Type an id, pick a row of the list below, or choose it in Neuroglancer.",
             ),
             _neuron_chooser(),
+            _swc_upload(),
             dbc.Button(
                 "Load neuron list",
                 id=ids.OD_NEURON_LIST_LOAD,

@@ -88,3 +88,24 @@ def test_two_browsers_get_separate_sessions(server, new_page) -> None:  # type: 
     second.get_by_text("No dataset is open in this browser").wait_for()
     first.goto(server.url + "/annotation")
     first.locator(".sd-tile").first.wait_for()
+
+
+def test_neuron_centric_with_an_uploaded_swc(server, new_page, demo_info, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from synanno_dash.data.skeletons import load_precomputed_skeleton, to_swc
+
+    swc = tmp_path / "demo_neuron.swc"
+    swc.write_text(to_swc(load_precomputed_skeleton(demo_info.neuropil_url,
+                                                    demo_info.demo_neuron_id)))  # fmt: skip
+    page = new_page()
+    page.goto(server.url + "/open-data?workflow=detection")
+    page.get_by_role("radio", name="Neuron-centric").check()
+    page.locator("#od-neuropil").fill("")
+    page.locator("#od-neuropil").press("Tab")
+    page.locator("#od-swc-upload input[type=file]").set_input_files(str(swc))
+    page.locator("#od-submit").click()
+    page.locator("#od-ready").wait_for(timeout=60_000)
+    assert "demo_neuron.swc" in page.locator("#od-swc-status").inner_text()
+    page.locator("#od-start").click()
+    page.wait_for_url(re.compile(r".*/neuron"))
+    page.locator("#neuron-start").wait_for()
+    assert page.console_log.errors == []
