@@ -10,6 +10,7 @@ from synanno_dash.core.session_json import dumps
 from synanno_dash.services import review
 from synanno_dash.ui import ids
 from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-annotate", title="Export · SynAnno Dash")
 
@@ -34,15 +35,7 @@ def layout(**_query: str) -> html.Div:
                 color="secondary",
                 className="me-2",
             ),
-            dbc.Button(
-                "Start New Process",
-                id=ids.EXPORT_NEW,
-                href="/reset",
-                external_link=True,
-                color="danger",
-                outline=True,
-                title="clears this browser's session: download the JSON first",
-            ),
+            start_new_process_button(ids.EXPORT_NEW),
             dcc.Download(id=ids.EXPORT_DOWNLOAD),
         ]
     )

@@ -15,6 +15,7 @@ from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
 from synanno_dash.ui import ids
 from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno Dash")
 
@@ -71,15 +72,7 @@ def layout(**_query: str) -> html.Div:
             ),
             html.Hr(),
             dbc.Button("Back to the instances", href="/draw", color="link"),
-            dbc.Button(
-                "Start New Process",
-                id=ids.EXD_NEW,
-                href="/reset",
-                external_link=True,
-                color="danger",
-                outline=True,
-                title="clears this browser's session",
-            ),  # fmt: skip
+            start_new_process_button(ids.EXD_NEW),
             dcc.Download(id=ids.EXD_JSON),
             dcc.Download(id=ids.EXD_ZIP),
             dcc.Download(id=ids.EXD_TABLE),

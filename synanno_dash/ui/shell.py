@@ -11,6 +11,19 @@ from synanno_dash.ui.help_texts import SHORTCUTS, help_for
 from synanno_dash.ui.session import app_context, session_id
 
 
+def start_new_process_button(button_id: str) -> dbc.Button:
+    """Ends this browser's session (``/reset``), after the user has downloaded what they need."""
+    return dbc.Button(
+        "Start New Process",
+        id=button_id,
+        href="/reset",
+        external_link=True,
+        color="danger",
+        outline=True,
+        title="clears this browser's session: download the JSON first",
+    )
+
+
 def navbar() -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
