@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -49,9 +48,6 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         module.register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
-    # navis takes seconds to import: do it in the background now, not in the first
-    # neuron-centric Submit (the app itself still starts at once).
-    context.executor.submit(importlib.import_module, "navis")
     install_session_cookie(app.server)
     # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
     register_local_data_route(app.server, context.data_roots)
