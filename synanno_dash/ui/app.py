@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         module.register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
+    # plotly's JSON encoder uses pandas whenever it is in sys.modules; imported first by a
+    # request (tables, navis), another request could see it half-initialised. Import it
+    # here, before any request thread runs.
+    importlib.import_module("pandas")
     install_session_cookie(app.server)
     # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
     register_local_data_route(app.server, context.data_roots)
