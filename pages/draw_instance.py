@@ -25,6 +25,14 @@ dash.register_page(__name__, path="/draw/instance", title="Draw · SynAnno Dash"
 
 FIGURE = Output(ids.DI_GRAPH, "figure", allow_duplicate=True)
 STROKE = Output(ids.DI_STROKE, "data", allow_duplicate=True)
+# What a click or a button needs of the drawing, in this order: stroke, points per
+# segment, slice index, instance metadata (the callbacks unpack them by position).
+DRAWING_STATE = (
+    State(ids.DI_STROKE, "data"),
+    State(ids.DI_INTERP, "value"),
+    State(ids.DI_SLICE, "value"),
+    State(ids.DI_META, "data"),
+)
 STATUS = Output(ids.DI_STATUS, "children", allow_duplicate=True)
 STRIP = Output(ids.DI_STRIP, "children", allow_duplicate=True)
 MARKERS = Output(ids.DI_MARKERS, "children", allow_duplicate=True)
@@ -171,10 +179,7 @@ def show_slice(k: int, meta: dict) -> tuple:
     FIGURE, STROKE, STATUS, MARKERS,
     Input(ids.DI_CLICK, "data"),
     State(ids.DI_TOOL, "value"),
-    State(ids.DI_STROKE, "data"),
-    State(ids.DI_INTERP, "value"),
-    State(ids.DI_SLICE, "value"),
-    State(ids.DI_META, "data"),
+    *DRAWING_STATE,
     prevent_initial_call=True,
 )  # fmt: skip
 def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, k: int,
@@ -277,10 +282,7 @@ clientside_callback(
     Input(ids.DI_SAVE, "n_clicks"),
     Input(ids.DI_UNDO, "n_clicks"),
     Input(ids.DI_REDO, "n_clicks"),
-    State(ids.DI_STROKE, "data"),
-    State(ids.DI_INTERP, "value"),
-    State(ids.DI_SLICE, "value"),
-    State(ids.DI_META, "data"),
+    *DRAWING_STATE,
     prevent_initial_call=True,
 )  # fmt: skip
 def act(*args: Any) -> tuple:
