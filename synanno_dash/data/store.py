@@ -74,7 +74,9 @@ class SessionStore(MaskStore):
     def reset_session(self, session_id: str) -> None:
         """Forget everything of one session (``/reset``); other sessions are untouched."""
         with self.engine.begin() as conn:
-            for table in (schema.masks, schema.edits, schema.instances, schema.sessions):
+            for table in (
+                schema.masks, schema.edits, schema.seen_events, schema.instances, schema.sessions
+            ):
                 conn.execute(delete(table).where(table.c.session_id == session_id))
 
     def save_config(self, session_id: str, config: DatasetConfig) -> None:
@@ -139,7 +141,7 @@ class SessionStore(MaskStore):
         self.ensure_session(session_id)
         now = time.time()
         with self.engine.begin() as conn:
-            for table in (schema.masks, schema.edits, schema.instances):
+            for table in (schema.masks, schema.edits, schema.seen_events, schema.instances):
                 conn.execute(delete(table).where(table.c.session_id == session_id))
             if items:
                 conn.execute(
@@ -185,12 +187,27 @@ class SessionStore(MaskStore):
         return result
 
     def mark_seen(self, session_id: str, ids: Iterable[int]) -> None:
+        """Mark instances seen; the first time, log when (the statistics' throughput)."""
         col = schema.instances.c
         with self.engine.begin() as conn:
+            unseen = conn.execute(
+                select(col.instance_id).where(
+                    col.session_id == session_id,
+                    col.instance_id.in_(list(ids)),
+                    col.seen.is_(False),
+                )
+            ).scalars().all()
+            if not unseen:
+                return
             conn.execute(
                 update(schema.instances)
-                .where(col.session_id == session_id, col.instance_id.in_(list(ids)))
+                .where(col.session_id == session_id, col.instance_id.in_(unseen))
                 .values(seen=True)
+            )
+            now = time.time()
+            conn.execute(
+                insert(schema.seen_events),
+                [{"session_id": session_id, "instance_id": i, "at": now} for i in unseen],
             )
 
     # -- edits (autosaved, undoable) ----------------------------------------------------

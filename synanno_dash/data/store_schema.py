@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -78,4 +79,23 @@ masks = Table(
     Column("z_index", Integer, primary_key=True),
     Column("mask_npy", LargeBinary, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# When each instance was first shown on a grid page (one row per instance, written by
+# ``mark_seen``): the statistics' throughput reads review speed from it, since a tile
+# judged correct leaves no edit behind.
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("session_id", String(64), ForeignKey("sessions.session_id"), primary_key=True),
+    Column("instance_id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Index("ix_seen_events_session_at", "session_id", "at"),
+)
+
+# Indexes the statistics need on tables that older databases already hold: ``create_all``
+# does not add indexes to an existing table, so ``data.store_stats`` creates them if missing.
+STATS_INDEXES = (
+    # agreement between sessions joins instances on their table row
+    Index("ix_instances_session_mat", instances.c.session_id, instances.c.materialization_index),
 )
