@@ -7,6 +7,7 @@ the file gets a message that names it and the fix, never a traceback.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -107,15 +108,18 @@ def load_ground_truth(path_or_url: str | Path) -> GroundTruth:
     return GroundTruth(path, by_row, int(missing.sum()))
 
 
-def _read(path: Path):  # -> pandas.DataFrame (pandas imported lazily)
+def _read(path: Path):  # -> pandas.DataFrame of the two columns, as text
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     try:
-        header = list(pd.read_csv(path, nrows=0).columns)
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        with path.open(newline="", encoding="utf-8") as file:
+            header = next(csv.reader(file), [])
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
         raise GroundTruthError(
             f"Cannot read ground truth {path.name} as CSV ({type(exc).__name__}). Fix: save it "
-            "as comma-separated text with one header line."
+            "as UTF-8 comma-separated text with one header line."
         ) from None
     absent = [c for c in REQUIRED_COLUMNS if c not in header]
     if absent:
@@ -125,16 +129,22 @@ def _read(path: Path):  # -> pandas.DataFrame (pandas imported lazily)
             f"{shown}). Fix: one line per table row with materialization_index and error "
             "(see docs/formats.md, Ground truth)."
         )
+    convert = pacsv.ConvertOptions(
+        include_columns=list(REQUIRED_COLUMNS),
+        column_types={c: pa.string() for c in REQUIRED_COLUMNS},
+        strings_can_be_null=True,
+    )
     try:
-        return pd.read_csv(
-            path, usecols=list(REQUIRED_COLUMNS), dtype="string", keep_default_na=False,
-            na_values=[""],
-        )  # fmt: skip
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        table = pacsv.read_csv(path, convert_options=convert)
+    except (pa.ArrowInvalid, OSError):
+        # the parser's message quotes the line: say what is wrong without file contents
         raise GroundTruthError(
-            f"Cannot read ground truth {path.name} ({type(exc).__name__}): check that every "
-            "line has as many commas as the header."
+            f"Cannot read ground truth {path.name}: a line has a different number of cells "
+            f"than the header ({len(header)}). Fix: one value per header column on every line."
         ) from None
+    return pd.DataFrame(
+        {c: table.column(c).to_pandas().astype("string") for c in REQUIRED_COLUMNS}
+    )
 
 
 def _check_errors(errors, path: Path) -> None:  # errors: pandas string Series
