@@ -1,4 +1,5 @@
-"""Command line: ``synanno-dash serve`` and ``synanno-dash demo --out DIR``."""
+"""Command line: ``synanno-dash serve``, ``synanno-dash demo --out DIR`` and
+``synanno-dash report --session ID --out FILE``."""
 
 from __future__ import annotations
 
@@ -53,6 +54,33 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the statistics report of a session (or its dataset) as one HTML file."""
+    if args.data_dir:
+        settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
+    from synanno_dash.data.store import SessionStore
+    from synanno_dash.data.volumes import VolumeRegistry
+    from synanno_dash.services.statistics import Scope, StatisticsError, collect_statistics
+    from synanno_dash.ui.stats_report import write_report
+
+    store = SessionStore(settings.effective_database_url)
+    scope = Scope.DATASET if args.dataset else Scope.SESSION
+    try:
+        result = collect_statistics(
+            store, args.session, scope, ground_truth=args.ground_truth,
+            volumes=VolumeRegistry(cache_bytes=settings.cache_bytes),
+        )  # fmt: skip
+        out = write_report(result, Path(args.out))
+    except StatisticsError as exc:
+        print(f"synanno-dash report: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"synanno-dash report: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"report of {len(result.sessions)} session(s) written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synanno-dash", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -65,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--out", help="folder to write into (default: <data dir>/demo)")
     demo.add_argument("--seed", type=int, default=0)
+    report = sub.add_parser("report", help="write review statistics as one offline HTML file")
+    report.add_argument("--session", required=True, help="session id (shown in the Menu)")
+    report.add_argument("--out", required=True, help="HTML file to write")
+    report.add_argument(
+        "--dataset", action="store_true", help="every session on the session's dataset"
+    )
+    report.add_argument(
+        "--ground-truth", help="ground-truth CSV (default: ground_truth.csv beside the table)"
+    )
+    report.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
     return parser
 
 
@@ -74,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.command == "demo":
         return _demo(args, settings)
+    if args.command == "report":
+        return _report(args, settings)
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
