@@ -12,11 +12,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from synanno_dash.core.labels import Category
 from synanno_dash.core.statistics import NO_ERROR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REQUIRED_COLUMNS = ("materialization_index", "error")
 FILE_NAMES = ("{stem}_ground_truth.csv", "ground_truth.csv")  # beside the table
@@ -108,7 +112,8 @@ def load_ground_truth(path_or_url: str | Path) -> GroundTruth:
     return GroundTruth(path, by_row, int(missing.sum()))
 
 
-def _read(path: Path):  # -> pandas.DataFrame of the two columns, as text
+def _read(path: Path) -> pd.DataFrame:
+    """The two columns, as text (pandas is imported when a file is read)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -147,7 +152,7 @@ def _read(path: Path):  # -> pandas.DataFrame of the two columns, as text
     )
 
 
-def _check_errors(errors, path: Path) -> None:  # errors: pandas string Series
+def _check_errors(errors: pd.Series, path: Path) -> None:
     if errors.isna().any():
         row = int(errors.index[errors.isna()][0]) + 2
         raise GroundTruthError(

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from synanno_dash.core.review_stats import LABEL_ORDER, category_title
+from synanno_dash.core.review_stats import LABEL_ORDER, Throughput, category_title
 from synanno_dash.core.statistics import NO_ERROR, Accuracy, Proportion
-from synanno_dash.services.statistics import StatisticsResult
+from synanno_dash.services.statistics import AccuracyResult, StatisticsResult
 from synanno_dash.ui.stats_tables import (
     LABEL_COLORS,
     RATE_COLUMNS,
@@ -38,7 +38,7 @@ def throughput_panels(result: StatisticsResult) -> list[Panel]:
     return [_rate_panel(t, rate_title), _time_panel(t, time_title)]
 
 
-def _rate_panel(t, title: str) -> Panel:  # t: Throughput
+def _rate_panel(t: Throughput, title: str) -> Panel:
     if not t.bins:
         return message_panel("throughput", title, "No grid page was shown yet.")
     starts = [datetime.fromtimestamp(b.start_s, UTC) for b in t.bins]
@@ -67,7 +67,7 @@ def _rate_panel(t, title: str) -> Panel:  # t: Throughput
     return Panel("throughput", title, base_layout(fig, title), table=table, note=note)
 
 
-def _time_panel(t, title: str) -> Panel:  # t: Throughput
+def _time_panel(t: Throughput, title: str) -> Panel:
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -123,20 +123,32 @@ def _time_panel(t, title: str) -> Panel:  # t: Throughput
 
 def accuracy_panels(result: StatisticsResult) -> list[Panel]:
     title, confusion_title = "Accuracy against the ground truth", "Label against truth"
+    per_session_title = "Accuracy per session"
     section = result.accuracy
     if section.value is None:
         return [
             message_panel("accuracy", title, section.message),
             message_panel("confusion", confusion_title, section.message),
+            message_panel("accuracy_per_session", per_session_title, section.message),
         ]
     a = section.value
-    panels = [_accuracy_panel(a.overall, title, a), _confusion_panel(a.overall, confusion_title)]
-    if len(a.per_session) > 1:
-        panels.append(_per_session_panel(a.per_session))
-    return panels
+    per_session = (
+        _per_session_panel(a.per_session, per_session_title)
+        if len(a.per_session) > 1
+        else message_panel(
+            "accuracy_per_session",
+            per_session_title,
+            "One session is scored: switch to all sessions on this dataset to compare them.",
+        )
+    )
+    return [
+        _accuracy_panel(a.overall, title, a),
+        _confusion_panel(a.overall, confusion_title),
+        per_session,
+    ]
 
 
-def _accuracy_panel(acc: Accuracy, title: str, info) -> Panel:  # info: AccuracyResult
+def _accuracy_panel(acc: Accuracy, title: str, info: AccuracyResult) -> Panel:
     parts: list[tuple[str, str, Proportion]] = [
         ("all errors", "precision of flags", acc.precision),
         ("all errors", "recall (flagged)", acc.recall),
@@ -204,8 +216,7 @@ def _confusion_panel(acc: Accuracy, title: str) -> Panel:
     return Panel("confusion", title, base_layout(fig, title, 380), table=table)
 
 
-def _per_session_panel(per_session: tuple) -> Panel:  # ((session, Accuracy), ...)
-    title = "Accuracy per session"
+def _per_session_panel(per_session: tuple[tuple[str, Accuracy], ...], title: str) -> Panel:
     names = [sid for sid, _a in per_session]
     fig = go.Figure()
     for measure, color in (("precision", "#1f77b4"), ("recall", "#2ca02c")):
