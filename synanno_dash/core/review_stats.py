@@ -5,32 +5,19 @@ Definitions used throughout (and in the report's notes):
 - *reviewed* = seen: the instance was shown on a grid page;
 - *flagged* = reviewed and labelled incorrect or unsure; the *error rate* is flagged over
   reviewed, with its 95 % Wilson interval;
-- throughput comes from the activity log: the time an instance was first shown and the
-  edits (label clicks on the grid, categories and notes on Categorize, strokes and
-  markers on the drawing view). The time between two events is counted for the view of
-  the later one; a gap over ``IDLE_GAP_S`` is idle: left out and counted.
+- throughput is in ``synanno_dash.core.throughput``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 from synanno_dash.core.geometry import Triple
 from synanno_dash.core.labels import CATEGORY_TITLES, Category, Label
-from synanno_dash.core.statistics import Kappa, Proportion, weighted_quantile
+from synanno_dash.core.statistics import Kappa, Proportion
 
-IDLE_GAP_S = 300.0  # a pause longer than five minutes is not review time
 OTHER_CUSTOM_TEXT = "(other texts)"
 NO_CATEGORY = "(no category)"
-
-
-class View(StrEnum):
-    """Where an event happened (the order is the workflow's)."""
-
-    GRID = "grid"
-    CATEGORIZE = "categorize"
-    DRAWING = "drawing"
 
 
 @dataclass(frozen=True)
@@ -154,75 +141,6 @@ class PositionSample:
     @property
     def is_empty(self) -> bool:
         return not any(self.points.values())
-
-
-@dataclass(frozen=True)
-class ViewTime:
-    view: View
-    active_s: float  # time before this view's events, idle gaps left out
-    events: int
-    idle_gaps: int
-    idle_s: float
-
-
-@dataclass(frozen=True)
-class RateBin:
-    start_s: float  # epoch seconds
-    width_s: float
-    reviewed: int  # instances first shown in the bin
-
-    @property
-    def per_minute(self) -> float:
-        return self.reviewed / (self.width_s / 60.0)
-
-
-@dataclass(frozen=True)
-class Throughput:
-    reviewed: int  # instances whose first showing was logged
-    per_view: tuple[ViewTime, ...]
-    bins: tuple[RateBin, ...]
-    # time per instance: per-instance seconds (0.1 s steps) -> instances
-    time_per_instance: dict[float, int] = field(default_factory=dict)
-    untimed_pages: int = 0  # a session's last page, or a page with an idle gap
-
-    @property
-    def active_s(self) -> float:
-        return sum(v.active_s for v in self.per_view)
-
-    @property
-    def idle_gaps(self) -> int:
-        return sum(v.idle_gaps for v in self.per_view)
-
-    @property
-    def idle_s(self) -> float:
-        return sum(v.idle_s for v in self.per_view)
-
-    @property
-    def reviewed_per_active_minute(self) -> float | None:
-        grid_s = sum(v.active_s for v in self.per_view if v.view is View.GRID)
-        return None if grid_s <= 0 else self.reviewed / (grid_s / 60.0)
-
-    @property
-    def median_s(self) -> float | None:
-        return weighted_quantile(self.time_per_instance, 0.5)
-
-    @property
-    def p90_s(self) -> float | None:
-        return weighted_quantile(self.time_per_instance, 0.9)
-
-    @property
-    def timed_instances(self) -> int:
-        return sum(self.time_per_instance.values())
-
-    @property
-    def idle_note(self) -> str:
-        if self.idle_gaps == 0:
-            return "No pause over 5 minutes."
-        minutes = self.idle_s / 60.0
-        return (
-            f"{self.idle_gaps} pause{'s' if self.idle_gaps != 1 else ''} over 5 minutes "
-            f"({minutes:.0f} min in all) left out."
-        )
 
 
 @dataclass(frozen=True)

@@ -8,39 +8,42 @@ the file gets a message that names it and the fix, never a traceback.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from synanno_dash.core.labels import Category
 from synanno_dash.core.statistics import NO_ERROR
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 REQUIRED_COLUMNS = ("materialization_index", "error")
 FILE_NAMES = ("{stem}_ground_truth.csv", "ground_truth.csv")  # beside the table
 MAX_BYTES = 512 * 1024 * 1024
 KNOWN_ERRORS = (NO_ERROR, *(c.value for c in Category if c is not Category.CUSTOM))
-_WHOLE = re.compile(r"\s*\d+\s*")
 
 
 class GroundTruthError(ValueError):
     """The ground-truth file cannot be used; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GroundTruth:
     path: Path
-    errors_by_row: dict[int, str]  # table row (materialization index) -> error kind
-    not_in_table: int  # rows without a table row: synapses the table misses
+    rows: np.ndarray  # (n,) int64 table rows (materialization indices), each once
+    errors: np.ndarray  # (n,) the error kind of each row (str objects)
+    not_in_table: int  # lines without a table row: synapses the table misses
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(self.errors_by_row.values()))
+        return dict(Counter(self.errors.tolist()))
+
+    def errors_by_row(self) -> dict[int, str]:
+        return dict(zip(self.rows.tolist(), self.errors.tolist(), strict=True))
 
 
 def local_path(path_or_url: str | Path) -> Path:
@@ -84,40 +87,40 @@ def load_ground_truth(path_or_url: str | Path) -> GroundTruth:
             f"Ground-truth file {path} is larger than {MAX_BYTES // 2**20} MiB: keep only "
             "the columns materialization_index and error."
         )
-    frame = _read(path)
-    index_text, errors = frame["materialization_index"], frame["error"].str.strip()
-    missing = index_text.isna() | (index_text.str.strip() == "")
+    index, errors = _read(path)
+    index = pc.utf8_trim_whitespace(index)
+    errors = pc.utf8_trim_whitespace(errors)
     _check_errors(errors, path)
-    present = index_text[~missing]
-    bad = ~present.str.fullmatch(_WHOLE)
+    missing = pc.fill_null(pc.equal(index, ""), True).to_numpy(zero_copy_only=False)
+    present = pc.filter(index, pa.array(~missing))
+    bad = ~pc.fill_null(pc.match_substring_regex(present, r"^\d{1,18}$"), False).to_numpy(
+        zero_copy_only=False
+    )
     if bad.any():
-        row = int(present.index[bad][0]) + 2  # 1-based, after the header line
+        line = int(np.flatnonzero(~missing)[np.argmax(bad)]) + 2  # after the header line
         raise GroundTruthError(
-            f"Ground truth {path.name}, line {row}: materialization_index must be a whole "
+            f"Ground truth {path.name}, line {line}: materialization_index must be a whole "
             "number >= 0 (the synapse table's row id), or empty for a synapse the table misses."
         )
-    rows = present.str.strip().astype("int64")
-    duplicated = rows.duplicated()
-    if duplicated.any():
+    rows = pc.cast(present, pa.int64()).to_numpy(zero_copy_only=False)
+    ordered = np.sort(rows)
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(twice):
         raise GroundTruthError(
-            f"Ground truth {path.name}: table row {int(rows[duplicated].iloc[0])} appears "
-            "twice. Fix: give one line per table row."
+            f"Ground truth {path.name}: table row {int(twice[0])} appears twice. Fix: give one "
+            "line per table row."
         )
-    by_row = dict(zip(rows.tolist(), errors[~missing].tolist(), strict=True))
-    if not by_row:
+    if len(rows) == 0:
         raise GroundTruthError(
             f"Ground truth {path.name} has no line with a materialization_index: nothing to "
             "score against."
         )
-    return GroundTruth(path, by_row, int(missing.sum()))
+    kinds = pc.filter(errors, pa.array(~missing)).to_numpy(zero_copy_only=False)
+    return GroundTruth(path, rows, kinds, int(missing.sum()))
 
 
-def _read(path: Path) -> pd.DataFrame:
-    """The two columns, as text (pandas is imported when a file is read)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
+def _read(path: Path) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(materialization_index, error) as text."""
     try:
         with path.open(newline="", encoding="utf-8") as file:
             header = next(csv.reader(file), [])
@@ -147,19 +150,17 @@ def _read(path: Path) -> pd.DataFrame:
             f"Cannot read ground truth {path.name}: a line has a different number of cells "
             f"than the header ({len(header)}). Fix: one value per header column on every line."
         ) from None
-    return pd.DataFrame(
-        {c: table.column(c).to_pandas().astype("string") for c in REQUIRED_COLUMNS}
-    )
+    return table.column("materialization_index"), table.column("error")
 
 
-def _check_errors(errors: pd.Series, path: Path) -> None:
-    if errors.isna().any():
-        row = int(errors.index[errors.isna()][0]) + 2
+def _check_errors(errors: pa.ChunkedArray, path: Path) -> None:
+    empty = pc.fill_null(pc.equal(errors, ""), True).to_numpy(zero_copy_only=False)
+    if empty.any():
         raise GroundTruthError(
-            f"Ground truth {path.name}, line {row}: the error column is empty. Fix: write "
-            f"{NO_ERROR} for a correct row."
+            f"Ground truth {path.name}, line {int(np.argmax(empty)) + 2}: the error column is "
+            f"empty. Fix: write {NO_ERROR} for a correct row."
         )
-    unknown = sorted(set(errors.unique()) - set(KNOWN_ERRORS))
+    unknown = sorted(set(pc.unique(errors).to_pylist()) - set(KNOWN_ERRORS))
     if unknown:
         shown = ", ".join(repr(str(v)[:40]) for v in unknown[:5])
         raise GroundTruthError(

@@ -1,10 +1,8 @@
 """Statistics of review activity, agreement and accuracy, aggregated in the database.
 
-- Throughput: the activity log is the union of page showings (``seen_events`` grouped by
-  session and time: one event per page, with its number of newly shown instances) and the
-  edit log. Window functions (``LAG``, a running count of pages) give each event the gap
-  since the previous one and the page it belongs to; the database then sums the gaps per
-  (session, page, view), so Python receives a few rows per page, never one per instance.
+- Throughput: the activity log is the page showings (``seen_events`` grouped by session and
+  time in the database: one row per page, never one per instance) and the edit log with
+  each edit's view worked out in SQL; ``core.throughput`` applies the rules to it.
 - Agreement: instances of different sessions are the same synapse when they have the same
   table row (``materialization_index``); rows added by hand (-1) are left out.
 - Accuracy: the ground truth goes into a temporary table and is joined in the database.
@@ -15,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Float,
@@ -28,39 +28,41 @@ from sqlalchemy import (
     cast,
     distinct,
     func,
-    insert,
     literal_column,
+    or_,
     select,
-    union_all,
+    text,
+    true,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from synanno_dash.core.labels import Label
-from synanno_dash.core.review_stats import (
-    IDLE_GAP_S,
-    Disagreement,
-    RateBin,
-    Throughput,
-    View,
-    ViewTime,
-)
+from synanno_dash.core.review_stats import Disagreement
 from synanno_dash.core.statistics import (
+    NO_ERROR,
     Kappa,
     TruthCell,
     cohen_kappa,
     fleiss_kappa_from_sums,
-    rate_bin_width_s,
 )
+from synanno_dash.core.throughput import ActivityEvent, Throughput, View, throughput_of
 from synanno_dash.data import store_schema as schema
 from synanno_dash.data.store_masks import MaskStore
-from synanno_dash.data.store_stats import SEEN, StoreStatistics, sql_count_if, sql_text
+from synanno_dash.data.store_stats import (
+    SEEN,
+    SeenCell,
+    StoreStatistics,
+    sql_count_if,
+    sql_text,
+)
 
 VIEW_CODES = {View.GRID: 0, View.CATEGORIZE: 1, View.DRAWING: 2}
 _VIEW_OF_CODE = {code: view for view, code in VIEW_CODES.items()}
 MARKER_FIELDS = ("pre_xyz_vx", "post_xyz_vx")  # moved on the drawing view
 REVIEW_KINDS = ("do", "undo", "redo")
 MAX_DISAGREEMENTS = 200
-_TRUTH_CHUNK = 20_000
+_TRUTH_TABLE = "stats_truth"
+MAX_TRUTH_RUNS = 64  # more runs of consecutive table rows: send every truth row
 
 
 def _code(view: View) -> ColumnElement[Any]:
@@ -70,51 +72,33 @@ def _code(view: View) -> ColumnElement[Any]:
 class ActivityStatistics(StoreStatistics):
     """``StoreStatistics`` plus throughput, agreement and accuracy."""
 
-    # -- time ----------------------------------------------------------------------------
-    def time_span(self, session_ids: Sequence[str]) -> tuple[float, float] | None:
-        """(first, last) logged event of the sessions, epoch seconds; None if none."""
-        ids = list(session_ids)
-        seen, edits = schema.seen_events.c, schema.edits.c
-        with self.engine.connect() as conn:
-            a = conn.execute(
-                select(func.min(seen.at), func.max(seen.at)).where(seen.session_id.in_(ids))
-            ).one()
-            b = conn.execute(
-                select(func.min(edits.at), func.max(edits.at)).where(edits.session_id.in_(ids))
-            ).one()
-        starts = [v for v in (a[0], b[0]) if v is not None]
-        ends = [v for v in (a[1], b[1]) if v is not None]
-        return (float(min(starts)), float(max(ends))) if starts else None
-
+    # -- activity ------------------------------------------------------------------------
     def throughput(self, session_ids: Sequence[str]) -> Throughput:
-        ids = list(session_ids)
-        with self.engine.connect() as conn:
-            rows = conn.execute(_activity_query(ids)).all()
-            bins = self._rate_bins(conn, ids)
-        return _summarize(rows, bins)
+        return throughput_of(self.activity_events(session_ids))
 
-    def _rate_bins(self, conn: Connection, ids: list[str]) -> tuple[RateBin, ...]:
-        seen = schema.seen_events.c
-        first, last = conn.execute(
-            select(func.min(seen.at), func.max(seen.at)).where(seen.session_id.in_(ids))
-        ).one()
-        if first is None:
-            return ()
-        width = rate_bin_width_s(float(last) - float(first))
-        offset = (seen.at - float(first)) / float(width)
-        # floor of a non-negative number: PostgreSQL casts round, SQLite casts truncate
-        index = func.floor(offset) if conn.dialect.name == "postgresql" else offset
-        inner = (
-            select(cast(index, Integer).label("bin"))
-            .where(seen.session_id.in_(ids))
-            .subquery("binned")
+    def activity_events(self, session_ids: Sequence[str]) -> list[ActivityEvent]:
+        """The activity log of the sessions: one event per page showing (with how many
+        instances it showed first) and one per review or drawing edit."""
+        ids = list(session_ids)
+        s, e = schema.seen_events.c, schema.edits.c
+        pages = (
+            select(s.session_id, s.at, func.count())
+            .where(s.session_id.in_(ids))
+            .group_by(s.session_id, s.at)
         )
-        counted = conn.execute(
-            select(inner.c.bin, func.count()).group_by(inner.c.bin).order_by(inner.c.bin)
-        ).all()
-        return tuple(
-            RateBin(float(first) + int(b) * width, float(width), int(n)) for b, n in counted
+        edits = select(e.session_id, e.at, _view_of_edit()).where(
+            e.session_id.in_(ids),
+            e.kind.in_([sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]),
         )
+        with self.engine.connect() as conn:
+            found: list[ActivityEvent] = [
+                (str(sid), float(at), View.GRID, int(n)) for sid, at, n in conn.execute(pages)
+            ]
+            found += [
+                (str(sid), float(at), _VIEW_OF_CODE[int(code)], 0)
+                for sid, at, code in conn.execute(edits)
+            ]
+        return found
 
     # -- agreement -----------------------------------------------------------------------
     def agreement_kappa(self, session_ids: Sequence[str]) -> tuple[Kappa, int] | None:
@@ -216,39 +200,125 @@ class ActivityStatistics(StoreStatistics):
 
     # -- accuracy ------------------------------------------------------------------------
     def truth_cells(
-        self, session_ids: Sequence[str], truth: Mapping[int, str]
+        self,
+        session_ids: Sequence[str],
+        rows: np.ndarray,
+        errors: np.ndarray,
+        seen_cells: Mapping[SeenCell, int],
     ) -> list[tuple[str, TruthCell]]:
-        """(session, cell) counts of reviewed instances joined to the ground truth
-        (table row -> true error) in the database."""
-        table = Table(
-            "stats_truth",
-            MetaData(),
-            Column("m", Integer, primary_key=True),
-            Column("error", String(64), nullable=False),
-            prefixes=["TEMPORARY"],
-        )
-        c = schema.instances.c
-        query = (
-            select(c.session_id, c.label, c.category, table.c.error, func.count())
-            .select_from(schema.instances.join(table, c.materialization_index == table.c.m))
-            .where(c.session_id.in_(list(session_ids)), SEEN)
-            .group_by(c.session_id, c.label, c.category, table.c.error)
-        )
-        items = [{"m": int(m), "error": str(e)} for m, e in truth.items()]
+        """(session, cell) counts of reviewed instances against the ground truth
+        (``rows[i]``: a table row, ``errors[i]``: its true error), joined in the database.
+
+        ``seen_cells`` are the reviewed instances per (session, label, category)
+        (``review_counts``). Only the truth's error rows are joined; the reviewed instances
+        inside the truth's rows that are not errors are ``none``: all reviewed, minus those
+        outside the truth's rows, minus the errors. That holds when the truth's rows form
+        at most ``MAX_TRUTH_RUNS`` runs of consecutive ids (a whole table: one run);
+        otherwise every truth row is joined. PostgreSQL receives the truth as two arrays
+        (``unnest``), SQLite as a temporary table."""
+        order = np.argsort(rows, kind="stable")
+        rows, errors = rows[order], errors[order]
+        runs = _runs(rows)
+        compact = len(runs) <= MAX_TRUTH_RUNS
+        if compact:
+            keep = errors != NO_ERROR
+            rows, errors = rows[keep], errors[keep]
+        ids = list(session_ids)
         with self.engine.connect() as conn:
-            table.drop(conn, checkfirst=True)
-            table.create(conn)
+            postgres = conn.dialect.name == "postgresql"
+            truth = _truth_arrays(rows, errors) if postgres else _truth_table(conn, rows, errors)
             try:
-                for start in range(0, len(items), _TRUTH_CHUNK):
-                    conn.execute(insert(table), items[start : start + _TRUTH_CHUNK])
-                rows = conn.execute(query).all()
+                joined = conn.execute(_truth_join(truth, ids)).all()
+                outside = conn.execute(_outside_runs(runs, ids)).all() if compact else []
             finally:
-                table.drop(conn, checkfirst=True)
+                if not postgres:
+                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_TRUTH_TABLE}")
                 conn.commit()
-        return [
+        found = [
             (str(s), TruthCell(str(label), None if cat is None else str(cat), str(err), int(n)))
-            for s, label, cat, err, n in rows
+            for s, label, cat, err, n in joined
+            if s is not None  # truth rows no reviewed instance has
         ]
+        if compact:
+            found += _none_cells(seen_cells, found, outside)
+        return found
+
+
+def _truth_join(truth: Any, ids: list[str]) -> Any:
+    """Reviewed instances per (session, label, category, true error). The truth is the
+    left side, so SQLite loops over it and finds instances by index."""
+    c = schema.instances.c
+    on = and_(c.materialization_index == truth.c.m, c.session_id.in_(ids), SEEN)
+    return (
+        select(c.session_id, c.label, c.category, truth.c.error, func.count(c.session_id))
+        .select_from(truth.outerjoin(schema.instances, on))
+        .group_by(c.session_id, c.label, c.category, truth.c.error)
+    )
+
+
+def _outside_runs(runs: list[tuple[int, int]], ids: list[str]) -> Any:
+    """Reviewed instances per (session, label, category) whose table row the truth lacks."""
+    c = schema.instances.c
+    m = c.materialization_index
+    gaps: list[ColumnElement[bool]] = [m < runs[0][0], m > runs[-1][1]] if runs else [true()]
+    gaps += [m.between(a[1] + 1, b[0] - 1) for a, b in zip(runs, runs[1:], strict=False)]
+    return (
+        select(c.session_id, c.label, c.category, func.count())
+        .where(c.session_id.in_(ids), SEEN, or_(*gaps))
+        .group_by(c.session_id, c.label, c.category)
+    )
+
+
+def _none_cells(
+    seen_cells: Mapping[SeenCell, int],
+    errors: list[tuple[str, TruthCell]],
+    outside: Sequence[Any],
+) -> list[tuple[str, TruthCell]]:
+    left = dict(seen_cells)
+    for sid, label, category, n in outside:
+        key = (str(sid), str(label), None if category is None else str(category))
+        left[key] = left.get(key, 0) - int(n)
+    for sid, cell in errors:
+        key = (sid, cell.label, cell.category)
+        left[key] = left.get(key, 0) - cell.count
+    return [
+        (sid, TruthCell(label, category, NO_ERROR, n))
+        for (sid, label, category), n in left.items()
+        if n > 0
+    ]
+
+
+def _runs(sorted_rows: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive ids, as (first, last)."""
+    if len(sorted_rows) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(sorted_rows) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(sorted_rows) - 1]])
+    return [(int(sorted_rows[a]), int(sorted_rows[b])) for a, b in zip(starts, ends, strict=True)]
+
+
+def _truth_arrays(rows: np.ndarray, errors: np.ndarray) -> Any:
+    return (
+        text("SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:e AS text[])) AS t(m, error)")
+        .bindparams(m=rows.astype(np.int64).tolist(), e=[str(v) for v in errors])
+        .columns(m=BigInteger, error=String)
+        .subquery("truth")
+    )
+
+
+def _truth_table(conn: Connection, rows: np.ndarray, errors: np.ndarray) -> Table:
+    """The truth in a temporary table of this connection (dropped by the caller)."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_TRUTH_TABLE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {_TRUTH_TABLE} (m INTEGER PRIMARY KEY, error TEXT NOT NULL)"
+    )
+    if len(rows):
+        conn.exec_driver_sql(  # the driver's executemany: no per-row SQLAlchemy work
+            f"INSERT INTO {_TRUTH_TABLE} VALUES (?, ?)",
+            list(zip(rows.astype(np.int64).tolist(), (str(v) for v in errors), strict=True)),
+        )
+    return Table(_TRUTH_TABLE, MetaData(), Column("m", Integer), Column("error", String))
 
 
 def _view_of_edit() -> ColumnElement[Any]:
@@ -258,85 +328,6 @@ def _view_of_edit() -> ColumnElement[Any]:
         (e.field.in_([sql_text(f) for f in MARKER_FIELDS]), _code(View.DRAWING)),
         (e.field == sql_text("label"), _code(View.GRID)),
         else_=_code(View.CATEGORIZE),
-    )
-
-
-def _activity_query(ids: list[str]) -> Any:
-    """Rows (session, page, view, events, active s, idle gaps, idle s, newly shown).
-
-    ``page`` is the page the time *before* each event belongs to (the page on screen
-    then); the ``newly shown`` of a (session, p) row are those of page p + 1, whose
-    showing is the event that ends page p.
-    """
-    s, e = schema.seen_events.c, schema.edits.c
-    zero: ColumnElement[Any] = literal_column("0")
-    pages = select(
-        s.session_id.label("sid"), s.at.label("at"), _code(View.GRID).label("view"),
-        func.count().label("n"),
-    ).where(s.session_id.in_(ids)).group_by(s.session_id, s.at)
-    edits = select(
-        e.session_id.label("sid"), e.at.label("at"), _view_of_edit().label("view"),
-        zero.label("n"),
-    ).where(
-        e.session_id.in_(ids),
-        e.kind.in_([sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]),
-    )  # fmt: skip
-    ev = union_all(pages, edits).subquery("events")
-    order = (ev.c.at, ev.c.n.desc())
-    is_page = case((ev.c.n > zero, literal_column("1")), else_=zero)
-    timed = select(
-        ev.c.sid, ev.c.view, ev.c.n,
-        (ev.c.at - func.lag(ev.c.at).over(partition_by=ev.c.sid, order_by=order)).label("gap"),
-        (func.sum(is_page).over(partition_by=ev.c.sid, order_by=order, rows=(None, 0))
-         - is_page).label("page"),
-    ).subquery("timed")  # fmt: skip
-    t = timed.c
-    idle = t.gap > literal_column(repr(IDLE_GAP_S))
-    active = case((t.gap <= literal_column(repr(IDLE_GAP_S)), t.gap), else_=literal_column("0.0"))
-    return select(
-        t.sid, t.page, t.view, func.count(), func.sum(active), sql_count_if(idle),
-        func.sum(case((idle, t.gap), else_=literal_column("0.0"))), func.sum(t.n),
-    ).group_by(t.sid, t.page, t.view)  # fmt: skip
-
-
-def _summarize(rows: Sequence[Any], bins: tuple[RateBin, ...]) -> Throughput:
-    per_view: dict[View, list[float]] = {v: [0.0, 0, 0, 0.0] for v in View}
-    page_size: dict[tuple[str, int], int] = {}
-    page_time: dict[tuple[str, int], float] = {}
-    page_idle: set[tuple[str, int]] = set()
-    last_page: dict[str, int] = {}
-    for sid, page, code, events, active_s, idle_n, idle_s, shown in rows:
-        view = _VIEW_OF_CODE[int(code)]
-        sums = per_view[view]
-        sums[0] += float(active_s or 0.0)
-        sums[1] += int(events)
-        sums[2] += int(idle_n or 0)
-        sums[3] += float(idle_s or 0.0)
-        key = (str(sid), int(page))
-        if shown:
-            page_size[(key[0], key[1] + 1)] = int(shown)
-            last_page[key[0]] = max(last_page.get(key[0], 0), key[1] + 1)
-        if view is View.GRID:
-            page_time[key] = page_time.get(key, 0.0) + float(active_s or 0.0)
-            if idle_n:
-                page_idle.add(key)
-    histogram: dict[float, int] = {}
-    untimed = 0
-    for key, size in page_size.items():
-        if key in page_idle or key[1] == last_page[key[0]]:
-            untimed += 1  # its end is unknown, or a pause hides how long it took
-            continue
-        per_instance = round(page_time.get(key, 0.0) / size, 1)
-        histogram[per_instance] = histogram.get(per_instance, 0) + size
-    return Throughput(
-        reviewed=sum(page_size.values()),
-        per_view=tuple(
-            ViewTime(v, sums[0], int(sums[1]), int(sums[2]), sums[3])
-            for v, sums in per_view.items()
-        ),
-        bins=bins,
-        time_per_instance=histogram,
-        untimed_pages=untimed,
     )
 
 

@@ -95,7 +95,19 @@ seen_events = Table(
 
 # Indexes the statistics need on tables that older databases already hold: ``create_all``
 # does not add indexes to an existing table, so ``data.store_stats`` creates them if missing.
+# Each one covers its query (every column it reads), so SQLite answers from the index alone.
+_i = instances.c
 STATS_INDEXES = (
-    # agreement between sessions joins instances on their table row
-    Index("ix_instances_session_mat", instances.c.session_id, instances.c.materialization_index),
-)
+    # counts per compartment, label and category (data.store_stats.review_counts)
+    Index("ix_instances_stats_counts", _i.session_id, _i.compartment, _i.seen, _i.label,
+          _i.discarded, _i.category),
+    # one label's instances: flagged ones, Custom texts, position samples
+    Index("ix_instances_stats_label", _i.session_id, _i.label, _i.seen, _i.category,
+          _i.instance_id),
+    # errors per neuron
+    Index("ix_instances_stats_pre", _i.session_id, _i.pre_neuron_id, _i.seen, _i.label),
+    Index("ix_instances_stats_post", _i.session_id, _i.post_neuron_id, _i.seen, _i.label),
+    # agreement between sessions and ground truth join instances on their table row
+    Index("ix_instances_session_mat", _i.session_id, _i.materialization_index, _i.seen,
+          _i.label, _i.category),
+)  # fmt: skip

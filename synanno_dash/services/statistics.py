@@ -12,6 +12,7 @@ raises for a state the data can be in; only a session without a dataset is an er
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -19,9 +20,7 @@ from typing import Generic, TypeVar
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Mode
-from synanno_dash.core.labels import Category
 from synanno_dash.core.review_stats import (
-    OTHER_CUSTOM_TEXT,
     Agreement,
     CategoryCount,
     CompartmentCounts,
@@ -29,10 +28,10 @@ from synanno_dash.core.review_stats import (
     NeuronCounts,
     PositionSample,
     SessionCounts,
-    Throughput,
     fold_custom_texts,
 )
 from synanno_dash.core.statistics import Accuracy, TruthCell, score_against_truth
+from synanno_dash.core.throughput import Throughput
 from synanno_dash.data.ground_truth import (
     GroundTruth,
     GroundTruthError,
@@ -41,6 +40,7 @@ from synanno_dash.data.ground_truth import (
 )
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
+from synanno_dash.data.store_stats import ReviewCounts
 from synanno_dash.data.volumes import VolumeError, VolumeRegistry
 from synanno_dash.services.neuron import NeuronError, view_key
 
@@ -147,10 +147,12 @@ def collect_statistics(
     else:
         ids = [session_id]
     neuron_ids = _same_neuron(config, session_id, configured, ids)
-    rows = stats.label_counts(ids)
+    counts = stats.review_counts(ids)
+    rows = counts.labels
     per_session = _per_session(ids, rows)
     overall = sum((c for c in per_session.values()), LabelCounts())
     empty = _empty_message(overall, scope)
+    activity = stats.throughput(ids)
     return StatisticsResult(
         scope=scope,
         session_id=session_id,
@@ -159,15 +161,15 @@ def collect_statistics(
         neuron_sessions=tuple(neuron_ids),
         session_times=stats.session_times(ids),
         generated_at=time.time(),
-        time_span=stats.time_span(ids),
+        time_span=activity.span_s,
         overall=overall,
         compartments=_compartments(rows, neuron_ids, config, empty),
-        categories=_categories(stats, ids, neuron_ids, overall, empty),
+        categories=_categories(counts.categories, neuron_ids, overall, empty),
         neurons=_neurons(stats, ids, top_n, empty),
         positions=_positions(stats, ids, overall, config, volumes, empty),
-        throughput=_throughput(stats, ids),
+        throughput=_throughput(activity),
         agreement=_agreement(stats, ids, session_id, scope),
-        accuracy=_accuracy(stats, ids, config, ground_truth, overall, empty),
+        accuracy=_accuracy(stats, ids, config, ground_truth, counts, empty),
     )
 
 
@@ -241,8 +243,7 @@ def _compartments(
 
 
 def _categories(
-    stats: ActivityStatistics,
-    ids: list[str],
+    rows: list[tuple[str, CategoryCount]],
     neuron_ids: list[str],
     overall: LabelCounts,
     empty: str,
@@ -251,26 +252,31 @@ def _categories(
         return Section.empty(empty)
     if overall.flagged == 0:
         return Section.empty("No reviewed synapse is flagged incorrect or unsure yet.")
-    counts, _cut = stats.category_counts(ids, by_compartment=False)
-    counts = _topped_up(counts, overall.flagged)
-    per_compartment: list[CategoryCount] = []
-    if neuron_ids:
-        per_compartment, _cut = stats.category_counts(neuron_ids, by_compartment=True)
+    on_neuron = set(neuron_ids)
+    whole = _merged(c for _sid, c in rows)
+    per_compartment = _merged((c for sid, c in rows if sid in on_neuron), by_compartment=True)
     return Section(
         Categories(
-            tuple(fold_custom_texts(counts, CUSTOM_TEXTS_SHOWN)),
+            tuple(fold_custom_texts(whole, CUSTOM_TEXTS_SHOWN)),
             tuple(fold_custom_texts(per_compartment, CUSTOM_TEXTS_SHOWN)),
             overall.flagged,
         )
     )
 
 
-def _topped_up(counts: list[CategoryCount], flagged: int) -> list[CategoryCount]:
-    """Groups past the database's row limit can only be rare Custom texts: one group."""
-    missing = flagged - sum(c.count for c in counts)
-    if missing <= 0:
-        return counts
-    return [*counts, CategoryCount(None, Category.CUSTOM.value, OTHER_CUSTOM_TEXT, missing)]
+def _merged(counts: Iterable[CategoryCount], by_compartment: bool = False) -> list[CategoryCount]:
+    """Sum over sessions (and compartments unless ``by_compartment``); Custom texts that
+    differ only in case or spaces are one category, shown as first met."""
+    sums: dict[tuple[int | None, str | None, str], CategoryCount] = {}
+    for c in counts:
+        k = c.compartment if by_compartment else None
+        if by_compartment and k is None:
+            continue
+        key = (k, c.category, c.custom_text.strip().lower())
+        known = sums.get(key)
+        text = c.custom_text if known is None else known.custom_text
+        sums[key] = CategoryCount(k, c.category, text, c.count + (known.count if known else 0))
+    return list(sums.values())
 
 
 def _neurons(
@@ -313,9 +319,8 @@ def _dataset_box(config: DatasetConfig, volumes: VolumeRegistry | None) -> BBox 
     return config.bbox_target_vx
 
 
-def _throughput(stats: ActivityStatistics, ids: list[str]) -> Section[Throughput]:
-    result = stats.throughput(ids)
-    if result.reviewed == 0 and not any(v.events for v in result.per_view):
+def _throughput(result: Throughput) -> Section[Throughput]:
+    if not result.has_activity:
         return Section.empty(
             "No review activity is logged yet: throughput counts pages shown on the review "
             "grid and edits made since this version (older sessions have no page log)."
@@ -345,7 +350,7 @@ def _accuracy(
     ids: list[str],
     config: DatasetConfig,
     path: str | Path | None,
-    overall: LabelCounts,
+    counts: ReviewCounts,
     empty: str,
 ) -> Section[AccuracyResult]:
     if path is None or str(path) == "":
@@ -361,13 +366,14 @@ def _accuracy(
         return Section.empty(str(exc))
     if empty:
         return Section.empty(empty)
-    return _scored(stats, ids, truth, overall)
+    return _scored(stats, ids, truth, counts)
 
 
 def _scored(
-    stats: ActivityStatistics, ids: list[str], truth: GroundTruth, overall: LabelCounts
+    stats: ActivityStatistics, ids: list[str], truth: GroundTruth, counts: ReviewCounts
 ) -> Section[AccuracyResult]:
-    cells = stats.truth_cells(ids, truth.errors_by_row)
+    cells = stats.truth_cells(ids, truth.rows, truth.errors, counts.seen_cells)
+    reviewed = sum(counts.seen_cells.values())
     matched = sum(cell.count for _sid, cell in cells)
     if matched == 0:
         return Section.empty(
@@ -385,7 +391,7 @@ def _scored(
                 (sid, score_against_truth(by_session[sid])) for sid in ids if sid in by_session
             ),
             ground_truth=truth.path,
-            unmatched_reviewed=overall.seen - matched,
+            unmatched_reviewed=reviewed - matched,
             not_in_table=truth.not_in_table,
         )
     )

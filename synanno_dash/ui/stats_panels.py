@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from synanno_dash.core.review_stats import LABEL_ORDER, Throughput, category_title
+from synanno_dash.core.review_stats import LABEL_ORDER, category_title
 from synanno_dash.core.statistics import NO_ERROR, Accuracy, Proportion
+from synanno_dash.core.throughput import Throughput
 from synanno_dash.services.statistics import AccuracyResult, StatisticsResult
 from synanno_dash.ui.stats_tables import (
     LABEL_COLORS,

@@ -22,7 +22,7 @@ def test_the_demo_ground_truth_loads_and_matches_its_table(demo_info) -> None:  
     assert truth.path == found
     # one line per table row, plus the left-out clefts without a row
     table = pd.read_csv(found.parent / "synapses.csv")
-    assert sorted(truth.errors_by_row) == list(range(len(table)))
+    assert sorted(truth.errors_by_row()) == list(range(len(table)))
     counts = dict(demo_info.error_counts)
     assert truth.not_in_table == counts["false_negative"]
     assert truth.counts() == {k: n for k, n in counts.items() if k != "false_negative"}

@@ -13,8 +13,8 @@ from sqlalchemy import inspect
 
 from synanno_dash.core.instances import Synapse, instance_for
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.core.review_stats import View
 from synanno_dash.core.statistics import NO_ERROR, KappaMethod, cohen_kappa, fleiss_kappa
+from synanno_dash.core.throughput import View
 from synanno_dash.data import store_schema as schema
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
@@ -72,7 +72,7 @@ def test_counts_per_session_and_compartment(store: SessionStore) -> None:
     store.edit("a", 6, discarded=True)
     store.edit("a", 11, label=Label.INCORRECT)  # never shown: not reviewed, not counted
     store.replace_instances("b", _instances(3))
-    rows = {(s, k): c for s, k, c in _stats(store).label_counts(["a", "b"])}
+    rows = {(s, k): c for s, k, c in _stats(store).review_counts(["a", "b"]).labels}
     assert set(rows) == {("a", 0), ("a", 1), ("a", 2), ("b", None)}
     assert (rows[("a", 0)].total, rows[("a", 0)].seen, rows[("a", 0)].incorrect) == (4, 4, 1)
     one = rows[("a", 1)]
@@ -93,12 +93,7 @@ def test_categories_group_custom_text_by_trimmed_lower_case(store: SessionStore)
         if category is not None:
             store.edit("a", iid, category=category, custom_category=text)
     store.edit("a", 3, category=Category.MERGED)  # categorised but labelled correct: not counted
-    counts, cut = _stats(store).category_counts(["a"], by_compartment=False)
-    assert not cut
-    got = {(c.category, c.custom_text.lower()): c.count for c in counts}
-    assert got == {("custom", "membrane fold"): 2, ("false_positive", ""): 2,
-                   ("custom", "blur"): 1, (None, ""): 1}  # fmt: skip
-    per, _cut = _stats(store).category_counts(["a"], by_compartment=True)
+    per = [c for _sid, c in _stats(store).review_counts(["a"]).categories]
     got_per = {(c.compartment, c.category, c.custom_text.lower()): c.count for c in per}
     assert got_per == {
         (0, "custom", "membrane fold"): 2, (0, "false_positive", ""): 1,
@@ -182,7 +177,7 @@ def test_throughput_of_a_hand_built_log_with_an_idle_gap(store: SessionStore) ->
         (0.0, 60.0, 6), (60.0, 60.0, 3), (120.0, 60.0, 6), (1080.0, 60.0, 6)
     ]
     assert "1 pause over 5 minutes (17 min in all)" in t.idle_note
-    assert _stats(store).time_span(["a"]) == (T0, T0 + 1210)
+    assert t.span_s == (T0, T0 + 1210)
 
 
 def test_throughput_adds_sessions_on_their_own_timelines(store: SessionStore) -> None:
@@ -258,6 +253,18 @@ def test_no_agreement_without_shared_rows(store: SessionStore) -> None:
     assert _stats(store).agreement_kappa(["a"]) is None
 
 
+def _truth_cells(store: SessionStore, ids: list[str], truth: dict[int, str]) -> dict:
+    stats = _stats(store)
+    rows = np.array(list(truth), dtype=np.int64)
+    errors = np.array(list(truth.values()), dtype=object)
+    seen = stats.review_counts(ids).seen_cells
+    found: dict = {}
+    for _s, c in stats.truth_cells(ids, rows, errors, seen):
+        key = (c.label, c.category, c.truth)
+        found[key] = found.get(key, 0) + c.count
+    return found
+
+
 def test_truth_is_joined_in_the_database(store: SessionStore) -> None:
     store.replace_instances("a", _instances(6))
     store.mark_seen("a", range(5))  # row 5 never shown
@@ -266,13 +273,38 @@ def test_truth_is_joined_in_the_database(store: SessionStore) -> None:
     store.edit("a", 2, label=Label.UNSURE)
     truth = {0: NO_ERROR, 1: "false_positive", 2: NO_ERROR, 3: "poorly_aligned", 5: "merged",
              999: "false_positive"}  # fmt: skip
-    stats = _stats(store)
-    cells = {(c.label, c.category, c.truth): c.count for _s, c in stats.truth_cells(["a"], truth)}
-    assert cells == {("correct", None, NO_ERROR): 1, ("incorrect", "false_positive",
-                     "false_positive"): 1, ("unsure", None, NO_ERROR): 1,
-                     ("correct", None, "poorly_aligned"): 1}  # fmt: skip
+    # row 4 was reviewed but the truth has no line for it: left out
+    assert _truth_cells(store, ["a"], truth) == {
+        ("correct", None, NO_ERROR): 1, ("incorrect", "false_positive", "false_positive"): 1,
+        ("unsure", None, NO_ERROR): 1, ("correct", None, "poorly_aligned"): 1,
+    }  # fmt: skip
     # the temporary table is gone: a second call on the same pool works
-    assert len(stats.truth_cells(["a"], {4: NO_ERROR})) == 1
+    assert _truth_cells(store, ["a"], {4: NO_ERROR}) == {("correct", None, NO_ERROR): 1}
+    assert _truth_cells(store, ["a"], {900: NO_ERROR, 901: "merged"}) == {}
+
+
+def test_truth_with_scattered_rows_gives_what_a_whole_table_gives(store: SessionStore) -> None:
+    rng = np.random.default_rng(5)
+    for sid in ("a", "b"):
+        store.replace_instances(sid, _instances(300))
+        store.mark_seen(sid, range(250))
+        for iid in rng.choice(250, size=60, replace=False):
+            store.edit(sid, int(iid), label=rng.choice([Label.INCORRECT, Label.UNSURE]))
+            store.edit(sid, int(iid), category=rng.choice([Category.MERGED, Category.CUSTOM]))
+    kinds = rng.choice([NO_ERROR, NO_ERROR, "merged", "false_positive"], size=400)
+    labels = {
+        (sid, i.instance_id): (i.label.value, None if i.category is None else i.category.value)
+        for sid in ("a", "b") for i in store.instances(sid) if i.seen
+    }  # fmt: skip
+    whole = {r: str(kinds[r]) for r in range(0, 400)}  # one run: only errors are sent
+    scattered = {r: str(kinds[r]) for r in range(0, 400, 2)}  # 200 runs: every row is sent
+    for truth in (whole, scattered):
+        expected: dict = {}
+        for (_sid, row), (label, category) in labels.items():
+            if row in truth:
+                key = (label, category, truth[row])
+                expected[key] = expected.get(key, 0) + 1
+        assert _truth_cells(store, ["a", "b"], truth) == expected
 
 
 def test_indexes_are_added_to_an_older_database(tmp_path: Path) -> None:
@@ -281,4 +313,4 @@ def test_indexes_are_added_to_an_older_database(tmp_path: Path) -> None:
         conn.exec_driver_sql("DROP INDEX ix_instances_session_mat")
     ActivityStatistics(store.engine)
     names = {ix["name"] for ix in inspect(store.engine).get_indexes("instances")}
-    assert "ix_instances_session_mat" in names
+    assert {ix.name for ix in schema.STATS_INDEXES} <= names

@@ -7,13 +7,10 @@ from synanno_dash.core.review_stats import (
     OTHER_CUSTOM_TEXT,
     CategoryCount,
     LabelCounts,
-    RateBin,
-    Throughput,
-    View,
-    ViewTime,
     category_title,
     fold_custom_texts,
 )
+from synanno_dash.core.throughput import RateBin, Throughput, View, ViewTime
 
 
 def test_label_counts_add_and_derive() -> None:
