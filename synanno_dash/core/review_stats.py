@@ -155,7 +155,7 @@ class Disagreement:
 @dataclass(frozen=True)
 class Agreement:
     kappa: Kappa
-    n_sessions: int  # sessions with at least one shared reviewed instance
+    n_sessions: int  # sessions compared
     disagreements_total: int
     disagreements: tuple[Disagreement, ...]  # the first ones, by table row
 

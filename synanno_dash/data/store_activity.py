@@ -26,7 +26,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     func,
     literal_column,
     or_,
@@ -90,31 +89,74 @@ class ActivityStatistics(StoreStatistics):
             e.session_id.in_(ids),
             e.kind.in_([sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]),
         )
-        with self.engine.connect() as conn:
+        views = [_VIEW_OF_CODE[code] for code in sorted(_VIEW_OF_CODE)]
+        with self.engine.connect() as conn:  # plain tuples: this is the one long result
             found: list[ActivityEvent] = [
-                (str(sid), float(at), View.GRID, int(n)) for sid, at, n in conn.execute(pages)
+                (sid, at, View.GRID, n) for sid, at, n in conn.execute(pages)
             ]
-            found += [
-                (str(sid), float(at), _VIEW_OF_CODE[int(code)], 0)
-                for sid, at, code in conn.execute(edits)
-            ]
+            found += [(sid, at, views[code], 0) for sid, at, code in conn.execute(edits)]
         return found
 
     # -- agreement -----------------------------------------------------------------------
-    def agreement_kappa(self, session_ids: Sequence[str]) -> tuple[Kappa, int] | None:
-        """Kappa over table rows reviewed by two or more of the sessions (Cohen's for two
-        sessions, Fleiss' for more) and how many sessions share them; None if no row is
-        shared."""
+    def agreement(
+        self, session_ids: Sequence[str], current: str | None, limit: int = MAX_DISAGREEMENTS
+    ) -> tuple[Kappa, int, tuple[Disagreement, ...]] | None:
+        """Agreement over the table rows two or more of the sessions reviewed: the kappa
+        (Cohen's for two sessions, Fleiss' for more), how many rows they labelled
+        differently, and the first ``limit`` of those by table row with the row's instance
+        in the ``current`` session. None if no row is shared.
+
+        Two passes over the sessions' instances: one gives Fleiss' sums and the count of
+        disagreements (per row, then over rows, in the database), one lists the first rows.
+        """
         ids = list(session_ids)
         if len(ids) < 2:
             return None
+        rows = _votes_per_row(ids)
+        v = rows.c
+        n_rows, agreement_sum, *totals, differ = (
+            func.count(), func.sum(_row_agreement(v)), func.sum(v.correct),
+            func.sum(v.incorrect), func.sum(v.unsure), sql_count_if(_differs(v)),
+        )  # fmt: skip
         with self.engine.connect() as conn:
-            sharing = conn.execute(_sharing_sessions(ids)).scalar() or 0
-            if len(ids) == 2:
-                kappa = self._cohen(conn, ids[0], ids[1])
-            else:
-                kappa = self._fleiss(conn, ids)
-        return None if kappa is None else (kappa, int(sharing))
+            sums = conn.execute(select(n_rows, agreement_sum, *totals, differ)).one()
+            if not sums[0]:
+                return None
+            listed = conn.execute(
+                select(v.m, v.correct, v.incorrect, v.unsure)
+                .where(_differs(v))
+                .order_by(v.m)
+                .limit(limit)
+            ).all()
+            kappa = (
+                self._cohen(conn, ids[0], ids[1])
+                if len(ids) == 2
+                else fleiss_kappa_from_sums(
+                    int(sums[0]), float(sums[1]), [int(t or 0) for t in sums[2:5]]
+                )
+            )
+            own = self._instances_of_rows(conn, current, [int(r[0]) for r in listed])
+        if kappa is None:
+            return None
+        found = tuple(
+            Disagreement(
+                int(m),
+                {label.value: int(n) for label, n in zip(Label, counts, strict=True)},
+                own.get(int(m)),
+            )
+            for m, *counts in listed
+        )
+        return kappa, int(sums[5] or 0), found
+
+    @staticmethod
+    def _instances_of_rows(conn: Connection, session: str | None, rows: list[int]) -> dict:
+        if session is None or not rows:
+            return {}
+        c = schema.instances.c
+        query = select(c.materialization_index, c.instance_id).where(
+            c.session_id == session, c.materialization_index.in_(rows)
+        )
+        return {int(m): int(i) for m, i in conn.execute(query)}
 
     def _cohen(self, conn: Connection, first: str, second: str) -> Kappa | None:
         a = schema.instances.alias("a")
@@ -140,63 +182,6 @@ class ActivityStatistics(StoreStatistics):
         for la, lb, n in rows:
             matrix[order.index(la)][order.index(lb)] += int(n)
         return cohen_kappa(matrix)
-
-    def _fleiss(self, conn: Connection, ids: list[str]) -> Kappa | None:
-        cell, item = _cells_and_items(ids)
-        n_items, agreement_sum = conn.execute(
-            select(
-                func.count(),
-                func.sum(cast(item.c.si - item.c.ni, Float) / cast(
-                    item.c.ni * (item.c.ni - 1), Float)),
-            )
-        ).one()
-        if not n_items:
-            return None
-        totals: dict[str, int] = dict(
-            conn.execute(
-                select(cell.c.label, func.sum(cell.c.k))
-                .select_from(cell.join(item, cell.c.m == item.c.m))
-                .group_by(cell.c.label)
-            ).all()
-        )
-        counts = [int(totals.get(label.value, 0)) for label in Label]
-        return fleiss_kappa_from_sums(int(n_items), float(agreement_sum), counts)
-
-    def disagreements(
-        self, session_ids: Sequence[str], current: str | None, limit: int = MAX_DISAGREEMENTS
-    ) -> tuple[int, tuple[Disagreement, ...]]:
-        """(how many, the first ``limit`` by table row) rows the sessions labelled
-        differently, with the row's instance in the ``current`` session."""
-        c = schema.instances.c
-        votes = [sql_count_if(c.label == sql_text(label.value)) for label in Label]
-        query = (
-            select(c.materialization_index, *votes)
-            .where(c.session_id.in_(list(session_ids)), SEEN, c.materialization_index >= 0)
-            .group_by(c.materialization_index)
-            .having(and_(func.count() >= 2, func.count(distinct(c.label)) > 1))
-        )
-        with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar()
-            rows = conn.execute(query.order_by(c.materialization_index).limit(limit)).all()
-            rows_ids = [int(r[0]) for r in rows]
-            own = {}
-            if current is not None and rows_ids:
-                own = dict(
-                    conn.execute(
-                        select(c.materialization_index, c.instance_id).where(
-                            c.session_id == current, c.materialization_index.in_(rows_ids)
-                        )
-                    ).all()
-                )
-        found = tuple(
-            Disagreement(
-                int(m),
-                {label.value: int(v) for label, v in zip(Label, values, strict=True)},
-                None if own.get(m) is None else int(own[m]),
-            )
-            for m, *values in rows
-        )
-        return int(total or 0), found
 
     # -- accuracy ------------------------------------------------------------------------
     def truth_cells(
@@ -331,38 +316,27 @@ def _view_of_edit() -> ColumnElement[Any]:
     )
 
 
-def _cells_and_items(ids: list[str]) -> tuple[Any, Any]:
-    """Subqueries: cell (row m, label, k raters) and item (m, n_i, sum of k^2), items
-    being the rows reviewed by at least two sessions."""
+def _votes_per_row(ids: list[str]) -> Any:
+    """Per table row reviewed by two or more of the sessions: its votes per label."""
     c = schema.instances.c
-    cell = (
-        select(
-            c.materialization_index.label("m"), c.label.label("label"), func.count().label("k")
-        )
+    votes = [sql_count_if(c.label == sql_text(label.value)).label(label.value) for label in Label]
+    return (
+        select(c.materialization_index.label("m"), func.count().label("n"), *votes)
         .where(c.session_id.in_(ids), SEEN, c.materialization_index >= 0)
-        .group_by(c.materialization_index, c.label)
-        .subquery("cell")
-    )
-    item = (
-        select(
-            cell.c.m,
-            func.sum(cell.c.k).label("ni"),
-            func.sum(cell.c.k * cell.c.k).label("si"),
-        )
-        .group_by(cell.c.m)
-        .having(func.sum(cell.c.k) >= 2)
-        .subquery("item")
-    )
-    return cell, item
-
-
-def _sharing_sessions(ids: list[str]) -> Any:
-    """How many sessions reviewed a table row that another one reviewed too."""
-    _cell, item = _cells_and_items(ids)
-    c = schema.instances.c
-    return select(func.count(distinct(c.session_id))).where(
-        c.session_id.in_(ids),
-        SEEN,
-        c.materialization_index.in_(select(item.c.m)),
+        .group_by(c.materialization_index)
+        .having(func.count() >= 2)
+        .subquery("votes")
     )
 
+
+def _row_agreement(v: Any) -> ColumnElement[Any]:
+    """Fleiss' per-item agreement: sum of k (k - 1) over labels, over n (n - 1)."""
+    pairs: ColumnElement[Any] = literal_column("0")
+    for label in Label:
+        pairs = pairs + v[label.value] * (v[label.value] - 1)
+    return cast(pairs, Float) / cast(v.n * (v.n - 1), Float)
+
+
+def _differs(v: Any) -> ColumnElement[bool]:
+    """The row did not get one label from every session."""
+    return and_(*(v[label.value] < v.n for label in Label))

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Mode
@@ -26,97 +24,35 @@ from synanno_dash.core.review_stats import (
     CompartmentCounts,
     LabelCounts,
     NeuronCounts,
-    PositionSample,
     SessionCounts,
     fold_custom_texts,
 )
-from synanno_dash.core.statistics import Accuracy, TruthCell, score_against_truth
 from synanno_dash.core.throughput import Throughput
-from synanno_dash.data.ground_truth import (
-    GroundTruth,
-    GroundTruthError,
-    find_beside_table,
-    load_ground_truth,
-)
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
-from synanno_dash.data.store_stats import ReviewCounts
 from synanno_dash.data.volumes import VolumeError, VolumeRegistry
 from synanno_dash.services.neuron import NeuronError, view_key
+from synanno_dash.services.statistics_accuracy import accuracy_section, find_truth
+from synanno_dash.services.statistics_types import (
+    AccuracyResult,
+    Categories,
+    Neurons,
+    Positions,
+    Scope,
+    Section,
+    StatisticsError,
+    StatisticsResult,
+)
 
-T = TypeVar("T")
+__all__ = [  # the statistics view and the report need only this module
+    "AccuracyResult", "Scope", "Section", "StatisticsError", "StatisticsResult",
+    "collect_statistics", "same_dataset",
+]  # fmt: skip
 TOP_NEURONS = 20
 CUSTOM_TEXTS_SHOWN = 12
-
-
-class Scope(StrEnum):
-    SESSION = "session"  # the current session
-    DATASET = "dataset"  # every session on the same source, target and table
-
-
-class StatisticsError(ValueError):
-    """No statistics can be made (no such session, no dataset open); for the user."""
-
-
-@dataclass(frozen=True)
-class Section(Generic[T]):
-    """A figure's data, or (``value`` None) the message shown in its place."""
-
-    value: T | None
-    message: str = ""
-
-    @classmethod
-    def empty(cls, message: str) -> Section[T]:
-        return cls(None, message)
-
-
-@dataclass(frozen=True)
-class Categories:
-    overall: tuple[CategoryCount, ...]
-    by_compartment: tuple[CategoryCount, ...]  # empty unless neuron-centric
-    flagged: int
-
-
-@dataclass(frozen=True)
-class Neurons:
-    pre: tuple[NeuronCounts, ...]
-    post: tuple[NeuronCounts, ...]
-    top_n: int
-
-
-@dataclass(frozen=True)
-class Positions:
-    sample: PositionSample
-    box: BBox | None  # the dataset's box in target voxels (None: unknown, use the data's)
-
-
-@dataclass(frozen=True)
-class AccuracyResult:
-    overall: Accuracy
-    per_session: tuple[tuple[str, Accuracy], ...]
-    ground_truth: Path
-    unmatched_reviewed: int  # reviewed instances the ground truth has no line for
-    not_in_table: int  # synapses the table misses (not scored here)
-
-
-@dataclass(frozen=True)
-class StatisticsResult:
-    scope: Scope
-    session_id: str
-    config: DatasetConfig
-    sessions: tuple[SessionCounts, ...]  # the sessions counted, oldest first
-    neuron_sessions: tuple[str, ...]  # those on the current session's neuron (compartments)
-    session_times: dict[str, tuple[float, float]]  # session -> (created, updated)
-    generated_at: float
-    time_span: tuple[float, float] | None  # first and last logged event
-    overall: LabelCounts
-    compartments: Section[tuple[CompartmentCounts, ...]]
-    categories: Section[Categories]
-    neurons: Section[Neurons]
-    positions: Section[Positions]
-    throughput: Section[Throughput]
-    agreement: Section[Agreement]
-    accuracy: Section[AccuracyResult]
+# Aggregates are independent queries: run them side by side (SQLite readers under WAL and
+# PostgreSQL backends work in parallel; the driver releases the GIL while a query runs).
+QUERY_THREADS = 4
 
 
 def same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
@@ -147,30 +83,41 @@ def collect_statistics(
     else:
         ids = [session_id]
     neuron_ids = _same_neuron(config, session_id, configured, ids)
-    counts = stats.review_counts(ids)
-    rows = counts.labels
-    per_session = _per_session(ids, rows)
-    overall = sum((c for c in per_session.values()), LabelCounts())
-    empty = _empty_message(overall, scope)
-    activity = stats.throughput(ids)
-    return StatisticsResult(
-        scope=scope,
-        session_id=session_id,
-        config=config,
-        sessions=tuple(SessionCounts(s, per_session[s]) for s in ids),
-        neuron_sessions=tuple(neuron_ids),
-        session_times=stats.session_times(ids),
-        generated_at=time.time(),
-        time_span=activity.span_s,
-        overall=overall,
-        compartments=_compartments(rows, neuron_ids, config, empty),
-        categories=_categories(counts.categories, neuron_ids, overall, empty),
-        neurons=_neurons(stats, ids, top_n, empty),
-        positions=_positions(stats, ids, overall, config, volumes, empty),
-        throughput=_throughput(activity),
-        agreement=_agreement(stats, ids, session_id, scope),
-        accuracy=_accuracy(stats, ids, config, ground_truth, counts, empty),
-    )
+    top_n = max(1, min(int(top_n), 200))
+    with ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="stats") as pool:
+        counts_job = pool.submit(stats.review_counts, ids)
+        activity_job = pool.submit(stats.throughput, ids)
+        truth_job = pool.submit(find_truth, config, ground_truth)
+        pre_job = pool.submit(stats.top_neurons, ids, "pre", top_n)
+        post_job = pool.submit(stats.top_neurons, ids, "post", top_n)
+        agreement_job = pool.submit(_agreement, stats, ids, session_id, scope)
+        counts = counts_job.result()
+        per_session = _per_session(ids, counts.labels)
+        overall = sum((c for c in per_session.values()), LabelCounts())
+        empty = _empty_message(overall, scope)
+        positions_job = pool.submit(_positions, stats, ids, overall, config, volumes, empty)
+        accuracy_job = pool.submit(
+            accuracy_section, stats, ids, truth_job.result(), counts, empty
+        )
+        activity = activity_job.result()
+        return StatisticsResult(
+            scope=scope,
+            session_id=session_id,
+            config=config,
+            sessions=tuple(SessionCounts(s, per_session[s]) for s in ids),
+            neuron_sessions=tuple(neuron_ids),
+            session_times=stats.session_times(ids),
+            generated_at=time.time(),
+            time_span=activity.span_s,
+            overall=overall,
+            compartments=_compartments(counts.labels, neuron_ids, config, empty),
+            categories=_categories(counts.categories, neuron_ids, overall, empty),
+            neurons=_neurons(pre_job.result(), post_job.result(), top_n, empty),
+            positions=positions_job.result(),
+            throughput=_throughput(activity),
+            agreement=agreement_job.result(),
+            accuracy=accuracy_job.result(),
+        )
 
 
 def _same_neuron(
@@ -280,19 +227,16 @@ def _merged(counts: Iterable[CategoryCount], by_compartment: bool = False) -> li
 
 
 def _neurons(
-    stats: ActivityStatistics, ids: list[str], top_n: int, empty: str
+    pre: list[NeuronCounts], post: list[NeuronCounts], top_n: int, empty: str
 ) -> Section[Neurons]:
     if empty:
         return Section.empty(empty)
-    top_n = max(1, min(int(top_n), 200))
-    pre = tuple(stats.top_neurons(ids, "pre", top_n))
-    post = tuple(stats.top_neurons(ids, "post", top_n))
     if not pre and not post:
         return Section.empty(
             "The synapse table has no pre or post neuron ids, so errors cannot be counted "
             "per neuron."
         )
-    return Section(Neurons(pre, post, top_n))
+    return Section(Neurons(tuple(pre), tuple(post), top_n))
 
 
 def _positions(
@@ -337,61 +281,8 @@ def _agreement(
         )
     if len(ids) < 2:
         return Section.empty("Only one session reviewed this dataset: nothing to compare.")
-    found = stats.agreement_kappa(ids)
+    found = stats.agreement(ids, session_id)
     if found is None:
         return Section.empty("No synapse was reviewed by two sessions: nothing to compare.")
-    kappa, sharing = found
-    total, rows = stats.disagreements(ids, session_id)
-    return Section(Agreement(kappa, sharing, total, rows))
-
-
-def _accuracy(
-    stats: ActivityStatistics,
-    ids: list[str],
-    config: DatasetConfig,
-    path: str | Path | None,
-    counts: ReviewCounts,
-    empty: str,
-) -> Section[AccuracyResult]:
-    if path is None or str(path) == "":
-        path = find_beside_table(config.table_url)
-        if path is None:
-            return Section.empty(
-                "No ground truth for this dataset: put ground_truth.csv beside the synapse "
-                "table (format in docs/formats.md) to score the review against it."
-            )
-    try:
-        truth = load_ground_truth(path)
-    except GroundTruthError as exc:
-        return Section.empty(str(exc))
-    if empty:
-        return Section.empty(empty)
-    return _scored(stats, ids, truth, counts)
-
-
-def _scored(
-    stats: ActivityStatistics, ids: list[str], truth: GroundTruth, counts: ReviewCounts
-) -> Section[AccuracyResult]:
-    cells = stats.truth_cells(ids, truth.rows, truth.errors, counts.seen_cells)
-    reviewed = sum(counts.seen_cells.values())
-    matched = sum(cell.count for _sid, cell in cells)
-    if matched == 0:
-        return Section.empty(
-            f"The table rows of {truth.path.name} match none of the reviewed synapses: is it "
-            "the ground truth of another table? (materialization_index must be the synapse "
-            "table's row id.)"
-        )
-    by_session: dict[str, list[TruthCell]] = {}
-    for sid, cell in cells:
-        by_session.setdefault(sid, []).append(cell)
-    return Section(
-        AccuracyResult(
-            overall=score_against_truth(cell for _sid, cell in cells),
-            per_session=tuple(
-                (sid, score_against_truth(by_session[sid])) for sid in ids if sid in by_session
-            ),
-            ground_truth=truth.path,
-            unmatched_reviewed=reviewed - matched,
-            not_in_table=truth.not_in_table,
-        )
-    )
+    kappa, total, rows = found
+    return Section(Agreement(kappa, len(ids), total, rows))

@@ -204,16 +204,15 @@ def test_agreement_two_sessions_is_cohen_on_shared_table_rows(store: SessionStor
         for iid in range(count):
             if labels[sid][iid] is not Label.CORRECT:
                 store.edit(sid, iid, label=labels[sid][iid])
-    got = _stats(store).agreement_kappa(["a", "b"])
+    got = _stats(store).agreement(["a", "b"], current="b", limit=5)
     assert got is not None
-    kappa, sharing = got
+    kappa, total, rows = got
     order = list(Label)
     matrix = [[0] * 3 for _ in order]
     for row in range(10, 40):
         matrix[order.index(labels["a"][row])][order.index(labels["b"][row - 10])] += 1
-    assert kappa.method is KappaMethod.COHEN and sharing == 2
+    assert kappa.method is KappaMethod.COHEN and kappa.n_items == 30
     assert kappa.kappa == pytest.approx(cohen_kappa(matrix).kappa)
-    total, rows = _stats(store).disagreements(["a", "b"], current="b", limit=5)
     differ = [r for r in range(10, 40) if labels["a"][r] != labels["b"][r - 10]]
     assert total == len(differ)
     assert [d.materialization_index for d in rows] == differ[:5]
@@ -234,11 +233,13 @@ def test_agreement_of_many_sessions_is_fleiss_with_their_own_raters(store: Sessi
             votes.setdefault(iid, []).append(label)
             if label is not Label.CORRECT:
                 store.edit(sid, iid, label=label)
-    got = _stats(store).agreement_kappa(sessions)
+    got = _stats(store).agreement(sessions, current=None)
     assert got is not None
     table = [[v.count(label) for label in Label] for v in votes.values() if len(v) >= 2]
     expected = fleiss_kappa(table)
-    assert got[0].method is KappaMethod.FLEISS and got[1] == 4
+    assert got[0].method is KappaMethod.FLEISS
+    assert got[1] == sum(1 for v in votes.values() if len(v) >= 2 and len(set(v)) > 1)
+    assert [d.instance_id for d in got[2]] == [None] * len(got[2])
     assert got[0].n_items == expected.n_items == 25
     assert got[0].kappa == pytest.approx(expected.kappa)
     assert got[0].observed == pytest.approx(expected.observed)
@@ -249,8 +250,8 @@ def test_no_agreement_without_shared_rows(store: SessionStore) -> None:
     store.replace_instances("b", _instances(5, first_row=100))
     store.mark_seen("a", range(5))
     store.mark_seen("b", range(5))
-    assert _stats(store).agreement_kappa(["a", "b"]) is None
-    assert _stats(store).agreement_kappa(["a"]) is None
+    assert _stats(store).agreement(["a", "b"], "a") is None
+    assert _stats(store).agreement(["a"], "a") is None
 
 
 def _truth_cells(store: SessionStore, ids: list[str], truth: dict[int, str]) -> dict:
