@@ -213,8 +213,14 @@ class ActivityStatistics(StoreStatistics):
             postgres = conn.dialect.name == "postgresql"
             truth = _truth_arrays(rows, errors) if postgres else _truth_table(conn, rows, errors)
             try:
-                joined = conn.execute(_truth_join(truth, ids)).all()
-                outside = conn.execute(_outside_runs(runs, ids)).all() if compact else []
+                # one session per query: the planner then probes the (session, table row)
+                # index instead of building a temporary one over every session's instances
+                joined: list[Any] = []
+                outside: list[Any] = []
+                for sid in ids:
+                    joined += conn.execute(_truth_join(truth, [sid])).all()
+                    if compact:
+                        outside += conn.execute(_outside_runs(runs, [sid])).all()
             finally:
                 if not postgres:
                     conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_TRUTH_TABLE}")
