@@ -19,9 +19,11 @@ markers on the drawing view). The rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 from synanno_dash.core.statistics import rate_bin_width_s, weighted_quantile
 
@@ -115,72 +117,123 @@ class Throughput:
         )
 
 
-class _Sums:
-    """Running sums of one view."""
+VIEWS = tuple(View)  # a view's code is its position here
+_GRID = VIEWS.index(View.GRID)
 
-    def __init__(self) -> None:
-        self.active_s, self.events, self.idle_gaps, self.idle_s = 0.0, 0, 0, 0.0
+
+@dataclass(frozen=True, eq=False)
+class SessionLog:
+    """One session's activity as arrays: event times (epoch s), view codes (positions in
+    ``VIEWS``) and instances first shown (> 0 for a page showing, 0 for an edit)."""
+
+    at_s: np.ndarray
+    view: np.ndarray
+    shown: np.ndarray
+
+    @classmethod
+    def of(
+        cls, pages: Sequence[tuple[float, int]], edits: Sequence[tuple[float, int]]
+    ) -> SessionLog:
+        """From (time, instances shown) per page and (time, view code) per edit."""
+        page_arr = np.asarray(pages, dtype=np.float64).reshape(-1, 2)
+        edit_arr = np.asarray(edits, dtype=np.float64).reshape(-1, 2)
+        return cls(
+            np.concatenate([page_arr[:, 0], edit_arr[:, 0]]),
+            np.concatenate([np.full(len(page_arr), _GRID), edit_arr[:, 1]]).astype(np.int64),
+            np.concatenate([page_arr[:, 1], np.zeros(len(edit_arr))]).astype(np.int64),
+        )
 
 
 def throughput_of(events: Iterable[ActivityEvent], idle_gap_s: float = IDLE_GAP_S) -> Throughput:
-    """Apply the module's rules to an activity log (any order)."""
-    ordered = sorted(events, key=lambda e: (e[0], e[1], -e[3]))
-    sums = {view: _Sums() for view in View}
-    page_size: dict[tuple[str, int], int] = {}
-    page_time: dict[tuple[str, int], float] = {}
-    untimed: set[tuple[str, int]] = set()
-    showings: list[tuple[float, int]] = []
-    session, page, previous = None, 0, 0.0
-    for sid, at, view, shown in ordered:
-        if sid != session:
-            if session is not None and page:
-                untimed.add((session, page))  # the last page: its end is unknown
-            session, page, previous = sid, 0, at
-        else:
-            gap, where = at - previous, (sid, page)
-            view_sums = sums[view]
-            if gap > idle_gap_s:
-                view_sums.idle_gaps += 1
-                view_sums.idle_s += gap
-                if view is View.GRID:
-                    untimed.add(where)
-            else:
-                view_sums.active_s += gap
-                if view is View.GRID:
-                    page_time[where] = page_time.get(where, 0.0) + gap
-            previous = at
-        sums[view].events += 1
+    """The rules applied to (session, time, view, shown) events in any order."""
+    by_session: dict[str, tuple[list, list]] = {}
+    for sid, at, view, shown in events:
+        pages, edits = by_session.setdefault(sid, ([], []))
         if shown > 0:
-            page += 1
-            page_size[(sid, page)] = shown
-            showings.append((at, shown))
-    if session is not None and page:
-        untimed.add((session, page))
-    histogram: dict[float, int] = {}
-    for key, size in page_size.items():
-        if key not in untimed:
-            step = round(page_time.get(key, 0.0) / size / TIME_STEP_S) * TIME_STEP_S
-            histogram[round(step, 6)] = histogram.get(round(step, 6), 0) + size
-    return Throughput(
-        reviewed=sum(page_size.values()),
-        per_view=tuple(
-            ViewTime(v, s.active_s, s.events, s.idle_gaps, s.idle_s) for v, s in sums.items()
-        ),
-        bins=rate_bins(showings),
-        time_per_instance=histogram,
-        untimed_pages=len(untimed & page_size.keys()),
-        span_s=(min(e[1] for e in ordered), max(e[1] for e in ordered)) if ordered else None,
+            pages.append((at, shown))
+        else:
+            edits.append((at, VIEWS.index(view)))
+    return throughput_of_logs(
+        (SessionLog.of(pages, edits) for pages, edits in by_session.values()), idle_gap_s
     )
 
 
-def rate_bins(showings: list[tuple[float, int]]) -> tuple[RateBin, ...]:
-    """Instances first shown per bin, from (time, instances) of each page showing."""
-    if not showings:
+class _Totals:
+    """What the sessions add up to."""
+
+    def __init__(self) -> None:
+        n = len(VIEWS)
+        self.active, self.events = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.idle_n, self.idle_s = np.zeros(n, dtype=np.int64), np.zeros(n)
+        self.histogram: dict[float, int] = {}
+        self.untimed = 0
+        self.shown_at: list[np.ndarray] = []
+        self.shown_n: list[np.ndarray] = []
+
+    def add(self, log: SessionLog, idle_gap_s: float) -> None:
+        order = np.lexsort((-log.shown, log.at_s))  # by time; a showing before an edit
+        at, view, shown = log.at_s[order], log.view[order], log.shown[order]
+        n = len(VIEWS)
+        self.events += np.bincount(view, minlength=n)
+        page = np.cumsum(shown > 0)  # pages shown so far, after each event
+        gap, later = np.diff(at), view[1:]
+        on_screen = page[:-1]  # the page on screen during each gap
+        idle = gap > idle_gap_s
+        self.active += np.bincount(later[~idle], weights=gap[~idle], minlength=n)
+        self.idle_n += np.bincount(later[idle], minlength=n)
+        self.idle_s += np.bincount(later[idle], weights=gap[idle], minlength=n)
+        pages = int(page[-1]) if len(page) else 0
+        grid = later == _GRID
+        time_s = np.bincount(on_screen[grid & ~idle], weights=gap[grid & ~idle],
+                             minlength=pages + 1)  # fmt: skip
+        paused = np.bincount(on_screen[grid & idle], minlength=pages + 1) > 0
+        size = np.zeros(pages + 1, dtype=np.int64)
+        size[page[shown > 0]] = shown[shown > 0]
+        timed = (size > 0) & ~paused
+        timed[pages] = False  # the last page: its end is unknown
+        self.untimed += int(np.sum(size > 0)) - int(timed.sum())
+        steps = np.round(time_s[timed] / size[timed] / TIME_STEP_S) * TIME_STEP_S
+        for value, count in zip(steps.tolist(), size[timed].tolist(), strict=True):
+            key = round(value, 6)
+            self.histogram[key] = self.histogram.get(key, 0) + count
+        self.shown_at.append(at[shown > 0])
+        self.shown_n.append(shown[shown > 0])
+
+
+def throughput_of_logs(logs: Iterable[SessionLog], idle_gap_s: float = IDLE_GAP_S) -> Throughput:
+    """The rules applied to each session's log, added up."""
+    totals = _Totals()
+    first, last = np.inf, -np.inf
+    for log in logs:
+        if len(log.at_s) == 0:
+            continue
+        totals.add(log, idle_gap_s)
+        first, last = min(first, float(log.at_s.min())), max(last, float(log.at_s.max()))
+    shown_at = np.concatenate(totals.shown_at) if totals.shown_at else np.zeros(0)
+    shown_n = np.concatenate(totals.shown_n) if totals.shown_n else np.zeros(0, dtype=np.int64)
+    return Throughput(
+        reviewed=int(shown_n.sum()),
+        per_view=tuple(
+            ViewTime(v, float(totals.active[i]), int(totals.events[i]), int(totals.idle_n[i]),
+                     float(totals.idle_s[i]))
+            for i, v in enumerate(VIEWS)
+        ),  # fmt: skip
+        bins=rate_bins(shown_at, shown_n),
+        time_per_instance=totals.histogram,
+        untimed_pages=totals.untimed,
+        span_s=None if first > last else (first, last),
+    )
+
+
+def rate_bins(at_s: np.ndarray, shown: np.ndarray) -> tuple[RateBin, ...]:
+    """Instances first shown per bin, from the time and size of each page showing."""
+    if len(at_s) == 0:
         return ()
-    first = min(at for at, _n in showings)
-    width = rate_bin_width_s(max(at for at, _n in showings) - first)
-    counts: dict[int, int] = {}
-    for at, n in showings:
-        index = int((at - first) // width)
-        counts[index] = counts.get(index, 0) + n
-    return tuple(RateBin(first + i * width, float(width), counts[i]) for i in sorted(counts))
+    first = float(at_s.min())
+    width = rate_bin_width_s(float(at_s.max()) - first)
+    index = ((at_s - first) // width).astype(np.int64)
+    counts = np.bincount(index, weights=shown)
+    return tuple(
+        RateBin(first + i * width, float(width), int(counts[i]))
+        for i in np.flatnonzero(counts).tolist()
+    )

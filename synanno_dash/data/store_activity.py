@@ -44,7 +44,7 @@ from synanno_dash.core.statistics import (
     cohen_kappa,
     fleiss_kappa_from_sums,
 )
-from synanno_dash.core.throughput import ActivityEvent, Throughput, View, throughput_of
+from synanno_dash.core.throughput import VIEWS, SessionLog, Throughput, View, throughput_of_logs
 from synanno_dash.data import store_schema as schema
 from synanno_dash.data.store_masks import MaskStore
 from synanno_dash.data.store_stats import (
@@ -55,8 +55,6 @@ from synanno_dash.data.store_stats import (
     sql_text,
 )
 
-VIEW_CODES = {View.GRID: 0, View.CATEGORIZE: 1, View.DRAWING: 2}
-_VIEW_OF_CODE = {code: view for view, code in VIEW_CODES.items()}
 MARKER_FIELDS = ("pre_xyz_vx", "post_xyz_vx")  # moved on the drawing view
 REVIEW_KINDS = ("do", "undo", "redo")
 MAX_DISAGREEMENTS = 200
@@ -65,7 +63,8 @@ MAX_TRUTH_RUNS = 64  # more runs of consecutive table rows: send every truth row
 
 
 def _code(view: View) -> ColumnElement[Any]:
-    return literal_column(str(VIEW_CODES[view]))
+    """A view's code (its position in ``core.throughput.VIEWS``) as an SQL constant."""
+    return literal_column(str(VIEWS.index(view)))
 
 
 class ActivityStatistics(StoreStatistics):
@@ -73,29 +72,25 @@ class ActivityStatistics(StoreStatistics):
 
     # -- activity ------------------------------------------------------------------------
     def throughput(self, session_ids: Sequence[str]) -> Throughput:
-        return throughput_of(self.activity_events(session_ids))
+        return throughput_of_logs(self.activity_logs(session_ids))
 
-    def activity_events(self, session_ids: Sequence[str]) -> list[ActivityEvent]:
-        """The activity log of the sessions: one event per page showing (with how many
-        instances it showed first) and one per review or drawing edit."""
-        ids = list(session_ids)
+    def activity_logs(self, session_ids: Sequence[str]) -> list[SessionLog]:
+        """Each session's activity log: one event per page showing (with how many
+        instances it showed first; grouped in SQL) and one per review or drawing edit."""
         s, e = schema.seen_events.c, schema.edits.c
-        pages = (
-            select(s.session_id, s.at, func.count())
-            .where(s.session_id.in_(ids))
-            .group_by(s.session_id, s.at)
-        )
-        edits = select(e.session_id, e.at, _view_of_edit()).where(
-            e.session_id.in_(ids),
-            e.kind.in_([sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]),
-        )
-        views = [_VIEW_OF_CODE[code] for code in sorted(_VIEW_OF_CODE)]
-        with self.engine.connect() as conn:  # plain tuples: this is the one long result
-            found: list[ActivityEvent] = [
-                (sid, at, View.GRID, n) for sid, at, n in conn.execute(pages)
-            ]
-            found += [(sid, at, views[code], 0) for sid, at, code in conn.execute(edits)]
-        return found
+        kinds = [sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]
+        logs = []
+        with self.engine.connect() as conn:
+            for sid in session_ids:  # one session per query: no session column to ship
+                pages = conn.execute(
+                    select(s.at, func.count()).where(s.session_id == sid).group_by(s.at)
+                )
+                edits = conn.execute(
+                    select(e.at, _view_of_edit()).where(e.session_id == sid, e.kind.in_(kinds))
+                )
+                # plain tuples: numpy reads rows of a result object one element at a time
+                logs.append(SessionLog.of([(a, n) for a, n in pages], [(a, v) for a, v in edits]))
+        return logs
 
     # -- agreement -----------------------------------------------------------------------
     def agreement(

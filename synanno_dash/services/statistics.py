@@ -52,7 +52,7 @@ TOP_NEURONS = 20
 CUSTOM_TEXTS_SHOWN = 12
 # Aggregates are independent queries: run them side by side (SQLite readers under WAL and
 # PostgreSQL backends work in parallel; the driver releases the GIL while a query runs).
-QUERY_THREADS = 4
+QUERY_THREADS = 3
 
 
 def same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:

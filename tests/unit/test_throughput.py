@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from synanno_dash.core.throughput import IDLE_GAP_S, View, rate_bins, throughput_of
@@ -53,7 +54,6 @@ def test_exactly_five_minutes_is_not_a_pause_and_no_log_is_quiet() -> None:
 
 
 def test_rate_bins_widen_for_long_spans() -> None:
-    day = [(h * 3600.0, 10) for h in range(24)]
-    bins = rate_bins(day)
+    bins = rate_bins(np.arange(24) * 3600.0, np.full(24, 10))
     assert bins[0].width_s == 600 and sum(b.reviewed for b in bins) == 240
     assert all(b.per_minute == 1.0 for b in bins)
