@@ -101,28 +101,32 @@ class ActivityStatistics(StoreStatistics):
         differently, and the first ``limit`` of those by table row with the row's instance
         in the ``current`` session. None if no row is shared.
 
-        Two passes over the sessions' instances: one gives Fleiss' sums and the count of
-        disagreements (per row, then over rows, in the database), one lists the first rows.
+        One pass over the sessions' instances: votes per row are grouped in the database,
+        and window aggregates over all rows (Fleiss' sums, the count of disagreements) ride
+        along with the first rows, disagreeing ones first.
         """
         ids = list(session_ids)
         if len(ids) < 2:
             return None
-        rows = _votes_per_row(ids)
-        v = rows.c
-        n_rows, agreement_sum, *totals, differ = (
-            func.count(), func.sum(_row_agreement(v)), func.sum(v.correct),
-            func.sum(v.incorrect), func.sum(v.unsure), sql_count_if(_differs(v)),
+        v = _votes_per_row(ids).c
+        differ = case((_differs(v), literal_column("1")), else_=literal_column("0"))
+        whole = {"partition_by": None}
+        query = (
+            select(
+                v.m, v.correct, v.incorrect, v.unsure, differ.label("differ"),
+                func.count().over(**whole), func.sum(_row_agreement(v)).over(**whole),
+                func.sum(v.correct).over(**whole), func.sum(v.incorrect).over(**whole),
+                func.sum(v.unsure).over(**whole), func.sum(differ).over(**whole),
+            )
+            .order_by(differ.desc(), v.m)
+            .limit(limit)
         )  # fmt: skip
         with self.engine.connect() as conn:
-            sums = conn.execute(select(n_rows, agreement_sum, *totals, differ)).one()
-            if not sums[0]:
+            result = conn.execute(query).all()
+            if not result:
                 return None
-            listed = conn.execute(
-                select(v.m, v.correct, v.incorrect, v.unsure)
-                .where(_differs(v))
-                .order_by(v.m)
-                .limit(limit)
-            ).all()
+            sums = result[0][5:]
+            listed = [r[:4] for r in result if r[4]]
             kappa = (
                 self._cohen(conn, ids[0], ids[1])
                 if len(ids) == 2
