@@ -101,9 +101,10 @@ STATS_INDEXES = (
     # counts per compartment, label and category (data.store_stats.review_counts)
     Index("ix_instances_stats_counts", _i.session_id, _i.compartment, _i.seen, _i.label,
           _i.discarded, _i.category),
-    # one label's instances: flagged ones, Custom texts, position samples
-    Index("ix_instances_stats_label", _i.session_id, _i.label, _i.seen, _i.category,
-          _i.instance_id),
+    # one label's instances: flagged ones, Custom texts, position samples. No index here
+    # holds instance_id: SQLite (without ANALYZE) would then read a whole session's index
+    # to answer a one-instance lookup that the primary key answers at once.
+    Index("ix_instances_stats_label", _i.session_id, _i.label, _i.seen, _i.category),
     # errors per neuron
     Index("ix_instances_stats_pre", _i.session_id, _i.pre_neuron_id, _i.seen, _i.label),
     Index("ix_instances_stats_post", _i.session_id, _i.post_neuron_id, _i.seen, _i.label),
