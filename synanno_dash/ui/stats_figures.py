@@ -30,6 +30,7 @@ from synanno_dash.ui.stats_tables import (
     base_layout,
     message_panel,
     percent,
+    percent_bars,
     rate_cells,
 )
 
@@ -59,26 +60,24 @@ def compartments_panel(result: StatisticsResult) -> Panel:
     section = result.compartments
     if section.value is None:
         return message_panel("compartments", title, section.message)
-    rows, x, y, up, down, hover = [], [], [], [], [], []
-    for item in section.value:
-        c, rate = item.counts, item.counts.error_rate
-        rows.append(
-            (item.compartment, c.total, c.seen, c.correct, c.incorrect, c.unsure, *rate_cells(rate))
-        )
-        x.append(_compartment_name(item.compartment))
-        low, high = rate.interval or (0.0, 0.0)
-        y.append(None if rate.rate is None else 100 * rate.rate)
-        up.append(0.0 if rate.rate is None else 100 * (high - rate.rate))
-        down.append(0.0 if rate.rate is None else 100 * (rate.rate - low))
-        hover.append(f"{c.flagged} flagged of {c.seen} reviewed ({c.total} synapses)")
+    items = section.value
+    rows = tuple(
+        (i.compartment, i.counts.total, i.counts.seen, i.counts.correct, i.counts.incorrect,
+         i.counts.unsure, *rate_cells(i.counts.error_rate))
+        for i in items
+    )  # fmt: skip
+    heights, error_y = percent_bars([i.counts.error_rate for i in items])
     fig = go.Figure(
         go.Bar(
-            x=x,
-            y=y,
-            customdata=[i.compartment for i in section.value],
-            hovertext=hover,
-            marker_color=[compartment_color(i.compartment) for i in section.value],
-            error_y={"type": "data", "array": up, "arrayminus": down, "visible": True},
+            x=[_compartment_name(i.compartment) for i in items],
+            y=heights,
+            customdata=[i.compartment for i in items],
+            hovertext=[
+                f"{c.flagged} flagged of {c.seen} reviewed ({c.total} synapses)"
+                for c in (i.counts for i in items)
+            ],
+            marker_color=[compartment_color(i.compartment) for i in items],
+            error_y=error_y,
             hovertemplate="%{x}: %{y:.1f}%<br>%{hovertext}<extra></extra>",
         )
     )
@@ -98,7 +97,7 @@ def compartments_panel(result: StatisticsResult) -> Panel:
     if sessions > 1:
         note += f" Over the {sessions} sessions on this neuron."
     return Panel(
-        "compartments", title, base_layout(fig, title), table=Table(columns, tuple(rows)), note=note
+        "compartments", title, base_layout(fig, title), table=Table(columns, rows), note=note
     )
 
 
@@ -139,11 +138,12 @@ def progress_panel(result: StatisticsResult) -> Panel:
     return Panel("progress", title, base_layout(fig, title, height), table=table)
 
 
-def _ordered_titles(counts: tuple[CategoryCount, ...]) -> list[str]:
+def _title_totals(counts: tuple[CategoryCount, ...]) -> dict[str, int]:
+    """Flagged per category title, most frequent first."""
     totals: dict[str, int] = {}
     for c in counts:
         totals[c.title] = totals.get(c.title, 0) + c.count
-    return sorted(totals, key=lambda t: (-totals[t], t))
+    return {t: totals[t] for t in sorted(totals, key=lambda t: (-totals[t], t))}
 
 
 def categories_panel(result: StatisticsResult) -> Panel:
@@ -151,10 +151,8 @@ def categories_panel(result: StatisticsResult) -> Panel:
     section = result.categories
     if section.value is None:
         return message_panel("categories", title, section.message)
-    totals: dict[str, int] = {}
-    for c in section.value.overall:
-        totals[c.title] = totals.get(c.title, 0) + c.count
-    order = _ordered_titles(section.value.overall)
+    totals = _title_totals(section.value.overall)
+    order = list(totals)
     flagged = section.value.flagged
     fig = go.Figure(
         go.Bar(x=[totals[t] for t in order], y=order, orientation="h", marker_color="#dc3545")
@@ -176,7 +174,7 @@ def categories_by_compartment_panel(result: StatisticsResult) -> Panel:
     if section.value is None or not section.value.by_compartment:
         return message_panel("categories_by_compartment", title, section.message)
     counts = section.value.by_compartment
-    order = _ordered_titles(counts)
+    order = list(_title_totals(counts))
     keep = order[:MAX_CATEGORY_SERIES]
     compartments = sorted({c.compartment for c in counts if c.compartment is not None})
     grid: dict[tuple[int, str], int] = {}

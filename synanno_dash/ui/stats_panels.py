@@ -20,6 +20,7 @@ from synanno_dash.ui.stats_tables import (
     base_layout,
     message_panel,
     percent,
+    percent_bars,
     rate_cells,
     utc,
 )
@@ -169,16 +170,14 @@ def _accuracy_panel(acc: Accuracy, title: str, info: AccuracyResult) -> Panel:
         ("category precision", "#8c564b"),
     ):
         chosen = [(g, p) for g, m, p in parts if m == measure and p.rate is not None]
-        rate = [100 * (p.rate or 0.0) for _g, p in chosen]
-        up = [100 * (p.interval or (0, 0))[1] - r for (_g, p), r in zip(chosen, rate)]
-        down = [r - 100 * (p.interval or (0, 0))[0] for (_g, p), r in zip(chosen, rate)]
+        rate, error_y = percent_bars([p for _g, p in chosen])
         fig.add_trace(
             go.Bar(
                 x=[g for g, _p in chosen],
                 y=rate,
                 name=measure,
                 marker_color=color,
-                error_y={"type": "data", "array": up, "arrayminus": down},
+                error_y=error_y,
                 customdata=[f"{p.count} of {p.total}" for _g, p in chosen],
                 hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra></extra>",
             )

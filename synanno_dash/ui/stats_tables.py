@@ -24,6 +24,25 @@ LABEL_COLORS = {
 RATE_COLUMNS = ("Rate %", "95% CI low %", "95% CI high %")
 
 
+def percent_bars(proportions: list[Proportion]) -> tuple[list[float | None], dict[str, Any]]:
+    """Bar heights in % and plotly's ``error_y`` for their 95 % Wilson intervals (no bar
+    and no whisker where there is no rate)."""
+    heights: list[float | None] = []
+    up: list[float] = []
+    down: list[float] = []
+    for p in proportions:
+        rate, interval = p.rate, p.interval
+        if rate is None or interval is None:
+            heights.append(None)
+            up.append(0.0)
+            down.append(0.0)
+            continue
+        heights.append(100 * rate)
+        up.append(100 * (interval[1] - rate))
+        down.append(100 * (rate - interval[0]))
+    return heights, {"type": "data", "array": up, "arrayminus": down, "visible": True}
+
+
 @dataclass(frozen=True)
 class Table:
     columns: tuple[str, ...]
