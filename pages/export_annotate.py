@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import review
 from synanno_dash.ui import ids
@@ -48,5 +49,5 @@ def layout(**_query: str) -> html.Div:
 )
 def download(_clicks: int | None) -> dict:
     document = review.session_json_document(app_context(), session_id())
-    stamp = review.now_iso().replace(" ", "_").replace(":", "-")
+    stamp = stage_times.file_stamp()
     return dcc.send_string(dumps(document), filename=f"synanno_session_{stamp}.json")

@@ -11,6 +11,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
 from synanno_dash.ui import ids
@@ -81,7 +82,7 @@ def layout(**_query: str) -> html.Div:
 
 
 def _stamp() -> str:
-    return review.now_iso().replace(" ", "_").replace(":", "-")
+    return stage_times.file_stamp()
 
 
 @callback(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
 from synanno_dash.data.exports import (
@@ -50,7 +51,7 @@ def export_folder(ctx: AppContext, session_id: str, entry: str) -> Path:
     existing = sorted(base.glob("*"), key=lambda f: f.stat().st_mtime) if base.exists() else []
     if existing and not (existing[-1] / entry).exists():
         return existing[-1]
-    stamp = review.now_iso().replace(" ", "_").replace(":", "-")
+    stamp = stage_times.file_stamp()
     folder, suffix = base / stamp, 1
     while folder.exists():
         suffix += 1
@@ -66,10 +67,18 @@ def _edited(ctx: AppContext, session_id: str, instance_id: int) -> list[int]:
 # -- session JSON ---------------------------------------------------------------------------
 def correction_json(ctx: AppContext, session_id: str) -> dict[str, Any]:
     """The review's session JSON with the corrections: points as corrected, added instances,
-    and per record ``sd_edited_slices_z`` and ``sd_draw_bbox_target_xyz_vx``."""
-    document = review.session_json_document(ctx, session_id)
+    and per record ``sd_edited_slices_z`` and ``sd_draw_bbox_target_xyz_vx``. The instances
+    of the correction view have their draw box in the original's keys (padded in z), as the
+    original writes them after drawing."""
     slices = correction.draw_slices(ctx, session_id)
     by_id = {i.instance_id: i for i in ctx.store.instances(session_id)}
+    drawn = {
+        item.instance_id: correction.draw_box(
+            item, slices, _edited(ctx, session_id, item.instance_id)
+        )
+        for item in correction.correction_instances(ctx, session_id)
+    }
+    document = review.session_json_document(ctx, session_id, draw_boxes=drawn)
     for record in document["Metadata"]:
         item = by_id.get(record.get("sd_instance_id"))
         if item is None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from synanno_dash.core import stage_times
+from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.paging import pages_by_group
@@ -74,8 +75,9 @@ def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
     ctx.store.mark_seen(session_id, [i.instance_id for i in items])
     state = ctx.store.get_state(session_id)
     changes: dict[str, Any] = {"page": page}
-    if "start_grid" not in state.get("stage_times", {}):
-        changes["stage_times"] = {**state.get("stage_times", {}), "start_grid": now_iso()}
+    times = state.get("stage_times", {})
+    if "start_grid" not in times:
+        changes["stage_times"] = {**times, "start_grid": stage_times.now_iso()}
     ctx.store.update_state(session_id, **changes)
     if page < count:
         prefetch(ctx, session_id, page + 1)
@@ -173,31 +175,18 @@ def redo(ctx: AppContext, session_id: str) -> Instance | None:
     return None if item is None else _keep_crops_if_flagged(ctx, session_id, item)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def mark_stage(ctx: AppContext, session_id: str, key: str, overwrite: bool = True) -> None:
     """Record a stage time (``start_grid``, ``finish_grid``, ...) for the JSON export."""
     times = dict(ctx.store.get_state(session_id).get("stage_times", {}))
     if overwrite or key not in times:
-        times[key] = now_iso()
+        times[key] = stage_times.now_iso()
         ctx.store.update_state(session_id, stage_times=times)
 
 
-def proofread_time(stage_times: dict[str, str]) -> dict[str, str]:
-    """The original's "Proofread Time": start, finish and difference per stage."""
-    result = dict(stage_times)
-    for stage in ("grid", "categorize"):
-        start, finish = stage_times.get(f"start_{stage}"), stage_times.get(f"finish_{stage}")
-        if start and finish:
-            fmt = "%Y-%m-%d %H:%M:%S"
-            delta = datetime.strptime(finish, fmt) - datetime.strptime(start, fmt)
-            result[f"difference_{stage}"] = str(delta)
-    return result
-
-
-def session_json_document(ctx: AppContext, session_id: str) -> dict[str, Any]:
+def session_json_document(
+    ctx: AppContext, session_id: str, draw_boxes: dict[int, BBox] | None = None
+) -> dict[str, Any]:
+    """The session JSON of this session (``draw_boxes``: a correction export's boxes)."""
     config = _config(ctx, session_id)
     state = ctx.store.get_state(session_id)
     volume = None
@@ -208,9 +197,10 @@ def session_json_document(ctx: AppContext, session_id: str) -> dict[str, Any]:
     return build_session_json(
         ctx.store.instances(session_id),
         per_page=config.tiles_per_page,
-        proofread_time=proofread_time(state.get("stage_times", {})),
+        proofread_time=stage_times.proofread_time(state.get("stage_times", {})),
         neuron_id=config.neuron_id,
         volume=volume,
+        draw_boxes=draw_boxes,
         extra={
             "page": state.get("page", 1),
             "source_url": config.source_url,
