@@ -26,7 +26,14 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from synanno_dash.core.geometry import BBox, Resolution
-from synanno_dash.data.table_schema import Layout, TableError, detect_layout
+from synanno_dash.data.table_errors import described, read_error
+from synanno_dash.data.table_schema import (
+    Layout,
+    TableError,
+    detect_layout,
+    materialization_index,
+)
+from synanno_dash.data.tables import is_parquet
 
 ZIP_FORMAT_VERSION = 1
 _NAME = re.compile(
@@ -221,11 +228,6 @@ def table_path(path_or_url: str) -> Path:
     return Path(path_or_url)
 
 
-def _is_parquet(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.read(4) == b"PAR1"
-
-
 def write_corrected_table(
     source: Path, out: Path, corrections: TableCorrections, batch_rows: int = 250_000
 ) -> int:
@@ -235,7 +237,16 @@ def write_corrected_table(
     added ones appended with the next ids (when the table has an ``id`` column). Columns
     we do not know are copied unchanged. Returns the number of rows written.
     """
-    parquet = _is_parquet(source)
+    parquet = is_parquet(source)
+    try:
+        return _write_corrected(source, out, corrections, batch_rows, parquet)
+    except (pa.ArrowException, OSError) as exc:  # the reader's text quotes the file: not shown
+        raise read_error(source, "Parquet" if parquet else "CSV", exc) from None
+
+
+def _write_corrected(
+    source: Path, out: Path, corrections: TableCorrections, batch_rows: int, parquet: bool
+) -> int:
     if parquet:
         names = list(pq.ParquetFile(source).schema_arrow.names)
         batches = pq.ParquetFile(source).iter_batches(batch_size=batch_rows)
@@ -244,7 +255,7 @@ def write_corrected_table(
         names = list(reader.schema.names)
         reader.close()
         batches = iter(_csv_strings(source, names))
-    layout = detect_layout(names, source=str(source))
+    layout = detect_layout(names, source=described(source))
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = _Writer(out, parquet)
     first_row, max_id, written = 0, -1, 0
@@ -324,8 +335,7 @@ def _numbers_unquoted(batch: pa.RecordBatch) -> pa.RecordBatch:
 def _materialization(batch: pa.RecordBatch, layout: Layout, first_row: int) -> np.ndarray:
     if layout.id is None:
         return np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
-    values = pc.cast(batch.column(layout.id), pa.int64())
-    return np.asarray(values.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return materialization_index(batch, layout.id, first_row)  # the import's own rule
 
 
 def _point_columns(layout: Layout, role: str) -> tuple[str, str, str] | str | None:

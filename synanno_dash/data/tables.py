@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Synapse
+from synanno_dash.data.table_errors import described, read_error
 from synanno_dash.data.table_schema import (
     Batch,
     ColumnMapping,
@@ -281,6 +282,11 @@ def _stat(path: Path) -> os.stat_result:
         )
     if path.is_dir():
         raise TableError(f"Synapse table {path} is a folder. Fix: give one .csv or .parquet file.")
+    if not path.is_file():  # a device or a pipe could be read forever
+        raise TableError(
+            f"Synapse table {path} is not a regular file (a device, a pipe or a socket). "
+            "Fix: give one .csv or .parquet file."
+        )
     return path.stat()
 
 
@@ -295,20 +301,14 @@ def _cache_file(cache_dir: Path, path: Path, mapping: ColumnMapping | None) -> P
     return cache_dir / f"synapses-{path_hash}-{key_hash}.sqlite"
 
 
-def _is_parquet(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
+    """Parquet files start with ``PAR1``; anything else is read as CSV."""
     try:
         with path.open("rb") as f:
             return f.read(4) == b"PAR1"
     except OSError as exc:
-        msg = f"Cannot read synapse table {path}: {exc}. Fix: check its permissions."
-        raise TableError(msg) from exc
-
-
-def _read_error(path: Path, kind: str, exc: Exception) -> TableError:
-    return TableError(
-        f"Cannot read synapse table {path} as {kind}: {exc}. Fix: check that the file is a "
-        "complete .parquet file, or a comma-separated .csv with one header line."
-    )
+        msg = f"Cannot read synapse table {path}: {exc.strerror}. Fix: check its permissions."
+        raise TableError(msg) from None
 
 
 def _csv_reader(path: Path, columns: list[str] | None) -> pacsv.CSVStreamingReader:
@@ -334,7 +334,7 @@ def _column_names(path: Path, parquet: bool) -> list[str]:
         reader.close()
         return names
     except (pa.ArrowException, OSError) as exc:
-        raise _read_error(path, kind, exc) from exc
+        raise read_error(path, kind, exc) from None
 
 
 def _batches(path: Path, parquet: bool, columns: list[str]) -> Iterator[pa.RecordBatch]:
@@ -345,7 +345,7 @@ def _batches(path: Path, parquet: bool, columns: list[str]) -> Iterator[pa.Recor
         else:
             yield from _csv_reader(path, columns)
     except (pa.ArrowException, OSError) as exc:
-        raise _read_error(path, kind, exc) from exc
+        raise read_error(path, kind, exc) from None
 
 
 def _with_nulls(values: np.ndarray, missing: np.ndarray) -> list:
@@ -369,16 +369,24 @@ def _rows(batch: Batch) -> Iterator[tuple]:
     return zip(*columns, strict=True)
 
 
-def _duplicate_error(conn: sqlite3.Connection, batch: Batch, column: str) -> TableError:
-    values, counts = np.unique(batch.mat, return_counts=True)
-    repeated = values[counts > 1].tolist()
-    if not repeated:
-        for value in batch.mat.tolist():
+def _duplicate_error(
+    conn: sqlite3.Connection, batch: Batch, column: str, first_row: int
+) -> TableError:
+    """Which data rows share an id (the id itself is file content and is not shown)."""
+    values, first, counts = np.unique(batch.mat, return_index=True, return_counts=True)
+    rows: list[int] = []
+    if (counts > 1).any():
+        value = values[counts > 1][0]
+        rows = [first_row + int(r) for r in np.flatnonzero(batch.mat == value)[:2]]
+    else:
+        for row, value in enumerate(batch.mat.tolist()):
             if conn.execute("SELECT 1 FROM synapses WHERE mat = ?", [value]).fetchone():
-                repeated = [value]
+                rows = [first_row + row]
                 break
+    where = " and ".join(f"data row {r}" for r in rows) or "one data row"
+    earlier = "" if len(rows) > 1 else " and an earlier row"
     return TableError(
-        f"Column {column!r} must be unique but holds {repeated[:1] or 'a value'} more than once. "
+        f"Column {column!r} must be unique but {where}{earlier} hold the same id. "
         "Fix: remove the duplicate rows, or pass a ColumnMapping with id=None to number rows."
     )
 
@@ -394,8 +402,8 @@ def _grow_extent(extent: BBox | None, center_xyz: np.ndarray) -> BBox | None:
 
 
 def _import(source: Path, target: Path, mapping: ColumnMapping | None) -> None:
-    parquet = _is_parquet(source)
-    layout: Layout = detect_layout(_column_names(source, parquet), mapping, str(source))
+    parquet = is_parquet(source)
+    layout: Layout = detect_layout(_column_names(source, parquet), mapping, described(source))
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
     conn = sqlite3.connect(partial)
@@ -411,7 +419,7 @@ def _import(source: Path, target: Path, mapping: ColumnMapping | None) -> None:
             try:
                 conn.executemany(_INSERT_SQL, _rows(batch))
             except sqlite3.IntegrityError:
-                raise _duplicate_error(conn, batch, layout.id or "id") from None
+                raise _duplicate_error(conn, batch, layout.id or "id", n_rows) from None
             n_rows += record_batch.num_rows
             extent = _grow_extent(extent, batch.center_xyz)
         conn.executescript(_INDEX_SQL)
