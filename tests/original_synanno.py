@@ -153,6 +153,9 @@ def box_of(record: dict[str, Any], key: str = "Original_Bbox") -> dict[str, tupl
     """{axis: (start, stop)} of a record's box, read by the record's own axis indexes."""
     values = record[key]
     return {
-        axis: (values[2 * record[f"{axis.upper()}_Index"]], values[2 * record[f"{axis.upper()}_Index"] + 1])
+        axis: (
+            values[2 * record[f"{axis.upper()}_Index"]],
+            values[2 * record[f"{axis.upper()}_Index"] + 1],
+        )
         for axis in "xyz"
     }

@@ -44,7 +44,9 @@ def _secret_files(folder: Path) -> list[Path]:
     secrets = folder / "secrets.json"
     secrets.write_text(json.dumps({"token": SECRET, "project": "lab"}, indent=1))
     credentials = folder / "credentials"
-    credentials.write_text(f"[default]\naws_access_key_id = AKIA\naws_secret_access_key = {SECRET}\n")
+    credentials.write_text(
+        f"[default]\naws_access_key_id = AKIA\naws_secret_access_key = {SECRET}\n"
+    )
     header = folder / "header.csv"
     header.write_text(f"{SECRET},x,y\n1,2,3\n")
     zipped = folder / "t.csv.gz"

@@ -379,7 +379,8 @@ def test_bad_cave_point_and_bad_ids(tmp_path: Path) -> None:
 def test_duplicate_or_missing_materialization_ids(tmp_path: Path) -> None:
     columns = cave_columns("split", "csv")
     columns["id"] = [5, 6, 5, 7]
-    with pytest.raises(TableError, match=r"'id' must be unique but data row 0 and data row 2 .*id=None"):
+    duplicate = r"'id' must be unique but data row 0 and data row 2 .*id=None"
+    with pytest.raises(TableError, match=duplicate):
         open_table(write(tmp_path, "csv", columns), tmp_path / "cache")
     columns["id"] = [5, 6, None, 7]
     with pytest.raises(TableError, match=r"'id', data row 2 .*every row needs an id"):

@@ -83,7 +83,10 @@ def test_tiles_per_page_only_6_12_or_24(tiles: Any) -> None:
 
 def test_tiles_per_page_6_12_24_are_kept() -> None:
     for tiles in (6, 12, 24):
-        assert parse_session_json(_text(_record(), ours={"tiles_per_page": tiles})).tiles_per_page == tiles
+        assert (
+            parse_session_json(_text(_record(), ours={"tiles_per_page": tiles})).tiles_per_page
+            == tiles
+        )
 
 
 def test_an_unknown_category_names_the_known_ones() -> None:
@@ -94,7 +97,9 @@ def test_an_unknown_category_names_the_known_ones() -> None:
 
 def test_a_short_box_says_how_many_values_and_the_layout() -> None:
     message = _message(_text(_record(Original_Bbox=[8, 72, 18, 82, 9])))
-    assert "'Original_Bbox' holds 5 values; a box is six numbers [x0, x1, y0, y1, z0, z1]" in message
+    assert (
+        "'Original_Bbox' holds 5 values; a box is six numbers [x0, x1, y0, y1, z0, z1]" in message
+    )
 
 
 def test_six_numbers_in_the_wrong_order_say_what_is_wrong() -> None:
@@ -115,7 +120,7 @@ def test_axis_indexes_must_be_a_permutation() -> None:
 
 
 def test_a_box_too_big_for_a_page() -> None:
-    message = _message(_text(_record(Original_Bbox=[-10**6, 10**6, 18, 82, 9, 15])))
+    message = _message(_text(_record(Original_Bbox=[-(10**6), 10**6, 18, 82, 9, 15])))
     assert "spans 2000000 x 64 x 6 voxels" in message and "at most 1024 voxels per axis" in message
 
 
@@ -150,9 +155,7 @@ def test_labels_text_and_flags() -> None:
     assert "'Label' must be text" in _message(_text(_record(Label=3)))
     assert "'sd_note' holds 10,001 characters" in _message(_text(_record(sd_note="x" * 10_001)))
     assert "'Annotated' must be Yes or No" in _message(_text(_record(Annotated="perhaps")))
-    assert "'Error_Description' must be text" in _message(
-        _text(_record(Error_Description=["a"]))
-    )
+    assert "'Error_Description' must be text" in _message(_text(_record(Error_Description=["a"])))
 
 
 def test_padding_and_adjusted_box_are_checked() -> None:

@@ -47,8 +47,13 @@ def _synapses(neuron_centric: bool = False) -> list[OriginalSynapse]:
               ("incorrect", "badFit"), ("unsure", "polaritySwitch")]  # fmt: skip
     return [
         OriginalSynapse(
-            row=10 + 7 * i, center_xyz=c, pre_xyz=(c[0] - 2, c[1], c[2]),
-            post_xyz=(c[0] + 2, c[1] + 1, c[2]), label=label, error=error, annotated=i != 4,
+            row=10 + 7 * i,
+            center_xyz=c,
+            pre_xyz=(c[0] - 2, c[1], c[2]),
+            post_xyz=(c[0] + 2, c[1] + 1, c[2]),
+            label=label,
+            error=error,
+            annotated=i != 4,
             section_index=i // 2 if neuron_centric else -1,
             tree_traversal_index=100 + i if neuron_centric else -1,
         )  # fmt: skip
@@ -181,7 +186,8 @@ def test_old_stage_times_and_long_differences_are_read() -> None:
     crop=st.tuples(st.integers(1, 96), st.integers(1, 96), st.integers(1, 24)),
     centres=st.lists(
         st.tuples(st.integers(0, 511), st.integers(0, 511), st.integers(0, 63)),
-        min_size=1, max_size=8,
+        min_size=1,
+        max_size=8,
     ),  # fmt: skip
 )
 def test_any_original_session_round_trips(order, neuron, crop, centres) -> None:  # type: ignore[no-untyped-def]
