@@ -240,7 +240,7 @@ def write_corrected_table(
     parquet = is_parquet(source)
     try:
         return _write_corrected(source, out, corrections, batch_rows, parquet)
-    except (pa.ArrowException, OSError) as exc:  # the reader's text quotes the file: not shown
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # quoted file text: not shown
         raise read_error(source, "Parquet" if parquet else "CSV", exc) from None
 
 

@@ -57,6 +57,8 @@ def read_error(path: Path, kind: str, exc: BaseException) -> TableError:
             f"a row{where} has {counts.group(2)} fields where the header line has "
             f"{counts.group(1)}, so it is not a comma-separated table"
         )
+    elif isinstance(exc, UnicodeDecodeError):
+        why = "it is not UTF-8 text"
     elif "Empty CSV" in text or "empty" in text.lower():
         why = "it is empty"
     elif kind == "Parquet":

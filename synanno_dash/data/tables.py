@@ -333,7 +333,7 @@ def _column_names(path: Path, parquet: bool) -> list[str]:
         names = list(reader.schema.names)
         reader.close()
         return names
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise read_error(path, kind, exc) from None
 
 
@@ -344,7 +344,7 @@ def _batches(path: Path, parquet: bool, columns: list[str]) -> Iterator[pa.Recor
             yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
         else:
             yield from _csv_reader(path, columns)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise read_error(path, kind, exc) from None
 
 

@@ -191,10 +191,10 @@ def test_swc_with_odd_ids_comments_and_order() -> None:
     ("text", "message"),
     [
         ("1 1 0 0 0 1 -1\n2 3 1 1\n", r"line 2: expected 7 columns .*found 4"),
-        ("1 1 0 0 0 1 -1\n\n2 3 x 0 0 1 1\n", r"line 3: .*must be integers"),
+        ("1 1 0 0 0 1 -1\n\n2 3 x 0 0 1 1\n", r"line 3: the x coordinate 'x' is not a number"),
         ("1 1 0 0 0 1 -1\n1 3 1 0 0 1 1\n", r"line 2: node id 1 is already used on line 1"),
         ("1 1 0 0 0 1 -1\n2 3 1 0 0 1 5\n", r"line 2: parent 5 of node 2 is not in the file"),
-        ("1 1 0 nan 0 1 -1\n", r"line 1: a coordinate is not finite"),
+        ("1 1 0 nan 0 1 -1\n", r"line 1: the y coordinate is 'nan'; .* finite"),
         ("# only a comment\n", r"has no nodes"),
     ],
 )
