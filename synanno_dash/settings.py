@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from synanno_dash.core.labels import Category
+from synanno_dash.core.limits import DEFAULT_MAX_UPLOAD_BYTES
 
 # Instances added by hand are false negatives; reviewers do not choose it on Categorize.
 DEFAULT_CATEGORIES = tuple(
@@ -44,6 +45,10 @@ class Settings:
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    # Largest request body (uploads are sent base64-encoded inside a callback request).
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
+    trusted_proxies: int = 0
 
     @property
     def demo_dir(self) -> Path:
@@ -81,4 +86,16 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")
         else defaults.categories,
+        max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+        trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
     )
+
+
+def _positive_int(env: os._Environ[str], name: str, default: int, minimum: int = 1) -> int:
+    """An integer setting, refused by name when it is not one (the app would not start)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return int(text)

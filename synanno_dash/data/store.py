@@ -71,6 +71,29 @@ class SessionStore(MaskStore):
                     )
                 )
 
+    def session_exists(self, session_id: str) -> bool:
+        """Whether the server issued this id (the sessions table is the record of issued ids)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(schema.sessions.c.session_id).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).first()
+        return found is not None
+
+    def prune_unused_sessions(self, idle_s: float) -> int:
+        """Forget sessions that never opened a dataset nor saved anything and were idle for
+        ``idle_s`` seconds (ids issued to visitors who left), so issued ids stay bounded."""
+        col = schema.sessions.c
+        unused = (
+            col.config_json.is_(None)
+            & (col.state_json == "{}")
+            & (col.updated_at < time.time() - idle_s)
+            & ~col.session_id.in_(select(schema.instances.c.session_id).distinct())
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(schema.sessions).where(unused)).rowcount or 0)
+
     def reset_session(self, session_id: str) -> None:
         """Forget everything of one session (``/reset``); other sessions are untouched."""
         with self.engine.begin() as conn:

@@ -8,16 +8,18 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-import flask
 from dash import html, set_props
 
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
-from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
+from synanno_dash.ui.request_limits import install_request_limits
+from synanno_dash.ui.reset import add_reset_route
+from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+UNUSED_SESSION_IDLE_S = 30 * 24 * 3600  # ids issued to visitors who never opened anything
 log = logging.getLogger(__name__)
 
 
@@ -28,8 +30,9 @@ def _report_callback_error(error: Exception) -> None:
         ids.SERVER_ERROR,
         {
             "is_open": True,
+            "header": "Error",
             "children": f"Something went wrong on the server ({type(error).__name__}). "
-            "Your saved work is safe; try again, or reload the page.",
+            "This action may not have taken effect; try again, or reload the page.",
         },
     )
 
@@ -53,10 +56,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # request (tables, navis), another request could see it half-initialised. Import it
     # here, before any request thread runs.
     importlib.import_module("pandas")
+    install_request_limits(app.server, settings)
     install_session_cookie(app.server)
+    context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
     register_local_data_route(app.server, context.data_roots)
-    _add_reset_route(app.server, context)
+    add_reset_route(app.server, context)
     app.layout = html.Div(
         [
             shell.layout(),
@@ -71,13 +76,3 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         ]
     )
     return app
-
-
-def _add_reset_route(server: flask.Flask, context: AppContext) -> None:
-    @server.route("/reset")
-    def reset() -> flask.typing.ResponseReturnValue:
-        sid = flask.request.cookies.get(COOKIE)
-        if sid:
-            context.store.reset_session(sid)
-            context.close_viewer(sid)
-        return flask.redirect("/")

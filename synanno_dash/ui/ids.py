@@ -16,6 +16,9 @@ HOME_REDIRECT = "home-redirect"
 HELP_MODAL = "help-modal"
 HELP_BODY = "help-body"
 MENU_MODAL = "menu-modal"
+MENU_RESET = "menu-reset"  # asks in RESET_CONFIRM, then posts RESET_FORM to /reset
+RESET_CONFIRM = "reset-confirm"
+RESET_FORM = "reset-form"
 SERVER_ERROR = "server-error"
 
 # landing

@@ -7,8 +7,10 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
+from synanno_dash.core.limits import MAX_SESSION_JSON_BYTES, MAX_SWC_BYTES
 from synanno_dash.core.paging import PAGE_SIZES
 from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui.uploads import limited_upload
 
 # Fields with a message under them, in the order the submit callback reports them.
 VALIDATED_FIELDS = (
@@ -130,11 +132,11 @@ def _swc_upload() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Upload(
+                        limited_upload(
+                            MAX_SWC_BYTES,
                             id=ids.OD_SWC_UPLOAD,
                             children=html.Div(["Drop an .swc file here or ", html.A("choose one")]),
                             className="border rounded p-1 text-center",
-                            max_size=200 * 1024**2,
                         ),
                         md=8,
                     ),
@@ -237,11 +239,11 @@ def form(workflow: str, defaults: dict[str, str]) -> html.Div:
                                 "default: ~/.cloudvolume/secrets",
                             ),
                             dbc.Label("Session JSON (optional, restores a session)"),
-                            dcc.Upload(
+                            limited_upload(
+                                MAX_SESSION_JSON_BYTES,
                                 id=ids.OD_JSON_UPLOAD,
                                 children=html.Div(["Drop a JSON here or ", html.A("choose one")]),
                                 className="border rounded p-2 text-center mb-1",
-                                max_size=50 * 1024**2,
                             ),
                             html.Div(id=ids.OD_JSON_STATUS, className="small mb-3"),
                         ],

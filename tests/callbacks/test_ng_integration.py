@@ -119,12 +119,14 @@ def viewer_state(client: DashClient):  # type: ignore[no-untyped-def]
 
 def test_viewers_start_on_first_use_and_close_with_reset(browser_a: DashClient) -> None:
     context = browser_a.context
-    browser_a.client.get("/reset")  # nothing to close yet: Neuroglancer is not started for it
+    same_site = {"Origin": "http://localhost"}
+    browser_a.client.post("/reset", headers=same_site)  # nothing to close: Neuroglancer not started
     assert context._viewers is None
-    context.viewers.get_or_create(browser_a.sid)
-    assert browser_a.sid in context.viewers
-    assert browser_a.client.get("/reset").status_code == 302
-    assert browser_a.sid not in context.viewers
+    sid = browser_a.client.get_cookie(COOKIE).value  # the reset issued a new id
+    context.viewers.get_or_create(sid)
+    assert sid in context.viewers
+    assert browser_a.client.post("/reset", headers=same_site).status_code == 303
+    assert sid not in context.viewers
 
 
 def test_data_route_serves_configured_and_demo_folders_only(

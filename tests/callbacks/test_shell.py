@@ -22,11 +22,12 @@ def test_reset_clears_only_this_browsers_session(tmp_path: Path) -> None:
     item = instance_for(0, Synapse(0, (10, 10, 3)), (8, 8, 2))
     store.replace_instances(sid_first, [item])
     store.replace_instances(sid_second, [item])
-    response = first.get("/reset")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    response = first.post("/reset", headers={"Origin": "http://localhost"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/")
     assert store.instances(sid_first) == [] and len(store.instances(sid_second)) == 1
-    # the cookie is kept: the same browser goes on with an empty session
-    assert first.get_cookie(COOKIE).value == sid_first
+    # the browser goes on with a new, empty session; the old id names nothing any more
+    assert first.get_cookie(COOKIE).value != sid_first
+    assert not store.session_exists(sid_first) and store.session_exists(sid_second)
 
 
 def test_help_has_a_text_for_every_view() -> None:
