@@ -28,6 +28,7 @@ from synanno_dash.data.store_rows import (
     instance_to_row,
     replay_stacks,
 )
+from synanno_dash.data.store_tokens import DataTokenStore
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +50,7 @@ def open_engine(database_url: str) -> Engine:
     return engine
 
 
-class SessionStore(MaskStore):
+class SessionStore(MaskStore, DataTokenStore):
     """All reads and writes of session state, keyed by a browser session id."""
 
     def __init__(self, database_url: str) -> None:
@@ -117,17 +118,6 @@ class SessionStore(MaskStore):
                 )
             ).scalar()
         return None if not raw else config_from_dict(json.loads(raw))
-
-    def configured_volume_urls(self) -> set[str]:
-        """The source, target and neuropil addresses of every session's dataset (non-empty)."""
-        col = schema.sessions.c
-        with self.engine.connect() as conn:
-            raws = conn.execute(
-                select(col.config_json).where(col.config_json.is_not(None)).distinct()
-            ).scalars()
-            configs = [config_from_dict(json.loads(raw)) for raw in raws if raw]
-        urls = {url for c in configs for url in (c.source_url, c.target_url, c.neuropil_url)}
-        return {url for url in urls if url}
 
     def get_state(self, session_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:

@@ -79,3 +79,13 @@ masks = Table(
     Column("mask_npy", LargeBinary, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Neuroglancer data route (``/ngdata/<token>/...``): one random token per registered local
+# folder, so a URL reveals no path and cannot be derived from one.
+data_tokens = Table(
+    "data_tokens",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("folder", Text, nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)

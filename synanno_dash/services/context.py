@@ -5,8 +5,8 @@ The Dash app keeps one ``AppContext`` in ``server.extensions``; callbacks reach 
 
 The Neuroglancer viewers are made on first use (importing and starting Neuroglancer costs
 time that most requests never need). The local folders its client may fetch through the app's
-data route are those of the datasets configured by sessions, of datasets shown in a viewer,
-and of the demo.
+data route are those registered when a viewer shows a dataset: each gets a random token kept
+in the store (``data_token``), and the route answers only that viewer's origin.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.volumes import VolumeRegistry
-from synanno_dash.services.local_data import dataset_folders
+from synanno_dash.services.local_data import (
+    dataset_folders,
+    neuroglancer_origin_allowed,
+    resolved_folder,
+)
 from synanno_dash.services.neuron import NeuronViews
 from synanno_dash.services.tile_images import TileImageCache
 from synanno_dash.settings import Settings
@@ -45,7 +49,9 @@ class AppContext:
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: TileImageCache = field(default_factory=TileImageCache)
     _viewers: ViewerRegistry | None = field(default=None, init=False, repr=False)
-    _data_roots: set[Path] | None = field(default=None, init=False, repr=False)
+    # Registered data-route folders by token (the store is the record; this saves a query
+    # per chunk the viewer fetches). Bounded by the folders of the datasets shown.
+    _folders: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
@@ -65,7 +71,7 @@ class AppContext:
             if self._viewers is None:
                 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
 
-                self._viewers = ViewerRegistry(host=self.settings.host)
+                self._viewers = ViewerRegistry(host=self.settings.host, token_of=self.data_token)
             return self._viewers
 
     def close_viewer(self, session_id: str) -> None:
@@ -76,26 +82,35 @@ class AppContext:
             viewers.close(session_id)
 
     def allow_dataset(self, config: DatasetConfig) -> None:
-        """Let the data route serve ``config``'s local folders (before a viewer shows them)."""
-        folders = dataset_folders([config.source_url, config.target_url, config.neuropil_url])
+        """Register ``config``'s local folders with the data route (before a viewer shows
+        them)."""
+        for folder in dataset_folders([config.source_url, config.target_url, config.neuropil_url]):
+            self.data_token(folder)
+
+    def data_token(self, folder: Path) -> str:
+        """The data-route token of a local folder, made (random) when first registered."""
+        resolved = resolved_folder(folder)
+        token = self.store.data_token(str(resolved))
         with self._lock:
-            self._known_roots().update(folders)
+            self._folders[token] = resolved
+        return token
 
-    def data_roots(self) -> frozenset[Path]:
-        """The local folders the data route may serve (asked on every request it answers)."""
+    def data_folder(self, token: str) -> Path | None:
+        """The folder registered under ``token`` (by any worker), or ``None``."""
         with self._lock:
-            return frozenset(self._known_roots())
+            known = self._folders.get(token)
+        if known is not None:
+            return known
+        found = self.store.data_folder(token) if len(token) <= 64 else None
+        if found is None:
+            return None
+        with self._lock:
+            self._folders[token] = Path(found)
+        return Path(found)
 
-    def _known_roots(self) -> set[Path]:
-        # Read once: later datasets are added by ``allow_dataset`` when a viewer shows them.
-        if self._data_roots is None:
-            from synanno_dash.data.demo import DemoInfo
-
-            urls = self.store.configured_volume_urls()
-            try:
-                demo = DemoInfo.load(self.settings.demo_dir)
-                urls |= {demo.source_url, demo.target_url, demo.neuropil_url}
-            except (FileNotFoundError, ValueError, KeyError, TypeError):
-                pass  # no demo in this data folder
-            self._data_roots = dataset_folders(urls)
-        return self._data_roots
+    def ng_origin_allowed(self, origin: str, request_host: str) -> bool:
+        """Whether a data-route request comes from this process's Neuroglancer client."""
+        with self._lock:
+            viewers = self._viewers
+        port = None if viewers is None else viewers.server_port()
+        return neuroglancer_origin_allowed(port, origin, request_host)

@@ -15,7 +15,8 @@ Developer notes
   behind one lock; handlers look their session up by id and never hold the viewer, so closing a
   session drops its viewer. The least recently used viewers are closed beyond ``max_viewers``.
 - Local (``file://``) layers are fetched by the browser from the app's data route
-  (``services.local_data``); ``base_url`` is the app's address as the browser sees it.
+  (``services.local_data``) under tokens ``token_of`` registers; ``base_url`` is the app's
+  address as the browser sees it. The route answers this server's origin only.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import neuroglancer
 from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.services import ng_state
-from synanno_dash.services.local_data import DEFAULT_PREFIX
+from synanno_dash.services.local_data import DEFAULT_PREFIX, TokenOfFolder
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,14 @@ class ViewerRegistry:
         on_candidate: CandidateCallback | None = None,
         max_viewers: int = 64,
         data_prefix: str = DEFAULT_PREFIX,
+        token_of: TokenOfFolder | None = None,
     ) -> None:
         if max_viewers < 1:
             raise ValueError("keep at least one viewer")
         neuroglancer.set_server_bind_address(host, bind_port=port)
         self.data_base_url = data_base_url
         self.data_prefix = data_prefix
+        self._token_of = token_of  # registers local folders with the app's data route
         self.max_viewers = max_viewers
         self._on_neuron_chosen = on_neuron_chosen
         self._on_candidate = on_candidate
@@ -123,6 +126,11 @@ class ViewerRegistry:
             return False
         _forget(session.viewer)
         return True
+
+    def server_port(self) -> int | None:
+        """The port of this process's Neuroglancer server, once a viewer started it."""
+        server = neuroglancer.server.global_server
+        return None if server is None else int(server.port)
 
     def close_all(self) -> None:
         with self._lock:
@@ -194,7 +202,9 @@ class ViewerRegistry:
         base_url: str | None = None,
     ) -> str:
         """Replace the session's viewer state with ``spec``'s view; returns the viewer URL."""
-        state = ng_state.build_state(config, spec, base_url or self.data_base_url, self.data_prefix)
+        state = ng_state.build_state(
+            config, spec, base_url or self.data_base_url, self._token_of, self.data_prefix
+        )
         viewer = self.get_or_create(session_id)
         viewer.set_state(state)
         with self._lock:

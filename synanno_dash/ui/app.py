@@ -59,8 +59,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_request_limits(app.server, settings)
     install_session_cookie(app.server)
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
-    # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
-    register_local_data_route(app.server, context.data_roots)
+    # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
+    register_local_data_route(app.server, context.data_folder, context.ng_origin_allowed)
     add_reset_route(app.server, context)
     app.layout = html.Div(
         [

@@ -129,27 +129,34 @@ def test_viewers_start_on_first_use_and_close_with_reset(browser_a: DashClient) 
     assert sid not in context.viewers
 
 
-def test_data_route_serves_configured_and_demo_folders_only(
+def test_data_route_serves_registered_folders_to_our_viewer_only(
     browser_a: DashClient, demo_info, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     context, client = browser_a.context, browser_a.client
-    other = write_dataset(tmp_path / "other")  # a real dataset no session has configured
+    other = write_dataset(tmp_path / "other")  # a real dataset no viewer has shown
     demo_target = local_folder(demo_info.target_url)
     other_target = local_folder(other.target_url)
     assert demo_target is not None and other_target is not None
     base = "http://localhost/"
-    response = client.get(data_url(base, demo_target) + "/info")
-    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    view_in_ng(browser_a, 3)  # shows the demo: its folders get tokens; the viewer starts
+    token = context.data_token(demo_target)
+    ng_origin = f"http://localhost:{context.viewers.server_port()}"
+    response = client.get(data_url(base, token) + "/info", headers={"Origin": ng_origin})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == ng_origin
     assert json.loads(response.data)["type"] == "segmentation"
-    assert client.get(data_url(base, other_target) + "/info").status_code == 404
-    # Once a viewer shows it (here: chosen on Open Data), the other dataset is served too.
+    # another site's page cannot read it, even knowing the token
+    foreign = client.get(data_url(base, token) + "/info", headers={"Origin": "https://x.example"})
+    assert foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers
+    # a folder no viewer showed has no token; once shown (chosen on Open Data), it is served
+    assert all(context.data_folder(t) != other_target for t in ("", token))
     context.allow_dataset(other)
-    assert client.get(data_url(base, other_target) + "/info").status_code == 200
-    # A new app on the same database knows every session's dataset from the store.
-    context.store.save_config("someone-else", other)
+    other_token = context.data_token(other_target)
+    assert client.get(data_url(base, other_token) + "/info").status_code == 200
+    # a new app on the same database (another worker, a restart) knows the same tokens
     fresh = AppContext.create(context.settings)
-    assert other_target in fresh.data_roots() and demo_target in fresh.data_roots()
-    assert local_folder("file://" + str(tmp_path)) not in fresh.data_roots()
+    assert fresh.data_folder(other_token) == other_target.resolve()
+    assert fresh.data_folder(token) == demo_target.resolve()
 
 
 # -- View in NG ----------------------------------------------------------------------------
@@ -182,7 +189,7 @@ def test_view_in_ng_centres_the_session_viewer_on_the_instance(
     folder = local_folder(demo_info.source_url)
     assert folder is not None
     assert state.layers["source"].layer.source[0].url == "precomputed://" + data_url(
-        "http://localhost/", folder
+        "http://localhost/", browser_a.context.data_token(folder)
     )
 
 

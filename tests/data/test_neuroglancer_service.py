@@ -21,7 +21,8 @@ from neuroglancer.viewer_config_state import SegmentIdMapEntry
 from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.services import ng_state
-from synanno_dash.services.local_data import folder_token, local_folder
+from synanno_dash.services.context import AppContext
+from synanno_dash.services.local_data import local_folder
 from synanno_dash.services.neuroglancer_viewers import (
     ADD_CANDIDATE_ACTION,
     CHOOSE_NEURON_ACTION,
@@ -30,6 +31,7 @@ from synanno_dash.services.neuroglancer_viewers import (
     keys_bound,
 )
 from tests.data.test_local_data_route import NEURON_LEFT, write_dataset
+from tests.data.test_local_data_route import registry as token_registry
 
 BASE_URL = "http://127.0.0.1:8050"
 CENTER = (60, 70, 8)
@@ -43,9 +45,15 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> DatasetConfig:
     return write_dataset(tmp_path_factory.mktemp("ngservice"))
 
 
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> AppContext:
+    """The app's data-route tokens (a real store), which viewers register local folders with."""
+    return token_registry(tmp_path_factory.mktemp("tokens"))
+
+
 @pytest.fixture()
-def registry() -> Iterator[ViewerRegistry]:
-    reg = ViewerRegistry("127.0.0.1", 0, BASE_URL)
+def registry(tokens: AppContext) -> Iterator[ViewerRegistry]:
+    reg = ViewerRegistry("127.0.0.1", 0, BASE_URL, token_of=tokens.data_token)
     yield reg
     reg.close_all()
 
@@ -114,7 +122,9 @@ def test_viewer_url_host_can_be_replaced(registry: ViewerRegistry) -> None:
     assert replaced.split(":")[-1] == url.split(":")[-1]
 
 
-def test_instance_state(registry: ViewerRegistry, dataset: DatasetConfig) -> None:
+def test_instance_state(
+    registry: ViewerRegistry, dataset: DatasetConfig, tokens: AppContext
+) -> None:
     url = registry.show_instance("s", dataset, CENTER, PRE, POST, CROP)
     state = registry.get_or_create("s").state
     assert url == registry.viewer_url("s")
@@ -141,7 +151,7 @@ def test_instance_state(registry: ViewerRegistry, dataset: DatasetConfig) -> Non
     em = local_folder(dataset.source_url)
     assert em is not None
     assert state.layers["source"].layer.source[0].url == (
-        f"precomputed://{BASE_URL}/ngdata/{folder_token(em)}"
+        f"precomputed://{BASE_URL}/ngdata/{tokens.data_token(em)}"
     )
     # Markers: pre green, post blue, on their voxel centres.
     assert markers_by_id(state) == {
@@ -164,7 +174,7 @@ def test_remote_sources_pass_through() -> None:
 
 
 def test_local_sources_need_the_app_base_url(dataset: DatasetConfig) -> None:
-    with pytest.raises(ValueError, match="base URL"):
+    with pytest.raises(ValueError, match="base URL and data route"):
         ng_state.build_state(dataset, ng_state.ViewSpec(CENTER, CROP), base_url="")
 
 
@@ -183,11 +193,14 @@ def test_keys_bound_on_each_viewer(registry: ViewerRegistry) -> None:
         )
 
 
-def test_n_chooses_a_neuron_for_that_session_only(dataset: DatasetConfig) -> None:
+def test_n_chooses_a_neuron_for_that_session_only(
+    dataset: DatasetConfig, tokens: AppContext
+) -> None:
     chosen: list[tuple[str, int]] = []
     registry = ViewerRegistry(
-        "127.0.0.1", 0, BASE_URL, on_neuron_chosen=lambda s, n: chosen.append((s, n))
-    )
+        "127.0.0.1", 0, BASE_URL, on_neuron_chosen=lambda s, n: chosen.append((s, n)),
+        token_of=tokens.data_token,
+    )  # fmt: skip
     try:
         for session_id in ("a", "b"):
             registry.show_neuron_chooser(session_id, dataset)
@@ -215,11 +228,14 @@ def test_n_chooses_a_neuron_for_that_session_only(dataset: DatasetConfig) -> Non
         registry.close_all()
 
 
-def test_c_records_candidates_for_that_session_only(dataset: DatasetConfig) -> None:
+def test_c_records_candidates_for_that_session_only(
+    dataset: DatasetConfig, tokens: AppContext
+) -> None:
     seen: list[tuple[str, tuple[int, int, int]]] = []
     registry = ViewerRegistry(
-        "127.0.0.1", 0, BASE_URL, on_candidate=lambda s, p: seen.append((s, p))
-    )
+        "127.0.0.1", 0, BASE_URL, on_candidate=lambda s, p: seen.append((s, p)),
+        token_of=tokens.data_token,
+    )  # fmt: skip
     try:
         for session_id in ("a", "b"):
             registry.show_instance(session_id, dataset, CENTER, PRE, POST, CROP)
