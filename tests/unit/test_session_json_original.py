@@ -207,3 +207,16 @@ def test_any_original_session_round_trips(order, neuron, crop, centres) -> None:
         for key in SAME_KEYS:
             assert after[key] == before[key], key
     assert parse_session_json(dumps(exported)).instances == restored.instances
+
+
+def test_our_stage_times_are_iso_with_microseconds() -> None:
+    import re
+
+    from synanno_dash.core.stage_times import file_stamp, now_iso
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", now_iso())
+    assert ":" not in file_stamp() and "." in file_stamp()
+    start, finish = "2026-11-22T11:13:01.000000", "2026-11-22T11:13:02.000001"
+    assert proofread_time({"start_grid": start, "finish_grid": finish})["difference_grid"] == (
+        "0:00:01.000001"
+    )
