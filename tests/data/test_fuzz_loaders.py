@@ -76,7 +76,7 @@ def _open(path: Path) -> None:
 def test_csv_tables_with_absurd_cells(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.csv"
-        path.write_text(text)
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))  # lone surrogates: bad UTF-8
         _bounded(lambda: _open(path), (TableError,))
 
 
