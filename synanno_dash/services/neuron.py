@@ -31,7 +31,7 @@ from synanno_dash.core.compartments import Compartments, NeuronSkeleton, compute
 from synanno_dash.core.geometry import BBox, Resolution, bbox_around
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
 from synanno_dash.core.labels import Label
-from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
 from synanno_dash.data.skeletons import (
     SkeletonError,
@@ -250,41 +250,23 @@ def compartment_progress(
     ]
 
 
-def _page_bounds(items: Sequence[Instance], per_page: int) -> list[tuple[int, int]]:
-    """The pages of ``services.review.page_bounds``: compartments never share a page."""
-    groups = [-1 if i.compartment is None else i.compartment for i in items]
-    return pages_by_group(groups, per_page) or [(0, 0)]
+def _pages(items: Sequence[Instance], per_page: int) -> ReviewPages:
+    return ReviewPages.of([i.compartment for i in items], per_page)
 
 
 def first_pages(items: Sequence[Instance], per_page: int) -> dict[int, int]:
-    """compartment -> the 1-based page where it starts."""
-    pages: dict[int, int] = {}
-    for page, (start, stop) in enumerate(_page_bounds(items, per_page), start=1):
-        if start < stop and items[start].compartment is not None:
-            pages.setdefault(int(items[start].compartment), page)  # type: ignore[arg-type]
-    return pages
+    """compartment -> the 1-based page where it starts (``items`` in review order)."""
+    return _pages(items, per_page).first_pages()
 
 
 def page_of_instance(items: Sequence[Instance], per_page: int, instance_id: int) -> int | None:
     position = next((n for n, i in enumerate(items) if i.instance_id == instance_id), None)
-    if position is None:
-        return None
-    bounds = _page_bounds(items, per_page)
-    return next(page for page, (a, b) in enumerate(bounds, start=1) if a <= position < b)
+    return None if position is None else _pages(items, per_page).page_of_position(position)
 
 
 def last_page_of_compartment(items: Sequence[Instance], per_page: int, page: int) -> int | None:
     """The compartment whose last page ``page`` is, or None (not its last page, or none)."""
-    bounds = _page_bounds(items, per_page)
-    if not 1 <= page <= len(bounds):
-        return None
-    start, stop = bounds[page - 1]
-    if start >= stop or items[start].compartment is None:
-        return None
-    k = int(items[start].compartment)  # type: ignore[arg-type]
-    if stop < len(items) and items[stop].compartment == k:
-        return None
-    return k
+    return _pages(items, per_page).compartment_ending_on(page)
 
 
 def compartment_box_vx(

@@ -16,7 +16,7 @@ from typing import Any
 
 from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
-from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json import build_session_json
 from synanno_dash.data.volumes import InstanceCrops, VolumeError, VolumeSet
 from synanno_dash.services.context import AppContext
@@ -38,13 +38,6 @@ class ReviewPage:
     images: list[SliceImages]  # encoded slices, one entry per instance
 
 
-def page_bounds(compartments: list[int | None], per_page: int) -> list[tuple[int, int]]:
-    """(start, stop) per page, from each instance's compartment in review order; pages
-    never mix compartments."""
-    groups = [-1 if c is None else c for c in compartments]
-    return pages_by_group(groups, per_page) or [(0, 0)]
-
-
 def _config(ctx: AppContext, session_id: str) -> DatasetConfig:
     config = ctx.store.load_config(session_id)
     if config is None:
@@ -56,12 +49,11 @@ def page_instances(
     ctx: AppContext, session_id: str, page: int
 ) -> tuple[DatasetConfig, list[Instance], int]:
     config = _config(ctx, session_id)
-    bounds = page_bounds(ctx.store.compartment_sequence(session_id), config.tiles_per_page)
-    if bounds == [(0, 0)]:
+    pages = ReviewPages.of(ctx.store.compartment_sequence(session_id), config.tiles_per_page)
+    if pages.is_empty:
         raise ReviewError("This session has no synapses to review: submit Open Data again.")
-    page = min(max(1, page), len(bounds))
-    start, stop = bounds[page - 1]
-    return config, ctx.store.instances_slice(session_id, start, stop), len(bounds)
+    start, stop = pages.positions(page)
+    return config, ctx.store.instances_slice(session_id, start, stop), pages.count
 
 
 def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:

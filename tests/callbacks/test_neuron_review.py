@@ -12,9 +12,9 @@ import pytest
 
 from synanno_dash.core.instances import Mode
 from synanno_dash.core.labels import Label
-from synanno_dash.services import neuron
+from synanno_dash.services import neuron, review
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
-from synanno_dash.services.review import page_bounds
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.app import create_app
@@ -46,11 +46,8 @@ def app_and_sid(data_dir: Path, tmp_path: Path, demo_info):  # type: ignore[no-u
 
 
 def _pages(items: list, per_page: int) -> list[tuple[int, int]]:
-    """review.page_bounds, whichever argument it takes (instances or their compartments)."""
-    try:
-        return page_bounds([i.compartment for i in items], per_page)
-    except AttributeError:
-        return page_bounds(items, per_page)
+    """The grid's pages (``core.paging``), from the instances' compartments."""
+    return list(ReviewPages.of([i.compartment for i in items], per_page).bounds)
 
 
 def test_instances_follow_compartments_then_the_traversal(app_and_sid, demo_info) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +79,10 @@ def test_pages_never_mix_compartments_and_start_where_the_overview_says(app_and_
     context = app.server.extensions[EXTENSION_KEY]
     items = context.store.instances(sid)
     bounds = _pages(items, PER_PAGE)
-    assert bounds == neuron._page_bounds(items, PER_PAGE)
+    for page, (start, stop) in enumerate(bounds, start=1):  # the grid serves these pages
+        _config, served, count = review.page_instances(context, sid, page)
+        assert [i.instance_id for i in served] == [i.instance_id for i in items[start:stop]]
+        assert count == len(bounds)
     for start, stop in bounds:
         assert len({i.compartment for i in items[start:stop]}) == 1
     first = neuron.first_pages(items, PER_PAGE)
@@ -106,6 +106,21 @@ def test_pages_never_mix_compartments_and_start_where_the_overview_says(app_and_
         _start, stop = bounds[page - 1]
         assert stop == len(items) or items[stop].compartment != k
     assert neuron.page_of_instance(items, PER_PAGE, items[-1].instance_id) == len(bounds)
+
+
+def test_the_session_json_pages_are_the_grids_pages(app_and_sid) -> None:  # type: ignore[no-untyped-def]
+    app, _client, sid = app_and_sid
+    context = app.server.extensions[EXTENSION_KEY]
+    items = context.store.instances(sid)
+    bounds = _pages(items, PER_PAGE)
+    assert len(bounds) > len(items) // PER_PAGE + 1  # compartments cut short pages
+    grid_page = {
+        i.instance_id: page
+        for page, (start, stop) in enumerate(bounds, start=1)
+        for i in items[start:stop]
+    }
+    document = review.session_json_document(context, sid)
+    assert {r["Image_Index"]: r["Page"] for r in document["Metadata"]} == grid_page
 
 
 def test_the_view_is_prepared_once_and_the_cache_is_bounded(app_and_sid, demo_info) -> None:  # type: ignore[no-untyped-def]
@@ -335,7 +350,7 @@ def test_clicks_on_the_figures_open_the_right_page(app_and_sid) -> None:  # type
     result = post(ids.NEURON_GRAPH, overview, "clickData", line)
     assert result["response"][ids.NEURON_REDIRECT]["href"] == f"/annotation?page={first[k]}"
     result = post(ids.NEURON_GRAPH, overview, "clickData", sphere)
-    last_page = len(neuron._page_bounds(items, PER_PAGE))
+    last_page = len(_pages(items, PER_PAGE))
     assert result["response"][ids.NEURON_REDIRECT]["href"] == f"/annotation?page={last_page}"
     # a legend click toggles one compartment trace: it opens that compartment
     result = post(ids.NEURON_GRAPH, overview, "restyleData", [{"visible": ["legendonly"]}, [1 + k]])

@@ -101,3 +101,33 @@ def test_box_outside_volume_names_both_extents() -> None:
     with pytest.raises(FieldError, match="outside the volume"):
         check_box_in_volume(BBox((600, 0, 0), (700, 10, 10)), BBox((0, 0, 0), (512, 512, 64)))
     check_box_in_volume(BBox((500, 0, 0), (700, 10, 10)), BBox((0, 0, 0), (512, 512, 64)))
+
+
+def test_review_pages_agree_with_each_other() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from synanno_dash.core.paging import ReviewPages
+
+    @given(
+        st.lists(st.one_of(st.none(), st.integers(0, 4)), max_size=60).map(
+            lambda cs: sorted(cs, key=lambda c: -1 if c is None else c)
+        ),
+        st.integers(1, 7),
+    )
+    def check(compartments: list[int | None], per_page: int) -> None:
+        pages = ReviewPages.of(compartments, per_page)
+        each = pages.page_of_each_position()
+        for position, page in enumerate(each):
+            start, stop = pages.positions(page)
+            assert start <= position < stop
+            assert pages.page_of_position(position) == page
+        for compartment, page in pages.first_pages().items():
+            start, _stop = pages.positions(page)
+            assert compartments[start] == compartment and compartment not in compartments[:start]
+        ending = [pages.compartment_ending_on(p) for p in range(1, pages.count + 1)]
+        assert sorted(k for k in ending if k is not None) == sorted(pages.first_pages())
+        if not compartments:
+            assert pages.bounds == ((0, 0),) and pages.is_empty
+
+    check()
