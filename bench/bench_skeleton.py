@@ -35,8 +35,9 @@ from synanno_dash.core.compartments import (  # noqa: E402
     compute_compartments,
     graph_centre,
 )
+from synanno_dash.core.skeleton_lines import display_skeleton  # noqa: E402
 from synanno_dash.core.snapping import review_order, snap_synapses  # noqa: E402
-from synanno_dash.ui.skeleton_figure import display_skeleton, skeleton_figure  # noqa: E402
+from synanno_dash.ui.skeleton_figure import skeleton_figure  # noqa: E402
 from tests.unit.test_skeleton_figure import branching_skeleton  # noqa: E402
 
 T = TypeVar("T")

@@ -13,8 +13,9 @@ from dash import Input, Output, callback, dcc, html
 
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import ids
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno Dash")
@@ -32,13 +33,12 @@ def _row(button: dbc.Button, text: str, status_id: str | None = None) -> dbc.Row
 
 
 def layout(**_query: str) -> html.Div:
-    context, sid = app_context(), session_id()
-    try:
-        items = correction.correction_instances(context, sid)
-    except correction.CorrectionError as exc:
-        return dbc.Alert(str(exc), color="warning")
-    review.mark_stage(context, sid, "finish_draw")
-    edited = sum(1 for i in items if context.store.mask_slices(sid, i.instance_id))
+    session = current_session()
+    if not session.has_dataset:
+        return dbc.Alert(str(NoDatasetError()), color="warning")
+    items = correction.correction_instances(session)
+    review.mark_stage(session, "finish_draw")
+    edited = sum(1 for i in items if correction.edited_slices(session, i.instance_id))
     added = sum(1 for i in items if correction.is_added(i))
     return html.Div(
         [
@@ -90,7 +90,7 @@ def _stamp() -> str:
     prevent_initial_call=True,
 )
 def download_json(_clicks: int) -> dict:
-    document = exports.correction_json(app_context(), session_id())
+    document = exports.correction_json(current_session())
     return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
 
 
@@ -100,7 +100,7 @@ def download_json(_clicks: int) -> dict:
     prevent_initial_call=True,
 )
 def download_zip(_clicks: int) -> dict:
-    data = exports.masks_zip_bytes(app_context(), session_id())
+    data = exports.masks_zip_bytes(current_session())
     return dcc.send_bytes(data, filename=f"synanno_masks_{_stamp()}.zip")
 
 
@@ -111,7 +111,7 @@ def download_zip(_clicks: int) -> dict:
 )
 def layer(_clicks: int) -> list:
     try:
-        written = exports.write_layer(app_context(), session_id())
+        written = exports.write_layer(current_session())
     except exports.ExportError as exc:
         return [html.Span(str(exc), className="text-danger")]
     return [
@@ -128,7 +128,7 @@ def layer(_clicks: int) -> list:
 )
 def table(_clicks: int) -> tuple:
     try:
-        written = exports.write_table(app_context(), session_id())
+        written = exports.write_table(current_session())
     except exports.ExportError as exc:
         return [html.Span(str(exc), className="text-danger")], dash.no_update
     summary = (

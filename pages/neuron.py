@@ -14,11 +14,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
-from synanno_dash.core.instances import Mode
 from synanno_dash.services import neuron
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.attrs import data_attrs
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.skeleton_figure import compartment_color
 
 dash.register_page(__name__, path="/neuron", title="Neuron · SynAnno Dash")
@@ -29,29 +29,17 @@ def _notice(message: str, button: str, href: str) -> html.Div:
 
 
 def layout(**_query: str) -> html.Div:
-    context, sid = app_context(), session_id()
-    config = context.store.load_config(sid)
-    if config is None:
-        return _notice(
-            "No dataset is open in this browser yet: open one on Open Data first.",
-            "Open Data",
-            "/open-data?workflow=detection",
-        )
-    if config.mode != Mode.NEURON:
-        return _notice(
-            "This session reviews a volume, not a neuron: the overview needs a neuron-centric "
-            "session (Open Data, Neuron-centric).",
-            "Review grid",
-            "/annotation",
-        )
     try:
-        view = neuron.neuron_view(context, config)
+        shown = neuron.overview(current_session())
+    except NoDatasetError as exc:
+        return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
+    except neuron.NotNeuronCentricError as exc:
+        return _notice(str(exc), "Review grid", "/annotation")
     except neuron.NeuronError as exc:
         return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
-    items = context.store.instances(sid)
-    progress = neuron.compartment_progress(items, view.n_compartments, config.tiles_per_page)
+    view, items, progress = shown.view, shown.items, shown.progress
     seen, total = sum(p.seen for p in progress), len(items)
-    figure = minimap.neuron_figure(view, items, config)
+    figure = minimap.neuron_figure(view, items, shown.config)
     return html.Div(
         [
             dcc.Location(id=ids.NEURON_REDIRECT, refresh="callback-nav"),
@@ -138,16 +126,7 @@ def _href(pick: tuple[str, int] | None) -> str | None:
     """The review page of a picked compartment or synapse, None if there is none."""
     if pick is None:
         return None
-    context, sid = app_context(), session_id()
-    config = context.store.load_config(sid)
-    if config is None:
-        return None
-    items = context.store.instances(sid)
-    kind, value = pick
-    if kind == "compartment":
-        page = neuron.first_pages(items, config.tiles_per_page).get(value)
-    else:
-        page = neuron.page_of_instance(items, config.tiles_per_page, value)
+    page = neuron.page_of_pick(current_session(), *pick)
     return None if page is None else f"/annotation?page={page}"
 
 

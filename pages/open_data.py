@@ -9,12 +9,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
 
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
-from synanno_dash.data.tables import TableError
+from synanno_dash.services import ng_views
 from synanno_dash.services.defaults import form_defaults
-from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.prepare import OpenDataForm, TableError, submit_open_data, table_neurons
 from synanno_dash.ui import ids, ng_panel
 from synanno_dash.ui.open_data_form import VALIDATED_FIELDS, form
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/open-data", title="Open Data · SynAnno Dash")
 
@@ -36,7 +36,7 @@ _FIELD_NAMES = {
 
 def layout(workflow: str = "detection", **_query: str) -> html.Div:
     workflow = "correction" if workflow == "correction" else "detection"
-    return form(workflow, form_defaults(app_context(), session_id()))
+    return form(workflow, form_defaults(current_session()))
 
 
 clientside_callback(
@@ -103,7 +103,7 @@ def submit(_clicks, *values):  # type: ignore[no-untyped-def]
         swc_text=decode_upload(swc),
         swc_unit_nm=swc_unit or "1",
     )
-    outcome = prepare_session(app_context(), session_id(), form_values)
+    outcome = submit_open_data(current_session(), form_values)
     name_to_field = {name: f for f, name in _FIELD_NAMES.items()}
     invalid = [False] * len(VALIDATED_FIELDS)
     messages = [""] * len(VALIDATED_FIELDS)
@@ -187,7 +187,7 @@ def load_neurons(_clicks, mode, table_url, current_id):  # type: ignore[no-untyp
     if mode != "neuron" or not (table_url or "").strip():
         return no_update, "" if mode != "neuron" else "Give a synapse table first."
     try:
-        neurons = app_context().tables.get(table_url.strip()).neurons()
+        neurons = table_neurons(current_session(), table_url.strip())
     except TableError as exc:
         return [], str(exc)
     # Ids as text: a 64-bit id does not survive a JavaScript number.
@@ -235,13 +235,15 @@ def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
 )
 def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
     """The typed dataset in this browser's viewer, the neuropil visible."""
-    context, sid = app_context(), session_id()
+    session = current_session()
     try:
-        config = ng_panel.chooser_config(context, *(f or "" for f in fields))
-        url = ng_panel.show_neuron_chooser(context, sid, config)
-    except ng_panel.NgPanelError as exc:
+        config = ng_views.chooser_config(session, *(f or "" for f in fields))
+        url = ng_views.show_neuron_chooser(
+            session, config, ng_panel.base_url(), ng_panel.browser_host()
+        )
+    except ng_views.NeuroglancerError as exc:
         return no_update, no_update, str(exc), no_update
-    chosen = context.viewers.chosen_neuron(sid)
+    chosen = ng_views.chosen_neuron(session)
     # The current choice counts as seen: only a new `n` press fills the field.
     return True, url, "", None if chosen is None else str(chosen)
 
@@ -268,7 +270,7 @@ def close_chooser(_clicks):  # type: ignore[no-untyped-def]
 def sync_choice(_ticks, is_open, seen):  # type: ignore[no-untyped-def]
     """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
     ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
-    chosen = app_context().viewers.chosen_neuron(session_id())
+    chosen = ng_views.chosen_neuron(current_session())
     text = None if chosen is None else str(chosen)
     poll_disabled = no_update if ticked else not is_open
     if text is None or text == seen:

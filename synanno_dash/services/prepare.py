@@ -27,11 +27,12 @@ from synanno_dash.core.instances import (
     instance_for,
 )
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
-from synanno_dash.data.tables import SynapseTable, TableError
+from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
+from synanno_dash.services.session import Session, open_session
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _parse(form: OpenDataForm, errors: dict[str, str]) -> dict:
 
 
 def _open_volumes(
-    ctx: AppContext, form: OpenDataForm, parsed: dict, errors: dict[str, str]
+    resources: AppContext, form: OpenDataForm, parsed: dict, errors: dict[str, str]
 ) -> VolumeSet | None:
     try:
         return VolumeSet.open(
@@ -121,7 +122,7 @@ def _open_volumes(
             form.secrets.strip() or None,
             parsed.get("source_res"),
             parsed.get("target_res"),
-            cache=ctx.volumes.cache,
+            cache=resources.volumes.cache,
         )
     except VolumeError as exc:
         role = exc.role or "source"
@@ -130,9 +131,11 @@ def _open_volumes(
         return None
 
 
-def _open_table(ctx: AppContext, form: OpenDataForm, errors: dict[str, str]) -> SynapseTable | None:
+def _open_table(
+    resources: AppContext, form: OpenDataForm, errors: dict[str, str]
+) -> SynapseTable | None:
     try:
-        return ctx.tables.get(form.table.strip())
+        return resources.tables.get(form.table.strip())
     except TableError as exc:
         errors["table"] = str(exc)
         return None
@@ -192,19 +195,19 @@ def _select(
     return table.query(neuron_id=config.neuron_id, bbox=table_box)
 
 
-def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
+def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
     """Check every field; when all are fine, store the config and the instances."""
     outcome = PrepareOutcome()
     errors = outcome.errors
     parsed = _parse(form, errors)
     volumes = (
-        _open_volumes(ctx, form, parsed, errors)
+        _open_volumes(resources, form, parsed, errors)
         if not ({"source", "target"} & errors.keys())
         else None
     )
     table = None
     if form.table.strip() and "table" not in errors:
-        table = _open_table(ctx, form, errors)
+        table = _open_table(resources, form, errors)
     if volumes is None or errors or (table is None and "restored" not in parsed):
         return outcome
     bbox = parsed.get("bbox")
@@ -231,7 +234,8 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
     )
     if form.mode == Mode.NEURON and form.swc_text:
         try:
-            swc_url, unit_nm = save_swc(ctx.settings.data_dir, form.swc_text, form.swc_unit_nm)
+            data_dir = resources.settings.data_dir
+            swc_url, unit_nm = save_swc(data_dir, form.swc_text, form.swc_unit_nm)
         except NeuronError as exc:
             errors["swc"] = str(exc)
             return outcome
@@ -254,27 +258,28 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         )
         if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
             try:
-                items = neuron_instances(neuron_view(ctx, config), synapses, config)
+                items = neuron_instances(neuron_view(resources, config), synapses, config)
             except NeuronError as exc:
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
-    ctx.volumes.adopt(config, volumes)
-    store_prepared(ctx, session_id, config, items, page, stage_times)
+    resources.volumes.adopt(config, volumes)
+    store_prepared(resources, session_id, config, items, page, stage_times)
     # The correction view shows every instance of a JSON opened for Error Correction.
-    ctx.store.update_state(
+    resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
     )
-    review.prefetch(ctx, session_id, page)  # read and encode the first page meanwhile
+    # read and encode the first page meanwhile
+    review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
     outcome.instance_count = len(items)
     return outcome
 
 
 def store_prepared(
-    ctx: AppContext,
+    resources: AppContext,
     session_id: str,
     config: DatasetConfig,
     items: list[Instance],
@@ -282,6 +287,19 @@ def store_prepared(
     stage_times: dict | None = None,
 ) -> None:
     """Replace the session's review with a new one (the old edit log goes with it)."""
-    ctx.store.save_config(session_id, config)
-    ctx.store.replace_instances(session_id, items)
-    ctx.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+    resources.store.save_config(session_id, config)
+    resources.store.replace_instances(session_id, items)
+    resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+
+
+def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
+    """Open Data Submit for a browser session: ``prepare_session``, then the session reads
+    its new configuration."""
+    outcome = prepare_session(session.resources, session.session_id, form)
+    session.forget_config()
+    return outcome
+
+
+def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
+    """The neurons of a synapse table with their synapse counts (``TableError``)."""
+    return session.resources.tables.get(table_url).neurons()

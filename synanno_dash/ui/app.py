@@ -13,6 +13,7 @@ from dash import html, set_props
 
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
@@ -22,16 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def _report_callback_error(error: Exception) -> None:
-    """Any unexpected callback failure: log the traceback, show the user a short message."""
-    log.exception("callback failed", exc_info=error)
-    set_props(
-        ids.SERVER_ERROR,
-        {
-            "is_open": True,
-            "children": f"Something went wrong on the server ({type(error).__name__}). "
-            "Your saved work is safe; try again, or reload the page.",
-        },
-    )
+    """A callback failure: "no dataset open" says so; anything unexpected is logged with its
+    traceback and the user sees a short message."""
+    if isinstance(error, NoDatasetError):
+        message = str(error)
+    else:
+        log.exception("callback failed", exc_info=error)
+        message = (
+            f"Something went wrong on the server ({type(error).__name__}). "
+            "Your saved work is safe; try again, or reload the page."
+        )
+    set_props(ids.SERVER_ERROR, {"is_open": True, "children": message})
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:

@@ -7,6 +7,7 @@ import secrets
 import flask
 
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import Session, open_session
 
 COOKIE = "synanno_session"
 EXTENSION_KEY = "synanno"
@@ -16,6 +17,16 @@ def app_context() -> AppContext:
     ctx = flask.current_app.extensions[EXTENSION_KEY]
     assert isinstance(ctx, AppContext)
     return ctx
+
+
+def current_session() -> Session:
+    """This request's browser session: the one way pages and ui reach the services. One
+    object per request, so the session's configuration is read at most once."""
+    found = flask.g.get("synanno_session")
+    if not isinstance(found, Session):
+        found = open_session(app_context(), session_id())
+        flask.g.synanno_session = found
+    return found
 
 
 def new_session_id() -> str:

@@ -13,6 +13,7 @@ from synanno_dash.services.false_negatives import (
     proposed_box,
 )
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 
 
@@ -28,19 +29,21 @@ def prepared(data_dir: Path, tmp_path: Path, demo_info) -> AppContext:  # type: 
 
 
 def test_added_instance_is_a_labelled_false_negative(prepared: AppContext) -> None:
+    session = open_session(prepared, "s")
     total = prepared.store.counts("s")["total"]
-    item = add_false_negative(prepared, "s", (100, 120, 30))
+    item = add_false_negative(session, (100, 120, 30))
     assert item.instance_id == total
     stored = prepared.store.instance("s", total)
     assert stored.label is Label.INCORRECT and stored.category is Category.FALSE_NEGATIVE
-    assert stored.bbox_target_vx == proposed_box(prepared, "s", (100, 120, 30))
+    assert stored.bbox_target_vx == proposed_box(session, (100, 120, 30))
     assert stored.extra["added_by_hand"] is True
-    custom = add_false_negative(prepared, "s", (10, 10, 3), BBox((0, 0, 0), (40, 40, 8)))
+    custom = add_false_negative(session, (10, 10, 3), BBox((0, 0, 0), (40, 40, 8)))
     assert prepared.store.instance("s", custom.instance_id).bbox_target_vx.shape_xyz == (40, 40, 8)
 
 
 def test_bad_positions_are_refused_clearly(prepared: AppContext) -> None:
+    session = open_session(prepared, "s")
     with pytest.raises(FalseNegativeError, match="outside the volume"):
-        add_false_negative(prepared, "s", (5000, 10, 3))
+        add_false_negative(session, (5000, 10, 3))
     with pytest.raises(FalseNegativeError, match="contain the position"):
-        add_false_negative(prepared, "s", (100, 100, 30), BBox((0, 0, 0), (10, 10, 4)))
+        add_false_negative(session, (100, 100, 30), BBox((0, 0, 0), (10, 10, 4)))

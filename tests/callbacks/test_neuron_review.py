@@ -12,9 +12,11 @@ import pytest
 
 from synanno_dash.core.instances import Mode
 from synanno_dash.core.labels import Label
+from synanno_dash.core.paging import ReviewPages
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.services import neuron, review
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
-from synanno_dash.core.paging import ReviewPages
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.app import create_app
@@ -80,7 +82,7 @@ def test_pages_never_mix_compartments_and_start_where_the_overview_says(app_and_
     items = context.store.instances(sid)
     bounds = _pages(items, PER_PAGE)
     for page, (start, stop) in enumerate(bounds, start=1):  # the grid serves these pages
-        _config, served, count = review.page_instances(context, sid, page)
+        _config, served, count = review.page_instances(open_session(context, sid), page)
         assert [i.instance_id for i in served] == [i.instance_id for i in items[start:stop]]
         assert count == len(bounds)
     for start, stop in bounds:
@@ -119,7 +121,7 @@ def test_the_session_json_pages_are_the_grids_pages(app_and_sid) -> None:  # typ
         for page, (start, stop) in enumerate(bounds, start=1)
         for i in items[start:stop]
     }
-    document = review.session_json_document(context, sid)
+    document = review.session_json_document(open_session(context, sid))
     assert {r["Image_Index"]: r["Page"] for r in document["Metadata"]} == grid_page
 
 
@@ -130,17 +132,17 @@ def test_the_view_is_prepared_once_and_the_cache_is_bounded(app_and_sid, demo_in
     view = neuron.neuron_view(context, config)
     assert neuron.neuron_view(context, config) is view
     assert len(context.neurons) == 1
-    small = neuron.NeuronViews(max_views=1)
+    small: BoundedCache[tuple[str, int], object] = BoundedCache(1)
     built: list[int] = []
 
     def build(n: int):  # type: ignore[no-untyped-def]
         built.append(n)
         return view
 
-    small.get(("a", 1), lambda: build(1))
-    small.get(("a", 1), lambda: build(1))
-    small.get(("b", 2), lambda: build(2))
-    small.get(("a", 1), lambda: build(1))
+    small.get_or_build(("a", 1), lambda: build(1))
+    small.get_or_build(("a", 1), lambda: build(1))
+    small.get_or_build(("b", 2), lambda: build(2))
+    small.get_or_build(("a", 1), lambda: build(1))
     assert built == [1, 2, 1] and len(small) == 1
 
 
@@ -165,7 +167,7 @@ def test_missed_synapse_box_holds_the_compartment_within_the_volume(app_and_sid,
     volume = context.volumes.get(config).target_bounds
     resolution = np.asarray(demo_info.target_resolution_nm)
     for k in range(view.n_compartments):
-        box = neuron.missed_synapse_box(context, config, k)
+        box = neuron.missed_synapse_box(open_session(context, sid), k)
         assert not box.is_empty
         assert volume.intersect(box) == box
         nodes_vx = np.floor(view.skeleton.vertices_nm[view.compartments.nodes_in(k)] / resolution)
@@ -175,7 +177,7 @@ def test_missed_synapse_box_holds_the_compartment_within_the_volume(app_and_sid,
         assert unpadded.start_xyz == tuple(int(v) for v in nodes_vx.min(axis=0))
         assert unpadded.stop_xyz == tuple(int(v) + 1 for v in nodes_vx.max(axis=0))
     with pytest.raises(neuron.NeuronError, match="does not exist"):
-        neuron.missed_synapse_box(context, config, view.n_compartments)
+        neuron.missed_synapse_box(open_session(context, sid), view.n_compartments)
 
 
 def test_figure_has_a_trace_per_compartment_and_stays_small(app_and_sid) -> None:  # type: ignore[no-untyped-def]
@@ -197,7 +199,7 @@ def test_figure_has_a_trace_per_compartment_and_stays_small(app_and_sid) -> None
     for compact in (False, True):
         size = len(minimap.neuron_figure(view, items, config, compact=compact).to_json())
         assert size < 80_000, size
-    assert "skeleton_display" in view.memo  # lines simplified once per view
+    assert view.display is neuron.neuron_view(context, config).display  # simplified once
 
 
 def _click(client, app, instance_id: int) -> dict:  # type: ignore[no-untyped-def]

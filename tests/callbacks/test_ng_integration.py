@@ -16,21 +16,16 @@ import pytest
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.services import ng_state
+from synanno_dash.services import missed, ng_state, ng_views
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.local_data import data_url, local_folder
 from synanno_dash.services.neuroglancer_viewers import ADD_CANDIDATE_ACTION, CHOOSE_NEURON_ACTION
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
 from synanno_dash.ui.app import create_app
-from synanno_dash.ui.missed_search import (
-    box_from_inputs,
-    compartment_center,
-    safe_back,
-    search_target,
-)
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
 from tests.data.test_local_data_route import write_dataset
 from tests.data.test_neuroglancer_service import client_action
@@ -266,23 +261,24 @@ def test_search_target_from_the_query(browser_a: DashClient) -> None:
     context, sid = browser_a.context, browser_a.sid
     config = context.store.load_config(sid)
     assert config is not None
-    add_false_negative(context, sid, (100, 100, 30), compartment=5)
-    add_false_negative(context, sid, (121, 110, 33), compartment=5)
-    target = search_target(context, sid, config, compartment="5")
+    session = open_session(context, sid)
+    add_false_negative(session, (100, 100, 30), compartment=5)
+    add_false_negative(session, (121, 110, 33), compartment=5)
+    target = missed.search_target(session, compartment="5")
     assert target.center_xyz_vx == (110, 105, 32) and target.compartment == 5  # rounded mean
     assert target.back == "/annotation?page=1" and not target.notice
-    explicit = search_target(context, sid, config, compartment="5", center="7, 8, 9")
+    explicit = missed.search_target(session, compartment="5", center="7, 8, 9")
     assert explicit.center_xyz_vx == (7, 8, 9) and explicit.compartment == 5
     item = context.store.instance(sid, 4)
-    from_instance = search_target(context, sid, config, instance="4")
+    from_instance = missed.search_target(session, instance="4")
     assert from_instance.center_xyz_vx == item.synapse.center_xyz_vx
     assert from_instance.back == "/draw"
-    missing = search_target(context, sid, config, instance="99999", back="/draw?instance=2")
+    missing = missed.search_target(session, instance="99999", back="/draw?instance=2")
     assert missing.center_xyz_vx == (256, 256, 32) and "99999" in missing.notice
     assert missing.back == "/draw?instance=2"
-    unknown = search_target(context, sid, config, compartment="8")
+    unknown = missed.search_target(session, compartment="8")
     assert unknown.center_xyz_vx == (256, 256, 32) and "compartment 8" in unknown.notice
-    assert compartment_center(context.store.instances(sid), 9) is None
+    assert missed.compartment_center(context.store.instances(sid), 9) is None
 
 
 def test_a_compartment_opens_on_its_skeleton_box(app, demo_info) -> None:  # type: ignore[no-untyped-def]
@@ -292,14 +288,14 @@ def test_a_compartment_opens_on_its_skeleton_box(app, demo_info) -> None:  # typ
     context, sid = client.context, client.sid
     config = context.store.load_config(sid)
     assert config is not None
-    box = neuron.missed_synapse_box(context, config, 1)
-    target = search_target(context, sid, config, compartment="1")
+    box = neuron.missed_synapse_box(open_session(context, sid), 1)
+    target = missed.search_target(open_session(context, sid), compartment="1")
     assert target.region == box and target.compartment == 1 and not target.notice
     assert box.contains_point(target.center_xyz_vx)
     with app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
-        from synanno_dash.ui import ng_panel
-
-        ng_panel.show_missed_search(context, sid, config, target.center_xyz_vx, box)
+        ng_views.show_missed_search(
+            open_session(context, sid), target.center_xyz_vx, box, "http://localhost/", "localhost"
+        )
     state = viewer_state(client)
     assert state.layers[ng_state.NEUROPIL_LAYER].visible is True
     assert list(state.layers[ng_state.NEUROPIL_LAYER].layer.segments) == [demo_info.demo_neuron_id]
@@ -309,19 +305,19 @@ def test_a_compartment_opens_on_its_skeleton_box(app, demo_info) -> None:  # typ
 
 
 def test_only_local_paths_are_places_to_return_to() -> None:
-    assert safe_back("/annotation?page=3", "/x") == "/annotation?page=3"
+    assert missed.safe_back("/annotation?page=3", "/x") == "/annotation?page=3"
     for bad in ("//evil.example.org/", "https://evil.example.org/", "", None, "/\\evil"):
-        assert safe_back(bad, "/annotation") == "/annotation"
+        assert missed.safe_back(bad, "/annotation") == "/annotation"
 
 
 def test_box_inputs_are_checked() -> None:
-    assert box_from_inputs([1, 2, 3, 11, 12.0, 13]) == BBox((1, 2, 3), (11, 12, 13))
+    assert missed.box_from_inputs([1, 2, 3, 11, 12.0, 13]) == BBox((1, 2, 3), (11, 12, 13))
     with pytest.raises(ValueError, match="z start and stop"):
-        box_from_inputs([1, 2, None, 11, 12, 13])
+        missed.box_from_inputs([1, 2, None, 11, 12, 13])
     with pytest.raises(ValueError, match="whole voxels"):
-        box_from_inputs([1.5, 2, 3, 11, 12, 13])
+        missed.box_from_inputs([1.5, 2, 3, 11, 12, 13])
     with pytest.raises(ValueError, match="before its start"):
-        box_from_inputs([10, 2, 3, 1, 12, 13])
+        missed.box_from_inputs([10, 2, 3, 1, 12, 13])
 
 
 def test_mark_review_and_save_missed_synapses(browser_a: DashClient) -> None:
@@ -331,9 +327,9 @@ def test_mark_review_and_save_missed_synapses(browser_a: DashClient) -> None:
     assert config is not None
     page = {"compartment": None, "back": "/annotation?page=2"}
     with browser_a.app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
-        from synanno_dash.ui import ng_panel
-
-        ng_panel.show_missed_search(context, sid, config, (200, 200, 30))
+        ng_views.show_missed_search(
+            open_session(context, sid), (200, 200, 30), None, "http://localhost/", "localhost"
+        )
     viewer = context.viewers.get_or_create(sid)
     viewer.actions.invoke(ADD_CANDIDATE_ACTION, client_action([300.2, 301.7, 20.5]))
     viewer.actions.invoke(ADD_CANDIDATE_ACTION, client_action([10.5, 12.5, 2.5]))

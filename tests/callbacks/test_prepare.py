@@ -14,6 +14,7 @@ from synanno_dash.core.session_json import dumps
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
 from synanno_dash.services.review import session_json_document
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 
 
@@ -126,7 +127,7 @@ def test_session_json_restores_labels_in_a_new_session(
     context.store.edit("s1", 7, label=Label.UNSURE)
     context.store.edit("s1", 7, note="fuzzy")
     context.store.update_state("s1", page=2)
-    document = json.loads(dumps(session_json_document(context, "s1")))
+    document = json.loads(dumps(session_json_document(open_session(context, "s1"))))
     outcome = prepare_session(
         context, "s2", replace(form, table="", session_json=json.dumps(document))
     )
@@ -145,12 +146,12 @@ def test_correction_with_a_json_shows_every_instance(
 
     assert prepare_session(context, "s1", form).ok
     context.store.edit("s1", 3, label=Label.INCORRECT)
-    document = dumps(session_json_document(context, "s1"))
+    document = dumps(session_json_document(open_session(context, "s1")))
     # Error Detection restored from a JSON: the correction view shows the flagged ones only
     assert prepare_session(context, "s2", replace(form, session_json=document)).ok
-    assert [i.instance_id for i in correction_instances(context, "s2")] == [3]
+    assert [i.instance_id for i in correction_instances(open_session(context, "s2"))] == [3]
     # Error Correction opened with a JSON: every instance of it
     assert prepare_session(
         context, "s3", replace(form, session_json=document, workflow="correction")
     ).ok
-    assert len(correction_instances(context, "s3")) == context.store.counts("s1")["total"]
+    assert len(correction_instances(open_session(context, "s3"))) == context.store.counts("s1")["total"]

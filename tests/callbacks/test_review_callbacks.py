@@ -124,8 +124,9 @@ def test_review_page_lists_the_first_tiles_and_marks_them_seen(app_and_client) -
     app, client, sid = app_and_client
     context = app.server.extensions[EXTENSION_KEY]
     from synanno_dash.services.review import load_page
+    from synanno_dash.services.session import open_session
 
-    page = load_page(context, sid, 2)
+    page = load_page(open_session(context, sid), 2)
     assert [i.instance_id for i in page.instances] == list(range(6, 12))
     assert len(page.images[0].em) == len(page.images[0].masks) == 6  # 6 slices, both layers
     assert context.store.counts(sid)["seen"] == 6

@@ -20,6 +20,7 @@ from synanno_dash.services import correction, exports
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 
 SID = "s"
@@ -41,12 +42,13 @@ def _flag(ctx: AppContext, *ids: int) -> None:
 
 
 def test_which_instances_and_their_boxes(context: AppContext) -> None:
-    assert correction.correction_instances(context, SID) == []  # nothing flagged yet
+    session = open_session(context, SID)
+    assert correction.correction_instances(session) == []  # nothing flagged yet
     _flag(context, 2, 5)
-    assert [i.instance_id for i in correction.correction_instances(context, SID)] == [2, 5]
-    correction.set_show_all(context, SID, True)
-    assert len(correction.correction_instances(context, SID)) == context.store.counts(SID)["total"]
-    correction.set_show_all(context, SID, False)
+    assert [i.instance_id for i in correction.correction_instances(session)] == [2, 5]
+    correction.set_show_all(session, True)
+    assert len(correction.correction_instances(session)) == context.store.counts(SID)["total"]
+    correction.set_show_all(session, False)
     item = context.store.instance(SID, 2)
     box = correction.draw_box(item, 16)
     assert box.shape_xyz == (64, 64, 16)
@@ -56,8 +58,9 @@ def test_which_instances_and_their_boxes(context: AppContext) -> None:
 
 
 def test_draw_fill_erase_markers_undo_and_restart(context: AppContext, tmp_path: Path) -> None:
+    session = open_session(context, SID)
     _flag(context, 3)
-    drawing = correction.load_drawing(context, SID, 3)
+    drawing = correction.load_drawing(session, 3)
     x0, y0, _ = drawing.box.start_xyz
     z = drawing.box.start_xyz[2] + 4
     assert drawing.masks_zyx.shape == (16, 64, 64)
@@ -65,41 +68,41 @@ def test_draw_fill_erase_markers_undo_and_restart(context: AppContext, tmp_path:
     square = np.array([[x0 + 10, y0 + 10], [x0 + 30, y0 + 10], [x0 + 30, y0 + 30],
                        [x0 + 10, y0 + 30]], float)  # fmt: skip
     before = drawing.masks_zyx[4]
-    filled = correction.apply_curve(context, SID, 3, z, square)
+    filled = correction.apply_curve(session, 3, z, square)
     assert filled[10:30, 10:30].all() and np.array_equal(
         filled & ~square_mask(), before & ~square_mask()
     )
     hole = square + [[5, 5], [-5, 5], [-5, -5], [5, -5]]
-    erased = correction.apply_curve(context, SID, 3, z, hole, mode="erase")
+    erased = correction.apply_curve(session, 3, z, hole, mode="erase")
     assert not erased[15:25, 15:25].any() and erased[12, 12]
-    correction.set_marker(context, SID, 3, "pre", (x0 + 3, y0 + 4, z))
-    correction.set_marker(context, SID, 3, "post", (x0 + 40, y0 + 41, z + 2))
+    correction.set_marker(session, 3, "pre", (x0 + 3, y0 + 4, z))
+    correction.set_marker(session, 3, "post", (x0 + 40, y0 + 41, z + 2))
     # undo per stroke, newest first: post, pre, erase; then redo the erase
     assert _step(context, "undo").kind == "post"
     assert context.store.instance(SID, 3).synapse.post_xyz_vx != (x0 + 40, y0 + 41, z + 2)
     assert _step(context, "undo").kind == "pre"
     undone = _step(context, "undo")
     assert undone.kind == "mask" and undone.z_vx == z
-    assert np.array_equal(correction.current_slice(context, SID, 3, z), filled)
-    correction.step(context, SID, 3, "redo")
-    assert np.array_equal(correction.current_slice(context, SID, 3, z), erased)
+    assert np.array_equal(correction.current_slice(session, 3, z), filled)
+    correction.step(session, 3, "redo")
+    assert np.array_equal(correction.current_slice(session, 3, z), erased)
     # the first stroke's undo removes the stored slice: the original cleft is back
-    correction.step(context, SID, 3, "undo")
-    correction.step(context, SID, 3, "undo")
-    assert np.array_equal(correction.current_slice(context, SID, 3, z), before)
-    assert correction.step(context, SID, 3, "undo") is None
-    correction.step(context, SID, 3, "redo")
-    correction.step(context, SID, 3, "redo")
-    correction.save_slice(context, SID, 3, z)
+    correction.step(session, 3, "undo")
+    correction.step(session, 3, "undo")
+    assert np.array_equal(correction.current_slice(session, 3, z), before)
+    assert correction.step(session, 3, "undo") is None
+    correction.step(session, 3, "redo")
+    correction.step(session, 3, "redo")
+    correction.save_slice(session, 3, z)
     # a restart (a new app context on the same database) keeps slices and saved flags
     again = AppContext.create(context.settings)
-    reloaded = correction.load_drawing(again, SID, 3)
+    reloaded = correction.load_drawing(open_session(again, SID), 3)
     assert np.array_equal(reloaded.masks_zyx[4], erased)
     assert reloaded.edited_z == {z} and reloaded.saved_z == {z}
 
 
 def _step(ctx: AppContext, direction: str) -> correction.Step:
-    done = correction.step(ctx, SID, 3, direction)
+    done = correction.step(open_session(ctx, SID), 3, direction)
     assert done is not None
     return done
 
@@ -109,20 +112,22 @@ def square_mask() -> np.ndarray:
 
 
 def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> None:  # type: ignore[no-untyped-def]
+    session = open_session(context, SID)
     from cloudvolume import CloudVolume
 
     _flag(context, 1, 4)
     context.store.edit(SID, 6, label=Label.INCORRECT, discarded=True)  # a false positive
     item = context.store.instance(SID, 1)
-    drawing = correction.load_drawing(context, SID, 1)
+    drawing = correction.load_drawing(session, 1)
     x0, y0, z0 = drawing.box.start_xyz
     tri = np.array([[x0 + 5, y0 + 5], [x0 + 50, y0 + 8], [x0 + 20, y0 + 40]], float)
-    correction.clear_slice(context, SID, 1, z0 + 2)
-    correction.apply_curve(context, SID, 1, z0 + 2, tri)
+    correction.clear_slice(session, 1, z0 + 2)
+    correction.apply_curve(session, 1, z0 + 2, tri)
     new_pre = (x0 + 7, y0 + 9, z0 + 3)
-    correction.set_marker(context, SID, 1, "pre", new_pre)
-    added = add_false_negative(context, SID, (200, 210, 30), correction.proposed_box(
-        context, SID, (200, 210, 30)))  # fmt: skip
+    correction.set_marker(session, 1, "pre", new_pre)
+    added = add_false_negative(
+        session, (200, 210, 30), correction.proposed_box(session, (200, 210, 30))
+    )
     added_box = correction.draw_box(added, 16)
     correction.apply_curve(
         context,
@@ -131,10 +136,10 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
         31,
         np.array([[195, 205], [205, 205], [205, 215], [195, 215]], float),
     )
-    correction.set_marker(context, SID, added.instance_id, "post", (203, 211, 31))
+    correction.set_marker(session, added.instance_id, "post", (203, 211, 31))
 
     # masks zip: names parse back, arrays match the drawing
-    with zipfile.ZipFile(io.BytesIO(exports.masks_zip_bytes(context, SID))) as archive:
+    with zipfile.ZipFile(io.BytesIO(exports.masks_zip_bytes(session))) as archive:
         names = archive.namelist()
         manifest = json.loads(archive.read("manifest.json"))
         arrays = {parse_mask_file_name(n): np.load(io.BytesIO(archive.read(n)))
@@ -149,7 +154,7 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     assert manifest["instances"][0]["pre_xyz_vx"] == list(new_pre)
 
     # precomputed layer: segment id = instance id + 1, same geometry as the target
-    layer = exports.write_layer(context, SID)
+    layer = exports.write_layer(session)
     assert layer.segments == 3 and layer.path.is_relative_to(context.settings.data_dir)
     cv = CloudVolume(layer.url, fill_missing=True, progress=False)
     (bx0, by0, bz0), (bx1, by1, bz1) = drawing.box.start_xyz, drawing.box.stop_xyz
@@ -158,7 +163,7 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     assert (np.asarray(cv[195:206, 205:216, 31])[..., 0] == added.instance_id + 1).sum() == 100
 
     # corrected table: the SynAnno CSV schema, loads back as a synapse table
-    result = exports.write_table(context, SID)
+    result = exports.write_table(session)
     assert (result.changed, result.dropped, result.added) == (1, 1, 1)
     table = open_table(result.path, tmp_path / "tables")
     original = open_table(demo_info.table_url, tmp_path / "tables")
@@ -170,7 +175,7 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     assert discarded.center_xyz_vx not in {r.center_xyz_vx for r in rows}
 
     # session JSON: corrected points, the added instance, edited slices; restorable
-    document = exports.correction_json(context, SID)
+    document = exports.correction_json(session)
     records = {r["sd_instance_id"]: r for r in document["Metadata"]}
     assert records[1]["sd_edited_slices_z"] == [z0 + 2]
     assert [records[1][f"pre_pt_{a}"] for a in "xyz"] == list(new_pre)
@@ -181,11 +186,12 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
 
 
 def test_one_export_keeps_layer_and_table_together(context: AppContext) -> None:
+    session = open_session(context, SID)
     _flag(context, 2)
-    layer = exports.write_layer(context, SID)
-    table = exports.write_table(context, SID)
+    layer = exports.write_layer(session)
+    table = exports.write_table(session)
     assert table.path.parent == layer.path.parent  # one export run, one folder
-    again = exports.write_layer(context, SID)  # a second layer never overwrites the first
+    again = exports.write_layer(session)  # a second layer never overwrites the first
     assert again.path.parent != layer.path.parent and layer.path.exists()
 
 
@@ -212,11 +218,11 @@ def test_added_synapse_gets_the_neuron_ids_under_its_markers(
                   if i.synapse.pre_xyz_vx and i.synapse.post_xyz_vx
                   and segment(i.synapse.pre_xyz_vx) and segment(i.synapse.post_xyz_vx)
                   and segment(i.synapse.pre_xyz_vx) != segment(i.synapse.post_xyz_vx))
-    added = add_false_negative(ctx, SID, source.center_xyz_vx)
-    correction.set_marker(ctx, SID, added.instance_id, "pre", source.pre_xyz_vx)
-    correction.set_marker(ctx, SID, added.instance_id, "post", source.post_xyz_vx)
+    added = add_false_negative(open_session(ctx, SID), source.center_xyz_vx)
+    correction.set_marker(open_session(ctx, SID), added.instance_id, "pre", source.pre_xyz_vx)
+    correction.set_marker(open_session(ctx, SID), added.instance_id, "post", source.post_xyz_vx)
 
-    result = exports.write_table(ctx, SID)
+    result = exports.write_table(open_session(ctx, SID))
     last = open_table(result.path, tmp_path / "tables").query()[-1]
     assert last.center_xyz_vx == source.center_xyz_vx
     assert last.pre_neuron_id == segment(source.pre_xyz_vx) > 2**53  # exact 64-bit ids

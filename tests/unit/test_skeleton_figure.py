@@ -9,12 +9,12 @@ import pytest
 
 from synanno_dash.core.compartments import NeuronSkeleton, compute_compartments
 from synanno_dash.core.labels import Label
+from synanno_dash.core.skeleton_lines import display_skeleton
 from synanno_dash.ui.skeleton_figure import (
     CURRENT_MARKER_SIZE,
     MARKER_SIZE,
     SYNAPSE_TRACE,
     compartment_color,
-    display_skeleton,
     skeleton_figure,
     synapse_colors,
 )

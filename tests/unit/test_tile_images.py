@@ -6,9 +6,10 @@ import io
 import numpy as np
 from PIL import Image
 
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.services.tile_images import (
     MASK_RGB,
-    TileImageCache,
+    SliceImages,
     encode_slices,
     mask_slice_uri,
     source_slices_for_target,
@@ -34,11 +35,15 @@ def test_source_slices_follow_the_z_ratio() -> None:
     assert [int(s[0, 0]) for s in picked] == [1, 3, 5, 7, 9, 11]
 
 
+def _size(images: SliceImages) -> int:
+    return images.nbytes
+
+
 def test_cache_is_bounded_and_least_recently_used() -> None:
     em = np.full((2, 16, 16), 128, np.uint8)
     cleft = np.zeros((2, 8, 8), np.uint32)
     one = encode_slices(em, cleft)
-    cache = TileImageCache(max_bytes=int(one.nbytes * 2.5))
+    cache: BoundedCache[str, SliceImages] = BoundedCache(int(one.nbytes * 2.5), _size)
     for key in "abc":
         cache.put(key, one)
     assert cache.get("a") is None and cache.get("b") is one and cache.get("c") is one
