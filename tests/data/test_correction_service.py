@@ -130,8 +130,7 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     )
     added_box = correction.draw_box(added, 16)
     correction.apply_curve(
-        context,
-        SID,
+        session,
         added.instance_id,
         31,
         np.array([[195, 205], [205, 205], [205, 215], [195, 215]], float),
