@@ -11,10 +11,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, callback, clientside_callback, ctx, dcc, html, no_update
 
+from synanno_dash.core.instances import Workflow
 from synanno_dash.core.labels import Label
 from synanno_dash.services import neuron, review
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import enlarge, ids, minimap
+from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.tiles import tile, tile_class
 
@@ -121,7 +123,7 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
         return html.Div(
             [
                 dbc.Alert(str(exc), color="warning"),
-                dbc.Button("Open Data", href="/open-data?workflow=detection"),
+                dbc.Button("Open Data", href=open_data_href(Workflow.DETECTION)),
             ]
         )
     counts = review.counts(session)

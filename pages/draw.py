@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from synanno_dash.core.geometry import BBox
+from synanno_dash.core.instances import Workflow
 from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target
 from synanno_dash.services import correction, review
 from synanno_dash.services.correction import StoreError
@@ -17,6 +18,7 @@ from synanno_dash.services.false_negatives import FalseNegativeError, add_false_
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import draw_figure, ids
 from synanno_dash.ui.draw_tiles import add_modal, add_tile, draw_tile
+from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/draw", title="Correction · SynAnno Dash")
@@ -28,7 +30,7 @@ def layout(all: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (qu
         return html.Div(
             [
                 dbc.Alert(str(NoDatasetError()), color="warning"),
-                dbc.Button("Open Data", href="/open-data?workflow=correction"),
+                dbc.Button("Open Data", href=open_data_href(Workflow.CORRECTION)),
             ]
         )
     if all in ("0", "1"):

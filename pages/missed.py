@@ -24,6 +24,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from synanno_dash.core.forms import FieldError
 from synanno_dash.core.geometry import Triple
+from synanno_dash.core.instances import Workflow
 from synanno_dash.services import missed, ng_views
 from synanno_dash.services.false_negatives import FalseNegativeError
 from synanno_dash.services.session import NoDatasetError
@@ -35,6 +36,7 @@ from synanno_dash.ui.missed_search import (
     review_info,
     side_panel,
 )
+from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/missed", title="Missed synapses · SynAnno Dash")
@@ -56,7 +58,7 @@ def layout(
         return html.Div(
             [
                 dbc.Alert(str(exc), color="warning"),
-                dbc.Button("Open Data", href="/open-data?workflow=detection"),
+                dbc.Button("Open Data", href=open_data_href(Workflow.DETECTION)),
             ]
         )
     except FieldError as exc:

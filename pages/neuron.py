@@ -14,10 +14,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, ctx, dcc, html, no_update
 
+from synanno_dash.core.instances import Workflow
 from synanno_dash.services import neuron
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.attrs import data_attrs
+from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.skeleton_figure import compartment_color
 
@@ -32,11 +34,11 @@ def layout(**_query: str) -> html.Div:
     try:
         shown = neuron.overview(current_session())
     except NoDatasetError as exc:
-        return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
+        return _notice(str(exc), "Open Data", open_data_href(Workflow.DETECTION))
     except neuron.NotNeuronCentricError as exc:
         return _notice(str(exc), "Review grid", "/annotation")
     except neuron.NeuronError as exc:
-        return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
+        return _notice(str(exc), "Open Data", open_data_href(Workflow.DETECTION))
     view, items, progress = shown.view, shown.items, shown.progress
     seen, total = sum(p.seen for p in progress), len(items)
     figure = minimap.neuron_figure(view, items, shown.config)

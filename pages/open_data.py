@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
 
+from synanno_dash.core.instances import Mode, Workflow
+from synanno_dash.core.open_data_form import FIELD, FIELDS, decode_upload, form_from_inputs
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.services import ng_views
 from synanno_dash.services.defaults import form_defaults
-from synanno_dash.services.prepare import OpenDataForm, TableError, submit_open_data, table_neurons
+from synanno_dash.services.prepare import TableError, submit_open_data, table_neurons
 from synanno_dash.ui import ids, ng_panel
-from synanno_dash.ui.open_data_form import VALIDATED_FIELDS, form
+from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
 from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/open-data", title="Open Data · SynAnno Dash")
 
-# form field id -> OpenDataForm attribute
-_FIELD_NAMES = {
-    ids.OD_SOURCE: "source",
-    ids.OD_TARGET: "target",
-    ids.OD_NEUROPIL: "neuropil",
-    ids.OD_TABLE: "table",
-    ids.OD_SECRETS: "secrets",
-    ids.OD_BOX_START: "box_start",
-    ids.OD_SOURCE_RES: "source_res",
-    ids.OD_TARGET_RES: "target_res",
-    ids.OD_TABLE_RES: "table_res",
-    ids.OD_NEURON_ID: "neuron_id",
-    ids.OD_CROP_SIZE: "crop_size",
-}
-
-
-def layout(workflow: str = "detection", **_query: str) -> html.Div:
-    workflow = "correction" if workflow == "correction" else "detection"
-    return form(workflow, form_defaults(current_session()))
+def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
+    return form(Workflow.parse(workflow), form_defaults(current_session()))
 
 
 clientside_callback(
@@ -52,22 +35,24 @@ clientside_callback(
 # Each Submit sets the start button's "disabled": its target follows the submitted mode
 # (a neuron-centric review opens on the neuron overview).
 clientside_callback(
-    """function(_disabled, mode, workflow) {
-        if (workflow === 'correction') { return window.dash_clientside.no_update; }
-        return mode === 'neuron' ? '/neuron' : '/annotation';
-    }""",
+    f"""function(_disabled, mode, workflow) {{
+        const noUpdate = window.dash_clientside.no_update;
+        if (workflow === '{Workflow.CORRECTION.value}') {{ return noUpdate; }}
+        return mode === '{Mode.NEURON.value}' ? '/neuron' : '/annotation';
+    }}""",
     Output(ids.OD_START, "href"),
     Input(ids.OD_START, "disabled"),
     State(ids.OD_MODE, "value"),
     State(ids.OD_WORKFLOW, "data"),
 )
 
-_FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
+# The submit callback reads every declared field (``core.open_data_form.FIELDS``), in order.
+_FIELD_STATES = [State(ids.open_data(f.name), f.value_prop) for f in FIELDS]
 
 
 @callback(
-    [Output(f, "invalid") for f in VALIDATED_FIELDS]
-    + [Output(ids.feedback(f), "children") for f in VALIDATED_FIELDS]
+    [Output(ids.open_data(f.name), "invalid") for f in FEEDBACK_FIELDS]
+    + [Output(ids.feedback(ids.open_data(f.name)), "children") for f in FEEDBACK_FIELDS]
     + [
         Output(ids.OD_SUBMIT_STATUS, "children"),
         Output(ids.OD_START, "disabled"),
@@ -75,75 +60,44 @@ _FIELD_STATES = [State(field_id, "value") for field_id in VALIDATED_FIELDS]
         Output(ids.OD_SWC_STATUS, "children"),
     ],
     Input(ids.OD_SUBMIT, "n_clicks"),
-    _FIELD_STATES,
-    State(ids.OD_MODE, "value"),
-    State(ids.OD_AXIS_ORDER, "value"),
-    State(ids.OD_BOX_STOP, "value"),
-    State(ids.OD_TILES_PER_PAGE, "value"),
-    State(ids.OD_JSON_UPLOAD, "contents"),
-    State(ids.OD_WORKFLOW, "data"),
-    State(ids.OD_SWC_UPLOAD, "contents"),
+    *_FIELD_STATES,
     State(ids.OD_SWC_UPLOAD, "filename"),
-    State(ids.OD_SWC_UNIT, "value"),
     prevent_initial_call=True,
 )
-def submit(_clicks, *values):  # type: ignore[no-untyped-def]
-    field_values = dict(zip(VALIDATED_FIELDS, values[: len(VALIDATED_FIELDS)], strict=True))
-    extra = values[len(VALIDATED_FIELDS) :]
-    mode, axis_order, box_stop, tiles, upload, workflow, swc, swc_name, swc_unit = extra
-    raw = {_FIELD_NAMES[f]: (v or "") for f, v in field_values.items()}
-    form_values = OpenDataForm(
-        **raw,
-        mode=mode,
-        axis_order=axis_order,
-        box_stop=box_stop or "",
-        tiles_per_page=tiles,
-        session_json=decode_upload(upload),
-        workflow="correction" if workflow == "correction" else "detection",
-        swc_text=decode_upload(swc),
-        swc_unit_nm=swc_unit or "1",
+def submit(_clicks: int | None, *values: object) -> list[object]:
+    form_values = form_from_inputs(
+        {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
     )
+    swc_name = values[len(FIELDS)]
     outcome = submit_open_data(current_session(), form_values)
-    name_to_field = {name: f for f, name in _FIELD_NAMES.items()}
-    invalid = [False] * len(VALIDATED_FIELDS)
-    messages = [""] * len(VALIDATED_FIELDS)
-    json_message = _json_message(outcome.errors.pop("session_json", None))
-    swc_error = outcome.errors.pop("swc", None)
+    errors = dict(outcome.errors)
+    json_message = _json_message(errors.pop(FIELD["session_json"].key, None))
+    swc_error = errors.pop(FIELD["swc_text"].key, None)
     swc_message = (
         html.Span(f"{swc_name}: {swc_error}", className="text-danger")
         if swc_error
-        else (f"{swc_name}: the neuron's skeleton for this session." if swc else "")
+        else f"{swc_name}: the neuron's skeleton for this session."
+        if form_values.swc_text
+        else ""
     )
-    for name, message in outcome.errors.items():
-        index = VALIDATED_FIELDS.index(name_to_field[name])
-        invalid[index], messages[index] = True, message
+    invalid = [f.key in errors for f in FEEDBACK_FIELDS]
+    messages = [errors.get(f.key, "") for f in FEEDBACK_FIELDS]
     if outcome.ok:
         restored = " (restored from the session JSON)" if form_values.session_json else ""
         status = dbc.Alert(
             f"Ready: {outcome.instance_count} synapses{restored}; the first page is being "
             "prepared.",
             color="success",
-            id="od-ready",
+            id=ids.OD_READY,
         )
         return [*invalid, *messages, status, False, json_message, swc_message]
-    count = len(outcome.errors) + (json_message is not no_update) + bool(swc_error)
+    count = len(errors) + (json_message is not no_update) + bool(swc_error)
     status = dbc.Alert(
         f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention: "
         "see the messages above.",
         color="danger",
     )
     return [*invalid, *messages, status, True, json_message, swc_message]
-
-
-def decode_upload(contents: str | None) -> str:
-    """The text of a ``dcc.Upload`` (a base64 data URL); empty when nothing was chosen."""
-    if not contents:
-        return ""
-    _header, _, payload = contents.partition(",")
-    try:
-        return base64.b64decode(payload).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return "\x00not-utf8"  # parse_session_json reports it as invalid JSON
 
 
 def _json_message(error: str | None):  # type: ignore[no-untyped-def]

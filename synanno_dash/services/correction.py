@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from synanno_dash.core.geometry import BBox, Triple, bbox_around
-from synanno_dash.core.instances import DatasetConfig, Instance
+from synanno_dash.core.instances import DatasetConfig, Instance, Workflow
 from synanno_dash.core.masks import erase, fill, instance_mask
 from synanno_dash.data.store import StoreError as StoreError  # for the views to catch
 from synanno_dash.data.volumes import InstanceCrops, VolumeError
@@ -57,7 +57,8 @@ def shows_all(session: Session) -> bool:
     state = session.store.get_state(session.session_id)
     if "draw_show_all" in state:
         return bool(state["draw_show_all"])
-    return state.get("workflow") == "correction" and bool(state.get("restored_from_json"))
+    started_for_correction = Workflow.parse(state.get("workflow")) is Workflow.CORRECTION
+    return started_for_correction and bool(state.get("restored_from_json"))
 
 
 def set_show_all(session: Session, show_all: bool) -> None:

@@ -1,6 +1,7 @@
 """Validate the Open Data form and prepare a session's instances (no Dash here).
 
-Every field gets its own message naming the problem and the fix; nothing raises past
+Every field gets its own message naming the problem and the fix (the fields, their parsers
+and messages are declared once, in ``core.open_data_form``); nothing raises past
 ``prepare_session`` for bad input, so the server keeps serving.
 """
 
@@ -9,15 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from synanno_dash.core.forms import (
-    FieldError,
-    check_box_in_volume,
-    parse_axis_order,
-    parse_bbox,
-    parse_int_triple,
-    parse_neuron_id,
-    parse_resolution,
-)
+from synanno_dash.core.forms import FieldError, check_box_in_volume
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
@@ -26,7 +19,8 @@ from synanno_dash.core.instances import (
     Synapse,
     instance_for,
 )
-from synanno_dash.core.session_json import SessionJsonError, parse_session_json
+from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
+from synanno_dash.core.open_data_form import parse_form
 from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review
@@ -40,31 +34,6 @@ log = logging.getLogger(__name__)
 MAX_INSTANCES = 200_000
 
 
-@dataclass(frozen=True)
-class OpenDataForm:
-    """The raw text of the Open Data form."""
-
-    source: str = ""
-    target: str = ""
-    neuropil: str = ""
-    table: str = ""
-    secrets: str = ""
-    mode: str = "volume"
-    axis_order: str = "xyz"
-    box_start: str = ""
-    box_stop: str = ""
-    source_res: str = ""
-    target_res: str = ""
-    table_res: str = ""
-    neuron_id: str = ""
-    crop_size: str = "64, 64, 6"
-    tiles_per_page: str = "24"
-    session_json: str = ""  # the uploaded session JSON's text, to restore a session
-    workflow: str = "detection"  # or "correction": which landing button started it
-    swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
-    swc_unit_nm: str = "1"  # nm per SWC coordinate unit
-
-
 @dataclass
 class PrepareOutcome:
     errors: dict[str, str] = field(default_factory=dict)  # form field name -> message
@@ -74,41 +43,6 @@ class PrepareOutcome:
     @property
     def ok(self) -> bool:
         return not self.errors and self.config is not None
-
-
-def _parse(form: OpenDataForm, errors: dict[str, str]) -> dict:
-    parsed: dict = {}
-
-    def attempt(name: str, func, *args):  # type: ignore[no-untyped-def]
-        try:
-            parsed[name] = func(*args)
-        except FieldError as exc:
-            errors[name] = str(exc)
-
-    attempt("source_res", parse_resolution, form.source_res, "source resolution")
-    attempt("target_res", parse_resolution, form.target_res, "target resolution")
-    attempt("table_res", parse_resolution, form.table_res, "table resolution")
-    attempt("crop_size", parse_int_triple, form.crop_size, "crop size")
-    try:
-        parsed["bbox"] = parse_bbox(
-            form.box_start, form.box_stop, parse_axis_order(form.axis_order)
-        )
-    except FieldError as exc:
-        errors["box_start"] = str(exc)
-    if form.mode == Mode.NEURON:
-        attempt("neuron_id", parse_neuron_id, form.neuron_id)
-    required = ("source", "target") if form.session_json else ("source", "target", "table")
-    if form.session_json:
-        try:
-            parsed["restored"] = parse_session_json(form.session_json)
-        except SessionJsonError as exc:
-            errors["session_json"] = str(exc)
-    for name in required:
-        if not getattr(form, name).strip():
-            errors[name] = f"the {name} is required."
-    if form.mode == Mode.NEURON and not form.neuropil.strip() and not form.swc_text:
-        errors["neuropil"] = "neuron-centric review needs the neuropil (neuron) segmentation."
-    return parsed
 
 
 def _open_volumes(
@@ -198,8 +132,9 @@ def _select(
 def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
     """Check every field; when all are fine, store the config and the instances."""
     outcome = PrepareOutcome()
+    parsed, errors = parse_form(form)
+    outcome.errors.update(errors)
     errors = outcome.errors
-    parsed = _parse(form, errors)
     volumes = (
         _open_volumes(resources, form, parsed, errors)
         if not ({"source", "target"} & errors.keys())
@@ -208,9 +143,10 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     table = None
     if form.table.strip() and "table" not in errors:
         table = _open_table(resources, form, errors)
-    if volumes is None or errors or (table is None and "restored" not in parsed):
+    restored = parsed.get("session_json")
+    if volumes is None or errors or (table is None and restored is None):
         return outcome
-    bbox = parsed.get("bbox")
+    bbox = parsed.get("box_start")
     if bbox is not None:
         try:
             check_box_in_volume(bbox, volumes.target_bounds)
@@ -232,7 +168,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         crop_size_xyz_vx=parsed["crop_size"],
         tiles_per_page=int(form.tiles_per_page),
     )
-    if form.mode == Mode.NEURON and form.swc_text:
+    if form.is_neuron_centric and form.swc_text:
         try:
             data_dir = resources.settings.data_dir
             swc_url, unit_nm = save_swc(data_dir, form.swc_text, form.swc_unit_nm)
@@ -240,8 +176,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             errors["swc"] = str(exc)
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
-    if "restored" in parsed:
-        restored = parsed["restored"]
+    if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
             config = config.with_changes(neuron_id=restored.neuron_id)

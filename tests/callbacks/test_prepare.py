@@ -154,4 +154,5 @@ def test_correction_with_a_json_shows_every_instance(
     assert prepare_session(
         context, "s3", replace(form, session_json=document, workflow="correction")
     ).ok
-    assert len(correction_instances(open_session(context, "s3"))) == context.store.counts("s1")["total"]
+    shown = correction_instances(open_session(context, "s3"))
+    assert len(shown) == context.store.counts("s1")["total"]

@@ -131,3 +131,30 @@ def test_review_pages_agree_with_each_other() -> None:
             assert pages.bounds == ((0, 0),) and pages.is_empty
 
     check()
+
+
+def test_the_open_data_form_is_declared_once() -> None:
+    """Layout, submit inputs and parsing all come from ``core.open_data_form.FIELDS``."""
+    import json
+
+    from synanno_dash.core.instances import Workflow
+    from synanno_dash.core.open_data_form import FIELDS, OpenDataForm, form_from_inputs, parse_form
+    from synanno_dash.ui import ids
+    from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
+
+    defaults = {k: "" for k in ("source", "target", "neuropil", "table", "source_res",
+                                "target_res", "neuron_id", "crop_size", "tiles_per_page")}
+    layout = form(Workflow.DETECTION, defaults)
+    components = [layout, *layout._traverse()]
+    laid_out = {getattr(c, "id", None) for c in components}
+    texts = json.dumps([getattr(c, "children", None) for c in components], default=str)
+    for field in FIELDS:
+        assert ids.open_data(field.name) in laid_out, field.name  # every field is laid out
+        assert field.label in texts or field.kind.value == "store", field.name
+    for field in FEEDBACK_FIELDS:
+        assert ids.feedback(ids.open_data(field.name)) in laid_out
+    # every value of the form is read from its component, and an emptied field stays empty
+    typed = form_from_inputs({f.name: None for f in FIELDS})
+    assert typed.crop_size == "" and typed.mode == OpenDataForm().mode
+    _parsed, errors = parse_form(typed)
+    assert errors["source"] == "the source is required." and "crop_size" in errors
