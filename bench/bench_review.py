@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from synanno_dash.data.demo import ensure_demo
+from synanno_dash.demo.dataset import ensure_demo
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.prepare import OpenDataForm, prepare_session

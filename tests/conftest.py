@@ -48,7 +48,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder holding the generated demo dataset (generated once per test run)."""
-    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.demo.dataset import ensure_demo
 
     folder = tmp_path_factory.mktemp("synanno-data")
     ensure_demo(folder / "demo")
@@ -57,7 +57,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_info(data_dir: Path):  # type: ignore[no-untyped-def]
-    from synanno_dash.data.demo import DemoInfo
+    from synanno_dash.demo.dataset import DemoInfo
 
     return DemoInfo.load(data_dir / "demo")
 

@@ -45,7 +45,7 @@ def new_layer(
     chunk = [min(int(c), max(1, int(s))) for c, s in zip(chunk_xyz_vx, size_xyz_vx, strict=True)]
     info = CloudVolume.create_new_info(
         num_channels=1, layer_type=layer_type, data_type=data_type, encoding="raw",
-        resolution=[float(r) for r in resolution_nm],
+        resolution=list(resolution_nm),
         voxel_offset=[int(v) for v in offset_xyz_vx], chunk_size=chunk,
         volume_size=[int(s) for s in size_xyz_vx],
     )  # fmt: skip

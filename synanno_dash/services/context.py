@@ -134,7 +134,7 @@ class AppContext:
     def _known_roots(self) -> set[Path]:
         # Read once: later datasets are added by ``allow_dataset`` when a viewer shows them.
         if self._data_roots is None:
-            from synanno_dash.data.demo import DemoInfo
+            from synanno_dash.demo.dataset import DemoInfo
 
             urls = self.store.configured_volume_urls()
             try:

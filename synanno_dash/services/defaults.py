@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from synanno_dash.core.geometry import Resolution
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, DatasetConfig
-from synanno_dash.data.demo import DemoInfo
+from synanno_dash.demo.dataset import DemoInfo
 from synanno_dash.services.session import Session
 
 

@@ -18,16 +18,15 @@ from typing import Any
 
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
-from synanno_dash.data.exports import (
+from synanno_dash.data.corrected_table import (
     AddedSynapse,
-    InstanceMask,
     Point,
     TableCorrections,
-    masks_zip,
     table_path,
     write_corrected_table,
-    write_segmentation_layer,
 )
+from synanno_dash.data.mask_layer import write_segmentation_layer
+from synanno_dash.data.masks_zip import InstanceMask, masks_zip
 from synanno_dash.data.table_schema import TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import correction, review

@@ -14,7 +14,7 @@ import pytest
 from synanno_dash.core.labels import Label
 from synanno_dash.core.masks import polygon_mask
 from synanno_dash.core.session_json import parse_session_json
-from synanno_dash.data.exports import parse_mask_file_name
+from synanno_dash.data.masks_zip import parse_mask_file_name
 from synanno_dash.data.tables import open_table
 from synanno_dash.services import correction, exports
 from synanno_dash.services.context import AppContext

@@ -18,7 +18,7 @@ import pytest
 from cloudvolume import CloudVolume
 
 from synanno_dash.core.labels import Category
-from synanno_dash.data.demo import (
+from synanno_dash.demo.dataset import (
     MARKER_FILE,
     TABLE_COLUMNS,
     DemoInfo,

@@ -16,16 +16,13 @@ import pytest
 from PIL import Image
 
 from synanno_dash.core.geometry import BBox, Resolution
-from synanno_dash.data.exports import (
+from synanno_dash.data.corrected_table import (
     AddedSynapse,
-    InstanceMask,
-    MaskFileName,
     TableCorrections,
-    masks_zip,
-    parse_mask_file_name,
     write_corrected_table,
-    write_segmentation_layer,
 )
+from synanno_dash.data.mask_layer import write_segmentation_layer
+from synanno_dash.data.masks_zip import InstanceMask, MaskFileName, masks_zip, parse_mask_file_name
 from synanno_dash.data.tables import open_table
 
 BIG = 864691135000000123  # > 2**53: exact only if never a float

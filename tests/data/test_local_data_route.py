@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from synanno_dash.core.geometry import Resolution
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.data import precomputed
 from synanno_dash.services.local_data import (
     data_url,
     dataset_folders,
@@ -38,17 +39,9 @@ NEURON_RIGHT = 7
 
 
 def write_volume(path: Path, data_zyx: np.ndarray, resolution: Resolution, layer_type: str) -> str:
-    from cloudvolume import CloudVolume
-
-    info = CloudVolume.create_new_info(
-        1, layer_type, str(data_zyx.dtype), "raw", list(resolution.as_tuple()),
-        [0, 0, 0], list(data_zyx.shape[::-1]), chunk_size=[32, 32, 8],
-    )  # fmt: skip
-    url = "file://" + str(path)
-    volume = CloudVolume(url, info=info, compress=False, progress=False)
-    volume.commit_info()
-    volume[:, :, :] = np.transpose(data_zyx, (2, 1, 0))[..., np.newaxis]
-    return url
+    return precomputed.write_volume(
+        path, np.transpose(data_zyx, (2, 1, 0)), resolution.as_tuple(), (32, 32, 8), layer_type
+    )
 
 
 def write_dataset(root: Path) -> DatasetConfig:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from synanno_dash.data.demo_neurons import (
+from synanno_dash.demo.neurons import (
     CONTACT_SPACING_NM,
     MAX_GAP_NM,
     MAX_SPINE_NM,

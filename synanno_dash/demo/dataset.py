@@ -18,11 +18,12 @@ import numpy as np
 
 from synanno_dash.core.geometry import FloatTriple, Resolution, Triple
 from synanno_dash.core.instances import DatasetConfig, Mode
-from synanno_dash.data.demo_contacts import plan_contacts
-from synanno_dash.data.demo_em import Scene, paint_organelles, render_em, sample_vesicles
-from synanno_dash.data.demo_neurons import Box, Tree, grow_scene, rasterize_trees
-from synanno_dash.data.demo_synapses import draw_clefts, false_sites
-from synanno_dash.data.demo_table import (
+from synanno_dash.data.precomputed import SkeletonData, write_skeletons, write_volume
+from synanno_dash.demo.contacts import plan_contacts
+from synanno_dash.demo.em import Scene, paint_organelles, render_em, sample_vesicles
+from synanno_dash.demo.neurons import Box, Tree, grow_scene, rasterize_trees
+from synanno_dash.demo.synapses import draw_clefts, false_sites
+from synanno_dash.demo.table import (
     TableRow,
     TruthRow,
     assign_errors,
@@ -31,7 +32,6 @@ from synanno_dash.data.demo_table import (
     plan_shifts,
     shift_clefts,
 )
-from synanno_dash.data.demo_write import write_image, write_segmentation, write_skeletons
 
 GENERATOR_VERSION = 1
 BASE_NEURON_ID = 864_691_135_000_000_000  # ids above 2**53: float round-off shows at once
@@ -202,14 +202,20 @@ def _build(seed: int, scale: float) -> _Built:
 
 
 def _write(out_dir: Path, built: _Built) -> None:
-    write_image(out_dir / "source", built.em_xyz, SOURCE_RESOLUTION_NM, (128, 128, 16))
-    write_segmentation(out_dir / "target", built.target_xyz, TARGET_RESOLUTION_NM, (64, 64, 16))
+    write_volume(out_dir / "source", built.em_xyz, SOURCE_RESOLUTION_NM, (128, 128, 16))
+    write_volume(
+        out_dir / "target", built.target_xyz, TARGET_RESOLUTION_NM, (64, 64, 16), "segmentation"
+    )
     lookup = np.array([0, *built.neuron_ids], dtype=np.uint64)
     neuropil = out_dir / "neuropil"
-    write_segmentation(
-        neuropil, lookup[built.neurons_xyz], TARGET_RESOLUTION_NM, (64, 64, 16), skeletons=True
-    )
-    write_skeletons(neuropil, built.trees, built.neuron_ids)
+    write_volume(
+        neuropil, lookup[built.neurons_xyz], TARGET_RESOLUTION_NM, (64, 64, 16), "segmentation",
+        skeletons=True,
+    )  # fmt: skip
+    write_skeletons(neuropil, [
+        SkeletonData(segment_id, tree.vertices_nm, tree.edges, tree.radii_nm, tree.types)
+        for tree, segment_id in zip(built.trees, built.neuron_ids, strict=True)
+    ])  # fmt: skip
     _table_frame(built.rows).to_csv(out_dir / "synapses.csv", index=False)
     _truth_frame(built.truths).to_csv(out_dir / "ground_truth.csv", index=False)
 

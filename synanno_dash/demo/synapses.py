@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from synanno_dash.data.demo_neurons import Contact
+from synanno_dash.demo.neurons import Contact
 
 Voxel = tuple[int, int, int]
 WINDOW_NM = np.array([240.0, 240.0, 200.0])

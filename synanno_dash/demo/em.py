@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from synanno_dash.data.demo_neurons import SWC_SOMA, Tree, paint_capsule
-from synanno_dash.data.demo_synapses import Cleft
+from synanno_dash.demo.neurons import SWC_SOMA, Tree, paint_capsule
+from synanno_dash.demo.synapses import Cleft
 
 FILLER_SPACING_NM = 230.0
 VESICLE_RADIUS_NM = (17.0, 23.0)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from synanno_dash.core.labels import Category
-from synanno_dash.data.demo_synapses import Cleft, FalseSite, Voxel
+from synanno_dash.demo.synapses import Cleft, FalseSite, Voxel
 
 NO_ERROR = "none"
 # shares of the real clefts; false positives are added on top as a share of the table
