@@ -7,9 +7,11 @@ overlay and keys are handled in the browser (``assets/review.js``).
 
 from __future__ import annotations
 
+import json
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
 
 from synanno_dash.core.instances import Workflow
 from synanno_dash.core.labels import Label
@@ -154,12 +156,6 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
     )
 
 
-@callback(
-    Output(ids.tile(MATCH), "className"),
-    Output(ids.tile(MATCH), "data-label"),
-    Input(ids.tile_view(MATCH), "n_clicks"),
-    prevent_initial_call=True,
-)
 def click_tile(_clicks: int) -> tuple[str, str]:
     """One click cycles one label; it is saved before the new colour is sent back."""
     instance_id = int(ctx.triggered_id["index"])
@@ -176,12 +172,6 @@ def _one_tile_update(instance_id: int, label: Label) -> tuple[list, list]:
     return classes, labels
 
 
-@callback(
-    Output(ids.tile(ALL), "className", allow_duplicate=True),
-    Output(ids.tile(ALL), "data-label", allow_duplicate=True),
-    Input(ids.REVIEW_LABEL_REQUEST, "data"),
-    prevent_initial_call=True,
-)
 def label_by_key(request: dict | None) -> tuple:
     """Keys 1/2/3 over a tile (sent by review.js) set that tile's label."""
     if not request:
@@ -192,15 +182,6 @@ def label_by_key(request: dict | None) -> tuple:
     return _one_tile_update(instance_id, item.label)
 
 
-@callback(
-    Output(ids.tile(ALL), "className", allow_duplicate=True),
-    Output(ids.tile(ALL), "data-label", allow_duplicate=True),
-    Output(ids.REVIEW_NOTICE, "children"),
-    Output(ids.REVIEW_NOTICE, "is_open"),
-    Input(ids.REVIEW_UNDO, "n_clicks"),
-    Input(ids.REVIEW_REDO, "n_clicks"),
-    prevent_initial_call=True,
-)
 def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
     session = current_session()
     action = "undo" if ctx.triggered_id == ids.REVIEW_UNDO else "redo"
@@ -220,11 +201,6 @@ def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
     )
 
 
-@callback(
-    Output(ids.REVIEW_REDIRECT, "href"),
-    Input(ids.REVIEW_TO_CATEGORIZE, "n_clicks"),
-    prevent_initial_call=True,
-)
 def to_categorize(_clicks: int | None) -> str:
     session = current_session()
     review.mark_stage(session, "finish_grid")
@@ -232,22 +208,49 @@ def to_categorize(_clicks: int | None) -> str:
     return "/categorize"
 
 
-clientside_callback(
-    """function(opacity) {
-        const grid = document.getElementById('review-grid');
-        if (grid) { grid.style.setProperty('--sd-mask-opacity', opacity); }
-        return window.dash_clientside.no_update;
-    }""",
-    Output(ids.REVIEW_OPACITY, "className"),
-    Input(ids.REVIEW_OPACITY, "value"),
-)
-
-clientside_callback(
-    """function(n) {
-        if (n) { window.synannoReview && window.synannoReview.toggleOverlay(); }
-        return window.dash_clientside.no_update;
-    }""",
-    Output(ids.REVIEW_OVERLAY, "className"),
-    Input(ids.REVIEW_OVERLAY, "n_clicks"),
-    prevent_initial_call=True,
-)
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.tile(MATCH), "className"),
+        Output(ids.tile(MATCH), "data-label"),
+        Input(ids.tile_view(MATCH), "n_clicks"),
+        prevent_initial_call=True,
+    )(click_tile)
+    app.callback(
+        Output(ids.tile(ALL), "className", allow_duplicate=True),
+        Output(ids.tile(ALL), "data-label", allow_duplicate=True),
+        Input(ids.REVIEW_LABEL_REQUEST, "data"),
+        prevent_initial_call=True,
+    )(label_by_key)
+    app.callback(
+        Output(ids.tile(ALL), "className", allow_duplicate=True),
+        Output(ids.tile(ALL), "data-label", allow_duplicate=True),
+        Output(ids.REVIEW_NOTICE, "children"),
+        Output(ids.REVIEW_NOTICE, "is_open"),
+        Input(ids.REVIEW_UNDO, "n_clicks"),
+        Input(ids.REVIEW_REDO, "n_clicks"),
+        prevent_initial_call=True,
+    )(undo_redo)
+    app.callback(
+        Output(ids.REVIEW_REDIRECT, "href"),
+        Input(ids.REVIEW_TO_CATEGORIZE, "n_clicks"),
+        prevent_initial_call=True,
+    )(to_categorize)
+    app.clientside_callback(
+        f"""function(opacity) {{
+            const grid = document.getElementById({json.dumps(ids.REVIEW_GRID)});
+            if (grid) {{ grid.style.setProperty('--sd-mask-opacity', opacity); }}
+            return window.dash_clientside.no_update;
+        }}""",
+        Output(ids.REVIEW_OPACITY, "className"),
+        Input(ids.REVIEW_OPACITY, "value"),
+    )
+    app.clientside_callback(
+        """function(n) {
+            if (n) { window.synannoReview && window.synannoReview.toggleOverlay(); }
+            return window.dash_clientside.no_update;
+        }""",
+        Output(ids.REVIEW_OVERLAY, "className"),
+        Input(ids.REVIEW_OVERLAY, "n_clicks"),
+        prevent_initial_call=True,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.labels import Category, Label
 from synanno_dash.services import review
@@ -64,31 +64,16 @@ def _index() -> int:
     return int(ctx.triggered_id["index"])
 
 
-@callback(
-    Output(ids.pattern(ids.CAT_CARD, MATCH), "color"),
-    Input(ids.pattern(ids.CAT_LABEL, MATCH), "value"),
-    prevent_initial_call=True,
-)
 def change_label(value: str) -> str:
     item = review.set_label(current_session(), _index(), Label(value))
     return CARD_BORDER[item.label]
 
 
-@callback(
-    Output(ids.pattern(ids.CAT_CUSTOM, MATCH), "valid"),
-    Input(ids.pattern(ids.CAT_CATEGORY, MATCH), "value"),
-    prevent_initial_call=True,
-)
 def change_category(value: str | None) -> bool:
     review.set_category(current_session(), _index(), None if value is None else Category(value))
     return False
 
 
-@callback(
-    Output(ids.pattern(ids.CAT_CATEGORY, MATCH), "value"),
-    Input(ids.pattern(ids.CAT_CUSTOM, MATCH), "value"),
-    prevent_initial_call=True,
-)
 def change_custom(text: str | None) -> str | object:
     """Typing a custom category selects "Custom" (one undo step for both)."""
     text = (text or "").strip()
@@ -96,12 +81,6 @@ def change_custom(text: str | None) -> str | object:
     return Category.CUSTOM.value if changed is not None and text else no_update
 
 
-@callback(
-    Output(ids.pattern(ids.CAT_NOTE, MATCH), "className"),
-    Input(ids.pattern(ids.CAT_NOTE, MATCH), "n_blur"),
-    State(ids.pattern(ids.CAT_NOTE, MATCH), "value"),
-    prevent_initial_call=True,
-)
 def change_note(_blur: int | None, text: str | None) -> str:
     review.set_note(current_session(), _index(), text or "")
     return "form-control mt-1"
@@ -112,13 +91,6 @@ def _finish(session: Session) -> str:
     return "/export-annotate"
 
 
-@callback(
-    Output(ids.CAT_CONFIRM_DISCARD, "displayed"),
-    Output(ids.CAT_CONFIRM_DISCARD, "message"),
-    Output(ids.CAT_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.CAT_SUBMIT, "n_clicks"),
-    prevent_initial_call=True,
-)
 def submit(_clicks: int | None) -> tuple:
     session = current_session()
     false_positives = review.false_positives(session)
@@ -131,12 +103,6 @@ def submit(_clicks: int | None) -> tuple:
     return True, message, no_update
 
 
-@callback(
-    Output(ids.CAT_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.CAT_CONFIRM_DISCARD, "submit_n_clicks"),
-    Input(ids.CAT_CONFIRM_DISCARD, "cancel_n_clicks"),
-    prevent_initial_call=True,
-)
 def decide_discard(_ok: int | None, _cancel: int | None) -> str:
     session = current_session()
     if (
@@ -146,3 +112,41 @@ def decide_discard(_ok: int | None, _cancel: int | None) -> str:
     ):
         review.discard(session, review.false_positives(session))
     return _finish(session)
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.pattern(ids.CAT_CARD, MATCH), "color"),
+        Input(ids.pattern(ids.CAT_LABEL, MATCH), "value"),
+        prevent_initial_call=True,
+    )(change_label)
+    app.callback(
+        Output(ids.pattern(ids.CAT_CUSTOM, MATCH), "valid"),
+        Input(ids.pattern(ids.CAT_CATEGORY, MATCH), "value"),
+        prevent_initial_call=True,
+    )(change_category)
+    app.callback(
+        Output(ids.pattern(ids.CAT_CATEGORY, MATCH), "value"),
+        Input(ids.pattern(ids.CAT_CUSTOM, MATCH), "value"),
+        prevent_initial_call=True,
+    )(change_custom)
+    app.callback(
+        Output(ids.pattern(ids.CAT_NOTE, MATCH), "className"),
+        Input(ids.pattern(ids.CAT_NOTE, MATCH), "n_blur"),
+        State(ids.pattern(ids.CAT_NOTE, MATCH), "value"),
+        prevent_initial_call=True,
+    )(change_note)
+    app.callback(
+        Output(ids.CAT_CONFIRM_DISCARD, "displayed"),
+        Output(ids.CAT_CONFIRM_DISCARD, "message"),
+        Output(ids.CAT_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.CAT_SUBMIT, "n_clicks"),
+        prevent_initial_call=True,
+    )(submit)
+    app.callback(
+        Output(ids.CAT_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.CAT_CONFIRM_DISCARD, "submit_n_clicks"),
+        Input(ids.CAT_CONFIRM_DISCARD, "cancel_n_clicks"),
+        prevent_initial_call=True,
+    )(decide_discard)

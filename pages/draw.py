@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Workflow
@@ -98,11 +98,6 @@ def layout(all: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (qu
     )
 
 
-@callback(
-    Output(ids.DRAW_NOTICE, "children"),
-    Input(ids.DRAW_SLICES, "value"),
-    prevent_initial_call=True,
-)
 def slices(value: Any) -> str:
     try:
         count = correction.set_draw_slices(current_session(), int(value))
@@ -111,29 +106,14 @@ def slices(value: Any) -> str:
     return f"Drawings now span {count} slices around each centre."
 
 
-@callback(
-    Output(ids.DRAW_REDIRECT, "href"),
-    Input(ids.DRAW_SHOW_ALL, "value"),
-    prevent_initial_call=True,
-)
 def show_all(value: bool) -> str:
     return f"/draw?all={1 if value else 0}"
 
 
-@callback(
-    Output(ids.DRAW_ADD_MODAL, "is_open"),
-    Input(ids.DRAW_ADD_OPEN, "n_clicks"),
-    prevent_initial_call=True,
-)
 def open_add(_clicks: int) -> bool:
     return True
 
 
-@callback(
-    Output(ids.DRAW_ADD_GRAPH, "figure"),
-    Output(ids.DRAW_ADD_NG, "href"),
-    Input(ids.DRAW_ADD_NEARBY, "value"),
-)
 def nearby(instance_id: int | None) -> tuple:
     if instance_id is None:
         return {}, "/missed"
@@ -147,12 +127,6 @@ def nearby(instance_id: int | None) -> tuple:
     return figure, f"/missed?instance={int(instance_id)}"
 
 
-@callback(
-    [Output(field, "value") for field in ids.DRAW_ADD_POS],
-    Input(ids.DRAW_ADD_CLICK, "data"),
-    State(ids.DRAW_ADD_NEARBY, "value"),
-    prevent_initial_call=True,
-)
 def pick(click: dict | None, instance_id: int | None) -> list:
     """A click in the nearby instance's view: the voxel of the clicked pixel, centre slice."""
     if not click or instance_id is None:
@@ -171,13 +145,6 @@ def _triple(values: list[Any]) -> tuple[int, int, int]:
     return (x, y, z)
 
 
-@callback(
-    [Output(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
-    Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
-    Input(ids.DRAW_ADD_REVIEW, "n_clicks"),
-    [State(field, "value") for field in ids.DRAW_ADD_POS],
-    prevent_initial_call=True,
-)
 def review_box(_clicks: int, *position: Any) -> list:
     try:
         box = correction.proposed_box(current_session(), _triple(list(position)))
@@ -186,10 +153,6 @@ def review_box(_clicks: int, *position: Any) -> list:
     return [*box.start_xyz, *box.stop_xyz, ""]
 
 
-@callback(
-    Output(ids.DRAW_ADD_BOX_INFO, "children"),
-    [Input(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
-)
 def box_info(*values: Any) -> str:
     try:
         start, stop = _triple(list(values[:3])), _triple(list(values[3:]))
@@ -200,14 +163,6 @@ def box_info(*values: Any) -> str:
     return f"{sx} x {sy} voxels, slices z {start[2]} to {stop[2] - 1} ({sz} slices)"
 
 
-@callback(
-    Output(ids.DRAW_REDIRECT, "href", allow_duplicate=True),
-    Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
-    Input(ids.DRAW_ADD_SAVE, "n_clicks"),
-    [State(field, "value") for field in ids.DRAW_ADD_POS],
-    [State(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
-    prevent_initial_call=True,
-)
 def save_added(_clicks: int, *values: Any) -> tuple:
     """Crop and add the missed synapse (incorrect, False negative), then draw it."""
     session = current_session()
@@ -220,3 +175,52 @@ def save_added(_clicks: int, *values: Any) -> tuple:
     except (ValueError, FalseNegativeError, correction.CorrectionError, NoDatasetError) as exc:
         return no_update, str(exc)
     return f"/draw/instance?id={item.instance_id}", ""
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.DRAW_NOTICE, "children"),
+        Input(ids.DRAW_SLICES, "value"),
+        prevent_initial_call=True,
+    )(slices)
+    app.callback(
+        Output(ids.DRAW_REDIRECT, "href"),
+        Input(ids.DRAW_SHOW_ALL, "value"),
+        prevent_initial_call=True,
+    )(show_all)
+    app.callback(
+        Output(ids.DRAW_ADD_MODAL, "is_open"),
+        Input(ids.DRAW_ADD_OPEN, "n_clicks"),
+        prevent_initial_call=True,
+    )(open_add)
+    app.callback(
+        Output(ids.DRAW_ADD_GRAPH, "figure"),
+        Output(ids.DRAW_ADD_NG, "href"),
+        Input(ids.DRAW_ADD_NEARBY, "value"),
+    )(nearby)
+    app.callback(
+        [Output(field, "value") for field in ids.DRAW_ADD_POS],
+        Input(ids.DRAW_ADD_CLICK, "data"),
+        State(ids.DRAW_ADD_NEARBY, "value"),
+        prevent_initial_call=True,
+    )(pick)
+    app.callback(
+        [Output(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+        Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
+        Input(ids.DRAW_ADD_REVIEW, "n_clicks"),
+        [State(field, "value") for field in ids.DRAW_ADD_POS],
+        prevent_initial_call=True,
+    )(review_box)
+    app.callback(
+        Output(ids.DRAW_ADD_BOX_INFO, "children"),
+        [Input(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+    )(box_info)
+    app.callback(
+        Output(ids.DRAW_REDIRECT, "href", allow_duplicate=True),
+        Output(ids.DRAW_ADD_ERROR, "children", allow_duplicate=True),
+        Input(ids.DRAW_ADD_SAVE, "n_clicks"),
+        [State(field, "value") for field in ids.DRAW_ADD_POS],
+        [State(field, "value") for field in (*ids.DRAW_ADD_BOX_START, *ids.DRAW_ADD_BOX_STOP)],
+        prevent_initial_call=True,
+    )(save_added)

@@ -10,7 +10,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target, pixel_centre_data
 from synanno_dash.services import correction
@@ -153,14 +153,6 @@ def _strip(drawing: correction.Drawing, k: int) -> list:
     return strip(n, drawing.box.start_xyz[2], k, set(drawing.edited_z), set(drawing.saved_z))
 
 
-@callback(
-    FIGURE, STROKE, STRIP,
-    Output(ids.DI_SLICE_LABEL, "children"),
-    MARKERS,
-    Input(ids.DI_SLICE, "value"),
-    State(ids.DI_META, "data"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def show_slice(k: int, meta: dict) -> tuple:
     drawing = _load(meta)
     k = min(max(0, int(k or 0)), drawing.masks_zyx.shape[0] - 1)
@@ -174,13 +166,6 @@ def show_slice(k: int, meta: dict) -> tuple:
     )
 
 
-@callback(
-    FIGURE, STROKE, STATUS, MARKERS,
-    Input(ids.DI_CLICK, "data"),
-    State(ids.DI_TOOL, "value"),
-    *DRAWING_STATE,
-    prevent_initial_call=True,
-)  # fmt: skip
 def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, k: int,
           meta: dict) -> tuple:  # fmt: skip
     """A click on the image: a control point (snapped to the displayed pixel's centre) or a
@@ -204,13 +189,6 @@ def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, 
     return patch, no_update, status, markers
 
 
-@callback(
-    FIGURE, STROKE,
-    Input(ids.DI_GRAPH, "relayoutData"),
-    State(ids.DI_TOOL, "value"),
-    State(ids.DI_INTERP, "value"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def freehand(relayout: dict | None, tool: str, interp: int) -> tuple:
     """A closed path drawn with plotly's drawclosedpath becomes the current curve."""
     stroke = draw_figure.freehand_stroke(relayout)
@@ -221,40 +199,20 @@ def freehand(relayout: dict | None, tool: str, interp: int) -> tuple:
     return patch, stroke
 
 
-@callback(
-    FIGURE,
-    Input(ids.DI_INTERP, "value"),
-    State(ids.DI_STROKE, "data"),
-    prevent_initial_call=True,
-)
 def interpolation(interp: int, stroke: dict | None) -> Any:
     return draw_figure.curve_into(dash.Patch(), stroke, interp) if stroke else no_update
 
 
-@callback(FIGURE, Input(ids.DI_TOOL, "value"), prevent_initial_call=True)
 def tool(tool_name: str) -> Any:
     return draw_figure.tool_patch(tool_name)
 
 
-@callback(
-    FIGURE,
-    Input(ids.DI_OPACITY, "value"),
-    prevent_initial_call=True,
-)
 def opacity(value: float) -> Any:
     patch = dash.Patch()
     patch["data"][draw_figure.MASK]["opacity"] = value
     return patch
 
 
-@callback(
-    FIGURE, STROKE,
-    Input(ids.DI_POINT_BACK, "n_clicks"),
-    Input(ids.DI_DISCARD, "n_clicks"),
-    State(ids.DI_STROKE, "data"),
-    State(ids.DI_INTERP, "value"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def edit_curve(_back: int, _discard: int, stroke: dict | None, interp: int) -> tuple:
     stroke = dict(stroke or {})
     if ctx.triggered_id == ids.DI_POINT_BACK and stroke.get("points"):
@@ -266,25 +224,6 @@ def edit_curve(_back: int, _discard: int, stroke: dict | None, interp: int) -> t
     return patch, stroke
 
 
-clientside_callback(
-    """function(k) { return String(k); }""",
-    Output(ids.DI_WRAPPER, "data-slice"),
-    Input(ids.DI_SLICE, "value"),
-)
-
-
-@callback(
-    FIGURE, STROKE, STATUS, STRIP, MARKERS,
-    Output(ids.DI_SLICE, "value", allow_duplicate=True),
-    Input(ids.DI_FILL, "n_clicks"),
-    Input(ids.DI_REVISE, "n_clicks"),
-    Input(ids.DI_CLEAR, "n_clicks"),
-    Input(ids.DI_SAVE, "n_clicks"),
-    Input(ids.DI_UNDO, "n_clicks"),
-    Input(ids.DI_REDO, "n_clicks"),
-    *DRAWING_STATE,
-    prevent_initial_call=True,
-)  # fmt: skip
 def act(*args: Any) -> tuple:
     """Fill, Revise, Clear, Save, Undo, Redo: saved before the answer, one undo step each."""
     stroke, interp, k, meta = args[-4:]
@@ -335,3 +274,68 @@ def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
         return patch, {}, status, _strip(drawing, k), markers, no_update
     patch = draw_figure.markers_into(dash.Patch(), drawing.item, drawing.box.start_xyz[2] + k)
     return patch, no_update, f"{verb} a {done.kind} marker change.", no_update, markers, no_update
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        FIGURE, STROKE, STRIP,
+        Output(ids.DI_SLICE_LABEL, "children"),
+        MARKERS,
+        Input(ids.DI_SLICE, "value"),
+        State(ids.DI_META, "data"),
+        prevent_initial_call=True,
+    )(show_slice)
+    app.callback(
+        FIGURE, STROKE, STATUS, MARKERS,
+        Input(ids.DI_CLICK, "data"),
+        State(ids.DI_TOOL, "value"),
+        *DRAWING_STATE,
+        prevent_initial_call=True,
+    )(click)
+    app.callback(
+        FIGURE, STROKE,
+        Input(ids.DI_GRAPH, "relayoutData"),
+        State(ids.DI_TOOL, "value"),
+        State(ids.DI_INTERP, "value"),
+        prevent_initial_call=True,
+    )(freehand)
+    app.callback(
+        FIGURE,
+        Input(ids.DI_INTERP, "value"),
+        State(ids.DI_STROKE, "data"),
+        prevent_initial_call=True,
+    )(interpolation)
+    app.callback(
+        FIGURE, Input(ids.DI_TOOL, "value"), prevent_initial_call=True
+    )(tool)
+    app.callback(
+        FIGURE,
+        Input(ids.DI_OPACITY, "value"),
+        prevent_initial_call=True,
+    )(opacity)
+    app.callback(
+        FIGURE, STROKE,
+        Input(ids.DI_POINT_BACK, "n_clicks"),
+        Input(ids.DI_DISCARD, "n_clicks"),
+        State(ids.DI_STROKE, "data"),
+        State(ids.DI_INTERP, "value"),
+        prevent_initial_call=True,
+    )(edit_curve)
+    app.clientside_callback(
+        """function(k) { return String(k); }""",
+        Output(ids.DI_WRAPPER, "data-slice"),
+        Input(ids.DI_SLICE, "value"),
+    )
+    app.callback(
+        FIGURE, STROKE, STATUS, STRIP, MARKERS,
+        Output(ids.DI_SLICE, "value", allow_duplicate=True),
+        Input(ids.DI_FILL, "n_clicks"),
+        Input(ids.DI_REVISE, "n_clicks"),
+        Input(ids.DI_CLEAR, "n_clicks"),
+        Input(ids.DI_SAVE, "n_clicks"),
+        Input(ids.DI_UNDO, "n_clicks"),
+        Input(ids.DI_REDO, "n_clicks"),
+        *DRAWING_STATE,
+        prevent_initial_call=True,
+    )(act)

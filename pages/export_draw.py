@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
@@ -84,31 +84,16 @@ def _stamp() -> str:
     return review.now_iso().replace(" ", "_").replace(":", "-")
 
 
-@callback(
-    Output(ids.EXD_JSON, "data"),
-    Input(ids.EXD_JSON_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def download_json(_clicks: int) -> dict:
     document = exports.correction_json(current_session())
     return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
 
 
-@callback(
-    Output(ids.EXD_ZIP, "data"),
-    Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def download_zip(_clicks: int) -> dict:
     data = exports.masks_zip_bytes(current_session())
     return dcc.send_bytes(data, filename=f"synanno_masks_{_stamp()}.zip")
 
 
-@callback(
-    Output(ids.EXD_LAYER_STATUS, "children"),
-    Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def layer(_clicks: int) -> list:
     try:
         written = exports.write_layer(current_session())
@@ -120,12 +105,6 @@ def layer(_clicks: int) -> list:
     ]
 
 
-@callback(
-    Output(ids.EXD_TABLE_STATUS, "children"),
-    Output(ids.EXD_TABLE, "data"),
-    Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def table(_clicks: int) -> tuple:
     try:
         written = exports.write_table(current_session())
@@ -138,3 +117,28 @@ def table(_clicks: int) -> tuple:
     return [html.Div(summary), html.Code(str(written.path), id="exd-table-path")], dcc.send_file(
         str(written.path)
     )
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.EXD_JSON, "data"),
+        Input(ids.EXD_JSON_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(download_json)
+    app.callback(
+        Output(ids.EXD_ZIP, "data"),
+        Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(download_zip)
+    app.callback(
+        Output(ids.EXD_LAYER_STATUS, "children"),
+        Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(layer)
+    app.callback(
+        Output(ids.EXD_TABLE_STATUS, "children"),
+        Output(ids.EXD_TABLE, "data"),
+        Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(table)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.forms import FieldError
 from synanno_dash.core.geometry import Triple
@@ -97,13 +97,6 @@ def layout(
     )
 
 
-@callback(
-    Output(ids.MISSED_LIST, "children"),
-    Output(ids.MISSED_COUNT, "data"),
-    Input(ids.MISSED_POLL, "n_intervals"),
-    State(ids.MISSED_COUNT, "data"),
-    prevent_initial_call=True,
-)
 def poll_candidates(_ticks: int | None, shown: int | None) -> tuple:
     candidates = ng_views.candidates(current_session())
     if len(candidates) == shown:
@@ -111,16 +104,6 @@ def poll_candidates(_ticks: int | None, shown: int | None) -> tuple:
     return candidate_list(candidates), len(candidates)
 
 
-@callback(
-    Output(ids.MISSED_QUEUE, "data"),
-    Output(ids.MISSED_STEP, "data"),
-    Output(ids.MISSED_POLL, "disabled"),
-    Output(ids.MISSED_VIEWER, "style"),
-    Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.MISSED_DONE, "n_clicks"),
-    State(ids.MISSED_CONTEXT, "data"),
-    prevent_initial_call=True,
-)
 def finish_marking(_clicks: int | None, page: dict) -> tuple:
     """The candidates leave the viewer, which closes; the review dialogs follow."""
     session = current_session()
@@ -131,29 +114,11 @@ def finish_marking(_clicks: int | None, page: dict) -> tuple:
     return [list(c) for c in candidates], 0, True, ng_panel.HIDDEN, no_update
 
 
-@callback(
-    Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.MISSED_CANCEL, "n_clicks"),
-    State(ids.MISSED_CONTEXT, "data"),
-    prevent_initial_call=True,
-)
 def cancel_marking(_clicks: int | None, page: dict) -> str:
     ng_views.clear_candidates(current_session())
     return str(page["back"])
 
 
-@callback(
-    Output(ids.MISSED_REVIEW, "is_open"),
-    Output(ids.MISSED_REVIEW_TITLE, "children"),
-    Output(ids.MISSED_REVIEW_INFO, "children"),
-    [Output(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
-    Output(ids.MISSED_ERROR, "children"),
-    Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.MISSED_STEP, "data"),
-    State(ids.MISSED_QUEUE, "data"),
-    State(ids.MISSED_CONTEXT, "data"),
-    prevent_initial_call=True,
-)
 def show_step(step: int | None, queue: list | None, page: dict) -> tuple:
     """The dialog of candidate ``step``; past the last one, back to where the user came from."""
     if step is None or not queue:
@@ -171,13 +136,6 @@ def show_step(step: int | None, queue: list | None, page: dict) -> tuple:
     return (True, title, info, *box.start_xyz, *box.stop_xyz, "", no_update)
 
 
-@callback(
-    Output(ids.MISSED_PREVIEW, "figure"),
-    [Input(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
-    State(ids.MISSED_QUEUE, "data"),
-    State(ids.MISSED_STEP, "data"),
-    prevent_initial_call=True,
-)
 def preview(*values):  # type: ignore[no-untyped-def]
     """The candidate's slice of the box as it stands in the dialog."""
     *box_values, queue, step = values
@@ -192,17 +150,6 @@ def preview(*values):  # type: ignore[no-untyped-def]
     return no_update if crops is None else preview_figure(center, box, crops)
 
 
-@callback(
-    Output(ids.MISSED_STEP, "data", allow_duplicate=True),
-    Output(ids.MISSED_ERROR, "children", allow_duplicate=True),
-    Input(ids.MISSED_SAVE, "n_clicks"),
-    Input(ids.MISSED_SKIP, "n_clicks"),
-    [State(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
-    State(ids.MISSED_QUEUE, "data"),
-    State(ids.MISSED_STEP, "data"),
-    State(ids.MISSED_CONTEXT, "data"),
-    prevent_initial_call=True,
-)
 def save_or_skip(_save, _skip, *values):  # type: ignore[no-untyped-def]
     """Save: crop and add the instance (one per candidate); Skip: leave it out."""
     *box_values, queue, step, page = values
@@ -217,3 +164,60 @@ def save_or_skip(_save, _skip, *values):  # type: ignore[no-untyped-def]
     except (FalseNegativeError, NoDatasetError) as exc:
         return no_update, str(exc)
     return step + 1, ""
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.MISSED_LIST, "children"),
+        Output(ids.MISSED_COUNT, "data"),
+        Input(ids.MISSED_POLL, "n_intervals"),
+        State(ids.MISSED_COUNT, "data"),
+        prevent_initial_call=True,
+    )(poll_candidates)
+    app.callback(
+        Output(ids.MISSED_QUEUE, "data"),
+        Output(ids.MISSED_STEP, "data"),
+        Output(ids.MISSED_POLL, "disabled"),
+        Output(ids.MISSED_VIEWER, "style"),
+        Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.MISSED_DONE, "n_clicks"),
+        State(ids.MISSED_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(finish_marking)
+    app.callback(
+        Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.MISSED_CANCEL, "n_clicks"),
+        State(ids.MISSED_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(cancel_marking)
+    app.callback(
+        Output(ids.MISSED_REVIEW, "is_open"),
+        Output(ids.MISSED_REVIEW_TITLE, "children"),
+        Output(ids.MISSED_REVIEW_INFO, "children"),
+        [Output(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
+        Output(ids.MISSED_ERROR, "children"),
+        Output(ids.MISSED_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.MISSED_STEP, "data"),
+        State(ids.MISSED_QUEUE, "data"),
+        State(ids.MISSED_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(show_step)
+    app.callback(
+        Output(ids.MISSED_PREVIEW, "figure"),
+        [Input(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
+        State(ids.MISSED_QUEUE, "data"),
+        State(ids.MISSED_STEP, "data"),
+        prevent_initial_call=True,
+    )(preview)
+    app.callback(
+        Output(ids.MISSED_STEP, "data", allow_duplicate=True),
+        Output(ids.MISSED_ERROR, "children", allow_duplicate=True),
+        Input(ids.MISSED_SAVE, "n_clicks"),
+        Input(ids.MISSED_SKIP, "n_clicks"),
+        [State(i, "value") for i in (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)],
+        State(ids.MISSED_QUEUE, "data"),
+        State(ids.MISSED_STEP, "data"),
+        State(ids.MISSED_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(save_or_skip)

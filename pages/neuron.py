@@ -12,7 +12,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Input, Output, ctx, dcc, html, no_update
 
 from synanno_dash.core.instances import Workflow
 from synanno_dash.services import neuron
@@ -132,12 +132,6 @@ def _href(pick: tuple[str, int] | None) -> str | None:
     return None if page is None else f"/annotation?page={page}"
 
 
-@callback(
-    Output(ids.NEURON_REDIRECT, "href"),
-    Input(ids.NEURON_GRAPH, "clickData"),
-    Input(ids.NEURON_GRAPH, "restyleData"),
-    prevent_initial_call=True,
-)
 def jump_from_overview(click: dict | None, restyle: list | None) -> object:
     if ctx.triggered_prop_ids and any(k.endswith(".restyleData") for k in ctx.triggered_prop_ids):
         legend = minimap.compartment_of_legend(restyle)
@@ -147,10 +141,20 @@ def jump_from_overview(click: dict | None, restyle: list | None) -> object:
     return href or no_update
 
 
-@callback(
-    Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.MINIMAP, "clickData"),
-    prevent_initial_call=True,
-)
 def jump_from_minimap(click: dict | None) -> object:
     return _href(minimap.picked_by_click(click)) or no_update
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.NEURON_REDIRECT, "href"),
+        Input(ids.NEURON_GRAPH, "clickData"),
+        Input(ids.NEURON_GRAPH, "restyleData"),
+        prevent_initial_call=True,
+    )(jump_from_overview)
+    app.callback(
+        Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.MINIMAP, "clickData"),
+        prevent_initial_call=True,
+    )(jump_from_minimap)

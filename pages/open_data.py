@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from synanno_dash.core.instances import Mode, Workflow
 from synanno_dash.core.open_data_form import FIELD, FIELDS, decode_upload, form_from_inputs
@@ -22,48 +22,13 @@ def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
     return form(Workflow.parse(workflow), form_defaults(current_session()))
 
 
-clientside_callback(
-    """function(mode) {
-        const show = {display: 'block'}, hide = {display: 'none'};
-        return mode === 'neuron' ? [hide, show] : [show, hide];
-    }""",
-    Output(ids.OD_VOLUME_PANEL, "style"),
-    Output(ids.OD_NEURON_PANEL, "style"),
-    Input(ids.OD_MODE, "value"),
-)
-
 # Each Submit sets the start button's "disabled": its target follows the submitted mode
 # (a neuron-centric review opens on the neuron overview).
-clientside_callback(
-    f"""function(_disabled, mode, workflow) {{
-        const noUpdate = window.dash_clientside.no_update;
-        if (workflow === '{Workflow.CORRECTION.value}') {{ return noUpdate; }}
-        return mode === '{Mode.NEURON.value}' ? '/neuron' : '/annotation';
-    }}""",
-    Output(ids.OD_START, "href"),
-    Input(ids.OD_START, "disabled"),
-    State(ids.OD_MODE, "value"),
-    State(ids.OD_WORKFLOW, "data"),
-)
 
 # The submit callback reads every declared field (``core.open_data_form.FIELDS``), in order.
 _FIELD_STATES = [State(ids.open_data(f.name), f.value_prop) for f in FIELDS]
 
 
-@callback(
-    [Output(ids.open_data(f.name), "invalid") for f in FEEDBACK_FIELDS]
-    + [Output(ids.feedback(ids.open_data(f.name)), "children") for f in FEEDBACK_FIELDS]
-    + [
-        Output(ids.OD_SUBMIT_STATUS, "children"),
-        Output(ids.OD_START, "disabled"),
-        Output(ids.OD_JSON_STATUS, "children", allow_duplicate=True),
-        Output(ids.OD_SWC_STATUS, "children"),
-    ],
-    Input(ids.OD_SUBMIT, "n_clicks"),
-    *_FIELD_STATES,
-    State(ids.OD_SWC_UPLOAD, "filename"),
-    prevent_initial_call=True,
-)
 def submit(_clicks: int | None, *values: object) -> list[object]:
     form_values = form_from_inputs(
         {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
@@ -106,12 +71,6 @@ def _json_message(error: str | None):  # type: ignore[no-untyped-def]
     return html.Span("Session JSON: " + error, className="text-danger")
 
 
-@callback(
-    Output(ids.OD_JSON_STATUS, "children"),
-    Input(ids.OD_JSON_UPLOAD, "contents"),
-    State(ids.OD_JSON_UPLOAD, "filename"),
-    prevent_initial_call=True,
-)
 def check_upload(contents: str | None, filename: str | None):  # type: ignore[no-untyped-def]
     """Say at once whether the chosen JSON can be restored; nothing is replaced yet."""
     if not contents:
@@ -128,15 +87,6 @@ def check_upload(contents: str | None, filename: str | None):  # type: ignore[no
     )
 
 
-@callback(
-    Output(ids.OD_NEURON_LIST, "data"),
-    Output(ids.OD_NEURON_LIST_STATUS, "children"),
-    Input(ids.OD_NEURON_LIST_LOAD, "n_clicks"),
-    Input(ids.OD_MODE, "value"),
-    State(ids.OD_TABLE, "value"),
-    State(ids.OD_NEURON_ID, "value"),
-    prevent_initial_call=True,
-)
 def load_neurons(_clicks, mode, table_url, current_id):  # type: ignore[no-untyped-def]
     if mode != "neuron" or not (table_url or "").strip():
         return no_update, "" if mode != "neuron" else "Give a synapse table first."
@@ -157,12 +107,6 @@ def load_neurons(_clicks, mode, table_url, current_id):  # type: ignore[no-untyp
     return rows, f"{len(rows)} neurons in the table. Click a row to choose it."
 
 
-@callback(
-    Output(ids.OD_NEURON_ID, "value"),
-    Input(ids.OD_NEURON_LIST, "selected_rows"),
-    State(ids.OD_NEURON_LIST, "data"),
-    prevent_initial_call=True,
-)
 def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
     if not selected:
         return no_update
@@ -172,21 +116,6 @@ def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
 # -- Choose a Neuron in Neuroglancer (`n` over a neuron) ---------------------------------
 
 
-@callback(
-    Output(ids.OD_CHOOSER_MODAL, "is_open"),
-    Output(ids.OD_CHOOSER_FRAME, "src"),
-    Output(ids.OD_CHOOSER_STATUS, "children"),
-    Output(ids.OD_CHOOSER_SEEN, "data"),
-    Input(ids.OD_CHOOSE_NEURON, "n_clicks"),
-    State(ids.OD_SOURCE, "value"),
-    State(ids.OD_TARGET, "value"),
-    State(ids.OD_NEUROPIL, "value"),
-    State(ids.OD_SECRETS, "value"),
-    State(ids.OD_SOURCE_RES, "value"),
-    State(ids.OD_TARGET_RES, "value"),
-    State(ids.OD_CROP_SIZE, "value"),
-    prevent_initial_call=True,
-)
 def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
     """The typed dataset in this browser's viewer, the neuropil visible."""
     session = current_session()
@@ -202,25 +131,10 @@ def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
     return True, url, "", None if chosen is None else str(chosen)
 
 
-@callback(
-    Output(ids.OD_CHOOSER_MODAL, "is_open", allow_duplicate=True),
-    Input(ids.OD_CHOOSER_CLOSE, "n_clicks"),
-    prevent_initial_call=True,
-)
 def close_chooser(_clicks):  # type: ignore[no-untyped-def]
     return False
 
 
-@callback(
-    Output(ids.OD_NEURON_ID, "value", allow_duplicate=True),
-    Output(ids.OD_CHOOSER_SEEN, "data", allow_duplicate=True),
-    Output(ids.OD_CHOOSER_PICKED, "children"),
-    Output(ids.OD_CHOOSER_POLL, "disabled"),
-    Input(ids.OD_CHOOSER_POLL, "n_intervals"),
-    Input(ids.OD_CHOOSER_MODAL, "is_open"),
-    State(ids.OD_CHOOSER_SEEN, "data"),
-    prevent_initial_call=True,
-)
 def sync_choice(_ticks, is_open, seen):  # type: ignore[no-untyped-def]
     """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
     ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
@@ -231,3 +145,92 @@ def sync_choice(_ticks, is_open, seen):  # type: ignore[no-untyped-def]
         picked = no_update if ticked else ng_panel.chosen_text(text)
         return no_update, no_update, picked, poll_disabled
     return text, text, ng_panel.chosen_text(text), poll_disabled
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.clientside_callback(
+        """function(mode) {
+            const show = {display: 'block'}, hide = {display: 'none'};
+            return mode === 'neuron' ? [hide, show] : [show, hide];
+        }""",
+        Output(ids.OD_VOLUME_PANEL, "style"),
+        Output(ids.OD_NEURON_PANEL, "style"),
+        Input(ids.OD_MODE, "value"),
+    )
+    app.clientside_callback(
+        f"""function(_disabled, mode, workflow) {{
+            const noUpdate = window.dash_clientside.no_update;
+            if (workflow === '{Workflow.CORRECTION.value}') {{ return noUpdate; }}
+            return mode === '{Mode.NEURON.value}' ? '/neuron' : '/annotation';
+        }}""",
+        Output(ids.OD_START, "href"),
+        Input(ids.OD_START, "disabled"),
+        State(ids.OD_MODE, "value"),
+        State(ids.OD_WORKFLOW, "data"),
+    )
+    app.callback(
+        [Output(ids.open_data(f.name), "invalid") for f in FEEDBACK_FIELDS]
+        + [Output(ids.feedback(ids.open_data(f.name)), "children") for f in FEEDBACK_FIELDS]
+        + [
+            Output(ids.OD_SUBMIT_STATUS, "children"),
+            Output(ids.OD_START, "disabled"),
+            Output(ids.OD_JSON_STATUS, "children", allow_duplicate=True),
+            Output(ids.OD_SWC_STATUS, "children"),
+        ],
+        Input(ids.OD_SUBMIT, "n_clicks"),
+        *_FIELD_STATES,
+        State(ids.OD_SWC_UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )(submit)
+    app.callback(
+        Output(ids.OD_JSON_STATUS, "children"),
+        Input(ids.OD_JSON_UPLOAD, "contents"),
+        State(ids.OD_JSON_UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )(check_upload)
+    app.callback(
+        Output(ids.OD_NEURON_LIST, "data"),
+        Output(ids.OD_NEURON_LIST_STATUS, "children"),
+        Input(ids.OD_NEURON_LIST_LOAD, "n_clicks"),
+        Input(ids.OD_MODE, "value"),
+        State(ids.OD_TABLE, "value"),
+        State(ids.OD_NEURON_ID, "value"),
+        prevent_initial_call=True,
+    )(load_neurons)
+    app.callback(
+        Output(ids.OD_NEURON_ID, "value"),
+        Input(ids.OD_NEURON_LIST, "selected_rows"),
+        State(ids.OD_NEURON_LIST, "data"),
+        prevent_initial_call=True,
+    )(pick_neuron)
+    app.callback(
+        Output(ids.OD_CHOOSER_MODAL, "is_open"),
+        Output(ids.OD_CHOOSER_FRAME, "src"),
+        Output(ids.OD_CHOOSER_STATUS, "children"),
+        Output(ids.OD_CHOOSER_SEEN, "data"),
+        Input(ids.OD_CHOOSE_NEURON, "n_clicks"),
+        State(ids.OD_SOURCE, "value"),
+        State(ids.OD_TARGET, "value"),
+        State(ids.OD_NEUROPIL, "value"),
+        State(ids.OD_SECRETS, "value"),
+        State(ids.OD_SOURCE_RES, "value"),
+        State(ids.OD_TARGET_RES, "value"),
+        State(ids.OD_CROP_SIZE, "value"),
+        prevent_initial_call=True,
+    )(open_chooser)
+    app.callback(
+        Output(ids.OD_CHOOSER_MODAL, "is_open", allow_duplicate=True),
+        Input(ids.OD_CHOOSER_CLOSE, "n_clicks"),
+        prevent_initial_call=True,
+    )(close_chooser)
+    app.callback(
+        Output(ids.OD_NEURON_ID, "value", allow_duplicate=True),
+        Output(ids.OD_CHOOSER_SEEN, "data", allow_duplicate=True),
+        Output(ids.OD_CHOOSER_PICKED, "children"),
+        Output(ids.OD_CHOOSER_POLL, "disabled"),
+        Input(ids.OD_CHOOSER_POLL, "n_intervals"),
+        Input(ids.OD_CHOOSER_MODAL, "is_open"),
+        State(ids.OD_CHOOSER_SEEN, "data"),
+        prevent_initial_call=True,
+    )(sync_choice)

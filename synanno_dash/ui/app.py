@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from pathlib import Path
 
 import dash
@@ -16,6 +17,7 @@ from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
+from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +49,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title="SynAnno Dash",
         on_error=_report_callback_error,
     )
-    for module in (shell, enlarge_callbacks, ng_panel):
-        module.register_callbacks(app)
+    app.index_string = with_client_ids(app.index_string)
+    register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
     # plotly's JSON encoder uses pandas whenever it is in sys.modules; imported first by a
@@ -73,6 +75,22 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         ]
     )
     return app
+
+
+# Modules whose callbacks every app gets, besides the views (``pages/``).
+CALLBACK_MODULES = (shell, enlarge_callbacks, ng_panel)
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Every callback is registered one way: a module's ``register_callbacks(app)`` attaches
+    its callbacks with ``app.callback`` (never the module-level ``dash.callback``, which would
+    bind only the first app of a process). Views are the modules Dash loaded from ``pages/``
+    for this app."""
+    views = [sys.modules[page["module"]] for page in dash.page_registry.values()]
+    for module in (*CALLBACK_MODULES, *views):
+        register = getattr(module, "register_callbacks", None)
+        if register is not None:
+            register(app)
 
 
 def _add_reset_route(server: flask.Flask, context: AppContext) -> None:

@@ -17,6 +17,7 @@ Developer notes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -119,13 +120,14 @@ def view_instance(clicks: int | None, instance_id: int | None) -> tuple[object, 
     return url, ""
 
 
-_SWAP_JS = """function(view, back, instance) {
+_VIEW_TYPE = json.dumps(json.dumps({"type": ids.NG_VIEW}, separators=(",", ":"))[1:-1])
+_SWAP_JS = f"""function(view, back, instance) {{
     const fired = (window.dash_clientside.callback_context.triggered || [])
         .map(t => t.prop_id).join(' ');
-    const viewer = fired.includes('"type":"ng-view"') && fired.includes('.n_clicks');
-    const show = {display: 'block'}, hide = {display: 'none'};
+    const viewer = fired.includes({_VIEW_TYPE}) && fired.includes('.n_clicks');
+    const show = {{display: 'block'}}, hide = {{display: 'none'}};
     return viewer ? [hide, show] : [show, hide];
-}"""
+}}"""
 
 
 def register_callbacks(app: dash.Dash) -> None:

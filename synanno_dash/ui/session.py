@@ -14,9 +14,9 @@ EXTENSION_KEY = "synanno"
 
 
 def app_context() -> AppContext:
-    ctx = flask.current_app.extensions[EXTENSION_KEY]
-    assert isinstance(ctx, AppContext)
-    return ctx
+    resources = flask.current_app.extensions[EXTENSION_KEY]
+    assert isinstance(resources, AppContext)
+    return resources
 
 
 def current_session() -> Session:
