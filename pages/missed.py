@@ -18,6 +18,8 @@ Developer notes
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
@@ -136,7 +138,7 @@ def show_step(step: int | None, queue: list | None, page: dict) -> tuple:
     return (True, title, info, *box.start_xyz, *box.stop_xyz, "", no_update)
 
 
-def preview(*values):  # type: ignore[no-untyped-def]
+def preview(*values: Any) -> object:
     """The candidate's slice of the box as it stands in the dialog."""
     *box_values, queue, step = values
     if not queue or step is None or step >= len(queue):
@@ -150,7 +152,7 @@ def preview(*values):  # type: ignore[no-untyped-def]
     return no_update if crops is None else preview_figure(center, box, crops)
 
 
-def save_or_skip(_save, _skip, *values):  # type: ignore[no-untyped-def]
+def save_or_skip(_save: int | None, _skip: int | None, *values: Any) -> tuple[object, object]:
     """Save: crop and add the instance (one per candidate); Skip: leave it out."""
     *box_values, queue, step, page = values
     if not queue or step is None or step >= len(queue):

@@ -65,13 +65,13 @@ def submit(_clicks: int | None, *values: object) -> list[object]:
     return [*invalid, *messages, status, True, json_message, swc_message]
 
 
-def _json_message(error: str | None):  # type: ignore[no-untyped-def]
+def _json_message(error: str | None) -> object:
     if error is None:
         return no_update
     return html.Span("Session JSON: " + error, className="text-danger")
 
 
-def check_upload(contents: str | None, filename: str | None):  # type: ignore[no-untyped-def]
+def check_upload(contents: str | None, filename: str | None) -> object:
     """Say at once whether the chosen JSON can be restored; nothing is replaced yet."""
     if not contents:
         return ""
@@ -87,11 +87,14 @@ def check_upload(contents: str | None, filename: str | None):  # type: ignore[no
     )
 
 
-def load_neurons(_clicks, mode, table_url, current_id):  # type: ignore[no-untyped-def]
-    if mode != "neuron" or not (table_url or "").strip():
-        return no_update, "" if mode != "neuron" else "Give a synapse table first."
+def load_neurons(
+    _clicks: int | None, mode: str | None, table_url: str | None, current_id: str | None
+) -> tuple[object, object]:
+    table_url = (table_url or "").strip()
+    if mode != Mode.NEURON.value or not table_url:
+        return no_update, "" if mode != Mode.NEURON.value else "Give a synapse table first."
     try:
-        neurons = table_neurons(current_session(), table_url.strip())
+        neurons = table_neurons(current_session(), table_url)
     except TableError as exc:
         return [], str(exc)
     # Ids as text: a 64-bit id does not survive a JavaScript number.
@@ -107,7 +110,7 @@ def load_neurons(_clicks, mode, table_url, current_id):  # type: ignore[no-untyp
     return rows, f"{len(rows)} neurons in the table. Click a row to choose it."
 
 
-def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
+def pick_neuron(selected: list[int] | None, rows: list[dict[str, object]] | None) -> object:
     if not selected:
         return no_update
     return (rows or [])[selected[0]]["neuron_id"]
@@ -116,7 +119,7 @@ def pick_neuron(selected, rows):  # type: ignore[no-untyped-def]
 # -- Choose a Neuron in Neuroglancer (`n` over a neuron) ---------------------------------
 
 
-def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
+def open_chooser(_clicks: int | None, *fields: str | None) -> tuple[object, ...]:
     """The typed dataset in this browser's viewer, the neuropil visible."""
     session = current_session()
     try:
@@ -131,11 +134,11 @@ def open_chooser(_clicks, *fields):  # type: ignore[no-untyped-def]
     return True, url, "", None if chosen is None else str(chosen)
 
 
-def close_chooser(_clicks):  # type: ignore[no-untyped-def]
+def close_chooser(_clicks: int | None) -> bool:
     return False
 
 
-def sync_choice(_ticks, is_open, seen):  # type: ignore[no-untyped-def]
+def sync_choice(_ticks: int | None, is_open: bool | None, seen: str | None) -> tuple[object, ...]:
     """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
     ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
     chosen = ng_views.chosen_neuron(current_session())

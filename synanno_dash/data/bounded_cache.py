@@ -25,7 +25,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class _EvictionRecordingLRU(LRUCache):  # type: ignore[type-arg]
+class _EvictionRecordingLRU(LRUCache):
     """An ``LRUCache`` that remembers what its own size limit pushed out."""
 
     def __init__(self, maxsize: float, getsizeof: Callable[[object], float] | None) -> None:

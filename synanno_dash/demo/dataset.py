@@ -13,6 +13,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from synanno_dash.demo.table import (
     plan_shifts,
     shift_clefts,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported lazily where used
 
 GENERATOR_VERSION = 1
 BASE_NEURON_ID = 864_691_135_000_000_000  # ids above 2**53: float round-off shows at once
@@ -220,7 +224,7 @@ def _write(out_dir: Path, built: _Built) -> None:
     _truth_frame(built.truths).to_csv(out_dir / "ground_truth.csv", index=False)
 
 
-def _table_frame(rows: list[TableRow]):  # -> pandas.DataFrame (pandas imported lazily)
+def _table_frame(rows: list[TableRow]) -> pd.DataFrame:
     import pandas as pd
 
     def point(p: Triple | None) -> list[int | None]:
@@ -238,7 +242,7 @@ def _table_frame(rows: list[TableRow]):  # -> pandas.DataFrame (pandas imported 
     return frame
 
 
-def _truth_frame(truths: list[TruthRow]):  # -> pandas.DataFrame
+def _truth_frame(truths: list[TruthRow]) -> pd.DataFrame:
     import pandas as pd
 
     data = [

@@ -167,7 +167,9 @@ def _to_table(point: tuple[int, ...], config: DatasetConfig) -> Point:
     return convert_point(point, config.target_resolution, config.table_resolution)
 
 
-def _from_table(point: tuple[int, ...] | None, res: Resolution | None, target: Resolution):  # type: ignore[no-untyped-def]
+def _from_table(
+    point: tuple[int, ...] | None, res: Resolution | None, target: Resolution
+) -> tuple[int, ...] | None:
     """A table point in target voxels, rounded as when the session was prepared."""
     if point is None or res is None:
         return None if point is None else tuple(point)

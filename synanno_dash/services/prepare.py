@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import overload
 
 from synanno_dash.core.forms import FieldError, check_box_in_volume
-from synanno_dash.core.geometry import BBox, Resolution, convert_point
+from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
@@ -75,7 +76,17 @@ def _open_table(
         return None
 
 
-def _to_target(point: tuple | None, table_res: Resolution | None, target_res: Resolution):
+@overload
+def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
+
+
+@overload
+def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
+
+
+def _to_target(
+    point: Triple | None, table_res: Resolution | None, target_res: Resolution
+) -> Triple | None:
     if point is None or table_res is None:
         return point
     x, y, z = convert_point(point, table_res, target_res)
@@ -90,7 +101,7 @@ def synapses_in_target_voxels(
     return [
         Synapse(
             materialization_index=s.materialization_index,
-            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),  # type: ignore[arg-type]
+            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
             pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
             post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
             pre_neuron_id=s.pre_neuron_id,
