@@ -39,7 +39,7 @@ from synanno_dash.core.skeleton_lines import display_skeleton  # noqa: E402
 from synanno_dash.core.snapping import review_order, snap_synapses  # noqa: E402
 from synanno_dash.data.precomputed import SkeletonData, new_layer, write_skeletons  # noqa: E402
 from synanno_dash.ui.skeleton_figure import skeleton_figure  # noqa: E402
-from tests.unit.test_skeleton_figure import branching_skeleton  # noqa: E402
+from tests.ui.test_skeleton_figure import branching_skeleton  # noqa: E402
 
 T = TypeVar("T")
 N_SYNAPSES = 2000

@@ -22,18 +22,16 @@ from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
 from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
+from tests.conftest import demo_form
 
 SID = "s"
 
 
 @pytest.fixture
-def context(data_dir: Path, tmp_path: Path, demo_info) -> AppContext:  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 's.db'}")
-    ctx = AppContext.create(settings)
-    form = OpenDataForm(source=demo_info.source_url, target=demo_info.target_url,
-                        table=demo_info.table_url, crop_size="64, 64, 6")  # fmt: skip
-    assert prepare_session(ctx, SID, form).ok
-    return ctx
+def context(resources: AppContext, demo_info) -> AppContext:  # type: ignore[no-untyped-def]
+    form = demo_form(demo_info, neuropil="", tiles_per_page="24")
+    assert prepare_session(resources, SID, form).ok
+    return resources
 
 
 def _flag(ctx: AppContext, *ids: int) -> None:

@@ -8,7 +8,6 @@ them (``viewer.actions.invoke`` with the JSON action state the client posts).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,12 @@ from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.local_data import data_url, local_folder
 from synanno_dash.services.neuroglancer_viewers import ADD_CANDIDATE_ACTION, CHOOSE_NEURON_ACTION
-from synanno_dash.services.prepare import OpenDataForm, prepare_session
 from synanno_dash.services.session import open_session
-from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
-from synanno_dash.ui.app import create_app
-from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
-from tests.data.test_local_data_route import write_dataset
-from tests.data.test_neuroglancer_service import client_action
+from synanno_dash.ui.session import COOKIE
+from tests.conftest import PreparedSession
+from tests.services.test_local_data_route import write_dataset
+from tests.services.test_neuroglancer_service import client_action
 
 BOX_IDS = (*ids.MISSED_BOX_START, *ids.MISSED_BOX_STOP)
 
@@ -37,19 +34,9 @@ class DashClient:
     """Posts to Dash's callback endpoint as the browser does, for one browser session."""
 
     def __init__(self, app, demo_info, mode: str = "volume") -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.client = app.server.test_client()
-        assert self.client.get("/").status_code == 200
-        self.sid = self.client.get_cookie(COOKIE).value
-        self.context: AppContext = app.server.extensions[EXTENSION_KEY]
-        form = OpenDataForm(
-            source=demo_info.source_url, target=demo_info.target_url,
-            neuropil=demo_info.neuropil_url, table=demo_info.table_url,
-            crop_size="64, 64, 6", tiles_per_page="6", mode=mode,
-            neuron_id=str(demo_info.demo_neuron_id),
-        )  # fmt: skip
-        outcome = prepare_session(self.context, self.sid, form)
-        assert outcome.ok, outcome.errors
+        prepared = PreparedSession(app, demo_info, mode=mode)
+        self.app, self.client, self.sid = app, prepared.client, prepared.sid
+        self.context: AppContext = prepared.resources
 
     def call(self, name: str, inputs: list, state: list = (), match: dict | None = None,  # type: ignore[no-untyped-def,assignment]
              changed: int = 0):
@@ -88,16 +75,6 @@ def _id_text(component_id: object) -> str:
     if isinstance(component_id, dict):
         return json.dumps(component_id, separators=(",", ":"), sort_keys=True)
     return str(component_id)
-
-
-@pytest.fixture
-def app(data_dir: Path, tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
-    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
-    dash_app = create_app(settings)
-    yield dash_app
-    context: AppContext = dash_app.server.extensions[EXTENSION_KEY]
-    if context._viewers is not None:
-        context._viewers.close_all()
 
 
 @pytest.fixture

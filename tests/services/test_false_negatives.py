@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from synanno_dash.core.geometry import BBox
@@ -12,20 +10,16 @@ from synanno_dash.services.false_negatives import (
     add_false_negative,
     proposed_box,
 )
-from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.prepare import prepare_session
 from synanno_dash.services.session import open_session
-from synanno_dash.settings import Settings
+from tests.conftest import demo_form
 
 
 @pytest.fixture
-def prepared(data_dir: Path, tmp_path: Path, demo_info) -> AppContext:  # type: ignore[no-untyped-def]
-    context = AppContext.create(
-        Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
-    )
-    form = OpenDataForm(source=demo_info.source_url, target=demo_info.target_url,
-                        table=demo_info.table_url, crop_size="64, 64, 6")
-    assert prepare_session(context, "s", form).ok
-    return context
+def prepared(resources: AppContext, demo_info) -> AppContext:  # type: ignore[no-untyped-def]
+    form = demo_form(demo_info, neuropil="", tiles_per_page="24")
+    assert prepare_session(resources, "s", form).ok
+    return resources
 
 
 def test_added_instance_is_a_labelled_false_negative(prepared: AppContext) -> None:

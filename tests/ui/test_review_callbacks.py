@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from synanno_dash.core.labels import Label
-from synanno_dash.services.prepare import OpenDataForm, prepare_session
-from synanno_dash.settings import Settings
-from synanno_dash.ui.app import create_app
-from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
+from synanno_dash.ui.session import EXTENSION_KEY
+from tests.conftest import PreparedSession
 
 
 @pytest.fixture
-def app_and_client(data_dir: Path, tmp_path: Path, demo_info):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
-    app = create_app(settings)
-    client = app.server.test_client()
-    response = client.get("/")
-    assert response.status_code == 200
-    sid = client.get_cookie(COOKIE).value
-    form = OpenDataForm(
-        source=demo_info.source_url, target=demo_info.target_url, table=demo_info.table_url,
-        crop_size="64, 64, 6", tiles_per_page="6",
-    )  # fmt: skip
-    outcome = prepare_session(app.server.extensions[EXTENSION_KEY], sid, form)
-    assert outcome.ok, outcome.errors
-    return app, client, sid
+def app_and_client(app, demo_info):  # type: ignore[no-untyped-def]
+    prepared = PreparedSession(app, demo_info, neuropil="")
+    return app, prepared.client, prepared.sid
 
 
 def _callbacks_with_input(app, component_type: str, prop: str) -> list[str]:  # type: ignore[no-untyped-def]

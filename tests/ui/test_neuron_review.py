@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,29 +21,19 @@ from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.app import create_app
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
 from synanno_dash.ui.skeleton_figure import MarkerCode
+from tests import conftest
+from tests.conftest import PreparedSession
 
 PER_PAGE = 6
 
 
 def demo_form(demo_info, mode: str = "neuron") -> OpenDataForm:  # type: ignore[no-untyped-def]
-    return OpenDataForm(
-        source=demo_info.source_url, target=demo_info.target_url,
-        neuropil=demo_info.neuropil_url, table=demo_info.table_url, mode=mode,
-        neuron_id=str(demo_info.demo_neuron_id) if mode == "neuron" else "",
-        crop_size="64, 64, 6", tiles_per_page=str(PER_PAGE),
-    )  # fmt: skip
+    return conftest.demo_form(demo_info, mode=mode, tiles_per_page=str(PER_PAGE))
 
 
 @pytest.fixture
-def app_and_sid(data_dir: Path, tmp_path: Path, demo_info):  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
-    app = create_app(settings)
-    client = app.server.test_client()
-    assert client.get("/").status_code == 200
-    sid = client.get_cookie(COOKIE).value
-    outcome = prepare_session(app.server.extensions[EXTENSION_KEY], sid, demo_form(demo_info))
-    assert outcome.ok, outcome.errors
-    return app, client, sid
+def app_and_sid(neuron_session: PreparedSession):  # type: ignore[no-untyped-def]
+    return neuron_session.app, neuron_session.client, neuron_session.sid
 
 
 def _pages(items: list, per_page: int) -> list[tuple[int, int]]:

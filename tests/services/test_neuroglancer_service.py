@@ -29,7 +29,7 @@ from synanno_dash.services.neuroglancer_viewers import (
     candidate_points,
     keys_bound,
 )
-from tests.data.test_local_data_route import NEURON_LEFT, write_dataset
+from tests.services.test_local_data_route import NEURON_LEFT, write_dataset
 
 BASE_URL = "http://127.0.0.1:8050"
 CENTER = (60, 70, 8)
