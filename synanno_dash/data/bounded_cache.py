@@ -73,7 +73,7 @@ class BoundedCache(Generic[K, V]):
             return key in self._lru
 
     def keys(self) -> list[K]:
-        """Least recently used first."""
+        """The keys (in no particular order)."""
         with self._lock:
             return list(self._lru.keys())
 
@@ -129,9 +129,10 @@ class BoundedCache(Generic[K, V]):
             return values
 
     def _store(self, key: K, value: V) -> None:
+        # The old value goes first (replaced, not evicted: no ``on_evict`` for it).
+        self._lru.pop(key, None)
         if self._sizeof is not None and self._sizeof(value) > self._lru.maxsize:
-            self._lru.pop(key, None)  # too large to keep; an older value would be stale
-            return
+            return  # too large to keep
         self._lru[key] = value
 
     def _take_evicted(self) -> list[tuple[K, V]]:

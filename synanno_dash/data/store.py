@@ -17,17 +17,13 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Insert,
     RowMapping,
-    Select,
-    Update,
     case,
     create_engine,
     delete,
     event,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -36,6 +32,7 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.serialize import config_from_dict, config_to_dict
 from synanno_dash.data import store_schema as schema
+from synanno_dash.data.store_labels import label_log_row, previous_label, with_label_log
 from synanno_dash.data.store_masks import MaskStore
 from synanno_dash.data.store_rows import (
     EDITABLE_FIELDS,
@@ -63,38 +60,6 @@ def open_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     schema.metadata.create_all(engine)
     return engine
-
-
-def _previous(label: Label) -> Label:
-    """The label a click turned into ``label`` (the click cycle backwards)."""
-    return next(old for old in Label if old.next is label)
-
-
-def _label_json(label: Label) -> str:
-    return json.dumps({"label": label.value})
-
-
-def _log_row(session_id: str, instance_id: int, old: Label, new: Label, now: float) -> Insert:
-    return insert(schema.edits).values(
-        session_id=session_id, instance_id=instance_id, kind="do", field="label",
-        old_json=_label_json(old), new_json=_label_json(new), at=now,
-    )  # fmt: skip
-
-
-def _with_label_log(changed: Update, session_id: str, now: float) -> Select[Any]:
-    """PostgreSQL: the click's UPDATE and its log INSERT as one statement (data-modifying
-    CTEs), returning the changed row."""
-    row = changed.cte("changed")
-    logged = insert(schema.edits).from_select(
-        ["session_id", "instance_id", "kind", "field", "old_json", "new_json", "at"],
-        select(
-            literal(session_id), row.c.instance_id, literal("do"), literal("label"),
-            case({new.value: _label_json(_previous(new)) for new in Label}, value=row.c.label),
-            case({new.value: _label_json(new) for new in Label}, value=row.c.label),
-            literal(now),
-        ),
-    ).cte("logged")  # fmt: skip
-    return select(row).add_cte(logged)
 
 
 class SessionStore(MaskStore):
@@ -266,12 +231,13 @@ class SessionStore(MaskStore):
         )
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                row = conn.execute(_with_label_log(changed, session_id, now)).mappings().first()
+                row = conn.execute(with_label_log(changed, session_id, now)).mappings().first()
             else:
                 row = conn.execute(changed).mappings().first()
                 if row is not None:
                     new = Label(row["label"])
-                    conn.execute(_log_row(session_id, instance_id, _previous(new), new, now))
+                    old = previous_label(new)
+                    conn.execute(label_log_row(session_id, instance_id, old, new, now))
         if row is None:
             raise StoreError(f"instance {instance_id} is not part of this session")
         return instance_from_row(row)
