@@ -26,3 +26,20 @@ def test_categories_are_configurable_and_checked() -> None:
         Category.MERGED, Category.FALSE_POSITIVE)
     with pytest.raises(ValueError, match="unknown categories"):
         parse_categories("merged, wobbly")
+
+
+def test_cache_sizes_come_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synanno_dash.services.context import AppContext
+
+    monkeypatch.setenv("SYNANNO_TILE_CACHE_BYTES", "1000")
+    monkeypatch.setenv("SYNANNO_MAX_VOLUME_SETS", "2")
+    monkeypatch.setenv("SYNANNO_MAX_NEURON_VIEWS", "3")
+    monkeypatch.setenv("SYNANNO_MAX_VIEWERS", "5")
+    settings = load_settings(None).with_changes(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 's.db'}"
+    )
+    resources = AppContext.create(settings)
+    assert resources.tile_images.max_size == 1000
+    assert resources.volumes.max_sets == 2 and resources.neurons.max_size == 3
+    assert settings.max_viewers == 5
+    resources.executor.shutdown()
