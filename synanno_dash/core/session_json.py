@@ -19,7 +19,7 @@ from typing import Any
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Instance
 from synanno_dash.core.labels import category_to_original
-from synanno_dash.core.paging import page_of_index
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json_format import (
     ADDED_BY_HAND_KEY,
     AXIS_ORDER_KEY,
@@ -61,16 +61,17 @@ def record_axis_order(item: Instance) -> str:
 
 def instance_record(
     item: Instance,
-    per_page: int,
+    page: int,
     neuron_id: int | None,
     volume: BBox | None = None,
     draw_box: BBox | None = None,
 ) -> dict[str, Any]:
     """One ``Metadata`` record: the original's 28 keys, then ours (``sd_`` keys).
 
-    ``volume`` (target voxels) clips ``Adjusted_Bbox`` and gives ``Padding``; ``draw_box`` is
-    the box the instance was drawn in (correction): it replaces the review box in the
-    original's keys, and only then is z padded, as the original does.
+    ``page``: the review page holding the instance (``core.paging``). ``volume`` (target
+    voxels) clips ``Adjusted_Bbox`` and gives ``Padding``; ``draw_box`` is the box the
+    instance was drawn in (correction): it replaces the review box in the original's keys,
+    and only then is z padded, as the original does.
     """
     syn, review_box = item.synapse, item.bbox_target_vx
     box = draw_box or review_box
@@ -81,7 +82,7 @@ def instance_record(
         before, after = (before[0], before[1], 0), (after[0], after[1], 0)
     cx, cy, cz = syn.center_xyz_vx
     record: dict[str, Any] = {
-        "Page": page_of_index(item.instance_id, per_page),
+        "Page": page,
         "Image_Index": item.instance_id,
         "materialization_index": syn.materialization_index,
         "section_index": _or_minus_one(item.compartment),
@@ -134,17 +135,24 @@ def build_session_json(
     include_discarded: bool = False,
     draw_boxes: dict[int, BBox] | None = None,
 ) -> dict[str, Any]:
-    """Discarded instances leave the export unless asked for (they stay in the log).
+    """``items`` in review order, all of them (pages are those of the review grid).
+    Discarded instances leave the export unless asked for (they stay in the log).
 
     ``draw_boxes`` (instance id -> box) marks the instances of a correction export.
     """
-    kept = [i for i in items if include_discarded or not i.discarded]
+    pages = ReviewPages.of([i.compartment for i in items], per_page).page_of_each_position()
+    kept = [
+        (item, page)
+        for item, page in zip(items, pages, strict=True)
+        if include_discarded or not item.discarded
+    ]
     boxes = draw_boxes or {}
-    orders = {record_axis_order(i) for i in kept}
+    orders = {record_axis_order(i) for i, _page in kept}
     return {
         "Proofread Time": dict(proofread_time),
         "Metadata": [
-            instance_record(i, per_page, neuron_id, volume, boxes.get(i.instance_id)) for i in kept
+            instance_record(i, page, neuron_id, volume, boxes.get(i.instance_id))
+            for i, page in kept
         ],
         OURS_KEY: {
             "format_version": FORMAT_VERSION,

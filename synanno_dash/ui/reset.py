@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import flask
 
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import reset_session
 from synanno_dash.ui.session import COOKIE, issue_session_id
 
 RESET_PATH = "/reset"
@@ -67,9 +68,8 @@ def add_reset_route(server: flask.Flask, context: AppContext) -> None:
             note = "The reset did not come from this site's page, so nothing was erased."
             return _confirm_page(note, status=403)
         sid = flask.request.cookies.get(COOKIE)
-        if sid and context.store.session_exists(sid):
-            context.store.reset_session(sid)
-            context.close_viewer(sid)
+        if sid:
+            reset_session(context, sid)
         if not flask.g.get("new_session_id"):
             issue_session_id()  # a fresh id: the old one names no session any more
         return flask.redirect("/", code=303)

@@ -14,33 +14,45 @@ Developer notes
 from __future__ import annotations
 
 import re
-import secrets
 
 import flask
 
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import (
+    Session,
+    open_session,
+    session_is_known,
+)
+from synanno_dash.services.session import (
+    issue_session_id as record_new_session_id,
+)
 
 COOKIE = "synanno_session"
 EXTENSION_KEY = "synanno"
 COOKIE_MAX_AGE_S = 60 * 60 * 24 * 365
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what new_session_id() makes
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what services.session.issue_session_id makes
 _STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/")
 
 
 def app_context() -> AppContext:
-    ctx = flask.current_app.extensions[EXTENSION_KEY]
-    assert isinstance(ctx, AppContext)
-    return ctx
+    resources = flask.current_app.extensions[EXTENSION_KEY]
+    assert isinstance(resources, AppContext)
+    return resources
 
 
-def new_session_id() -> str:
-    return secrets.token_urlsafe(18)
+def current_session() -> Session:
+    """This request's browser session: the one way pages and ui reach the services. One
+    object per request, so the session's configuration is read at most once."""
+    found = flask.g.get("synanno_session")
+    if not isinstance(found, Session):
+        found = open_session(app_context(), session_id())
+        flask.g.synanno_session = found
+    return found
 
 
 def issue_session_id() -> str:
     """A new id for this browser, recorded before the response sets it as the cookie."""
-    sid = new_session_id()
-    app_context().store.ensure_session(sid)
+    sid = record_new_session_id(app_context())
     flask.g.session_id = sid
     flask.g.new_session_id = sid
     return sid
@@ -52,7 +64,7 @@ def session_id() -> str:
     if known:
         return str(known)
     cookie = flask.request.cookies.get(COOKIE, "")
-    if _WELL_FORMED.match(cookie) and app_context().store.session_exists(cookie):
+    if _WELL_FORMED.match(cookie) and session_is_known(app_context(), cookie):
         flask.g.session_id = cookie
         return cookie
     return issue_session_id()

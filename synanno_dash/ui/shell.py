@@ -6,10 +6,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
+from synanno_dash.services import review
 from synanno_dash.ui import ids
 from synanno_dash.ui.help_texts import SHORTCUTS, help_for
 from synanno_dash.ui.reset import CONFIRM_TEXT, RESET_PATH
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 
 
 def start_new_process_button(button_id: str) -> dbc.Button:
@@ -106,7 +107,7 @@ def layout() -> html.Div:
 
 
 def ask_before_home(_clicks: int | None) -> tuple:
-    counts = app_context().store.counts(session_id())
+    counts = review.counts(current_session())
     if counts["total"] > 0:
         return True, no_update
     return False, "/"

@@ -28,8 +28,8 @@ from synanno_dash.services.local_data import (
     register_local_data_route,
 )
 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
-from tests.data.test_local_data_route import NEURON_LEFT, write_dataset
-from tests.data.test_local_data_route import registry as token_registry
+from tests.services.test_local_data_route import NEURON_LEFT, write_dataset
+from tests.services.test_local_data_route import registry as token_registry
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from synanno_dash.core.session_json import parse_session_json
-from tests.callbacks.test_original_json_app import demo_original_session
 from tests.conftest import ServerProcess
+from tests.core.test_session_json_original import SAME_KEYS
 from tests.original_synanno import original_json
-from tests.unit.test_session_json_original import SAME_KEYS
+from tests.ui.test_original_json_app import demo_original_session
 
 pytestmark = pytest.mark.browser
 SMALL_LIMIT = 1024**2  # request bytes of the second server

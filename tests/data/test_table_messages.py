@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synanno_dash.data.exports import TableCorrections, write_corrected_table
+from synanno_dash.data.corrected_table import TableCorrections, write_corrected_table
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_errors import size_text
 from synanno_dash.data.tables import TableError, open_table
