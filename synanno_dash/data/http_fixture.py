@@ -10,6 +10,7 @@ it back on the same port.
 - ``Range: bytes=a-b`` gets ``206 Partial Content`` (sharded precomputed reads byte ranges);
   a file ``x`` missing but ``x.gz`` present is sent gzipped with ``Content-Encoding: gzip``.
 - CORS headers, so a browser (Neuroglancer) may read from it too.
+- ``log_path``: every request is appended as ``METHOD path range status`` (what a test counts).
 
 Command line: ``python -m synanno_dash.data.http_fixture ROOT --port P --latency-ms 50``.
 """
@@ -65,6 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.server.note(f"{self.command} {self.path} {self.headers.get('Range', '-')} {code}")
+        super().send_response(code, message)
 
     def _answer(self, send_body: bool) -> None:
         time.sleep(self.server.latency_s)
@@ -140,11 +145,20 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, port: int, root: Path, latency_s: float, bytes_per_s: float) -> None:
+    def __init__(
+        self, port: int, root: Path, latency_s: float, bytes_per_s: float, log: Path | None
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.root = root.resolve()
         self.latency_s = latency_s
         self.link = _Link(bytes_per_s)
+        self._log = log.open("a", buffering=1) if log else None
+        self._log_lock = threading.Lock()
+
+    def note(self, line: str) -> None:
+        if self._log is not None:
+            with self._log_lock:
+                self._log.write(line + "\n")
 
 
 def free_port() -> int:
@@ -162,8 +176,10 @@ class LatencyServer:
         latency_s: float = 0.05,
         bandwidth_bytes_per_s: float = 0.0,
         port: int | None = None,
+        log_path: Path | None = None,
     ) -> None:
         self.root = Path(root)
+        self.log_path = log_path
         self.latency_s = latency_s
         self.bandwidth_bytes_per_s = bandwidth_bytes_per_s
         self.port = port or free_port()
@@ -177,6 +193,16 @@ class LatencyServer:
         """The ``precomputed://http://...`` address of a folder under the served root."""
         return f"precomputed://{self.url}/{relative.strip('/')}"
 
+    def requests(self) -> list[str]:
+        """Logged requests (with ``log_path``), e.g. ``GET /target/8_8_40/0-64_0-64_0-16 - 200``."""
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        return [line for line in self.log_path.read_text().splitlines() if "__alive__" not in line]
+
+    def clear_log(self) -> None:
+        if self.log_path is not None:
+            self.log_path.write_text("")
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -189,6 +215,8 @@ class LatencyServer:
             "--port", str(self.port), "--latency-ms", str(self.latency_s * 1e3),
             "--bandwidth-mb-s", str(self.bandwidth_bytes_per_s / 1e6),
         ]  # fmt: skip
+        if self.log_path is not None:
+            command += ["--log", str(self.log_path)]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -225,8 +253,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--bandwidth-mb-s", type=float, default=0.0, help="0: no cap")
+    parser.add_argument("--log", type=Path, default=None, help="append each request here")
     args = parser.parse_args(argv)
-    server = _Server(args.port, args.root, args.latency_ms / 1e3, args.bandwidth_mb_s * 1e6)
+    server = _Server(
+        args.port, args.root, args.latency_ms / 1e3, args.bandwidth_mb_s * 1e6, args.log
+    )
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f"serving {args.root} on http://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()

@@ -27,6 +27,14 @@ import numpy as np
 from synanno_dash.core.geometry import BBox, Resolution, Triple
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.crop_cache import DEFAULT_CACHE_BYTES, CropCache
+from synanno_dash.data.page_reads import (
+    DEFAULT_DEADLINE_S,
+    CancelToken,
+    ChunkFetches,
+    LayerRead,
+    read_chunked,
+    read_direct,
+)
 from synanno_dash.data.volume_layer import (
     UNSIGNED_DTYPES,
     LayerCrop,
@@ -39,6 +47,8 @@ from synanno_dash.data.volume_layer import (
 
 __all__ = [
     "InstanceCrops",
+    "Prefetch",
+    "TileRead",
     "LayerCrop",
     "VolumeError",
     "VolumeRegistry",
@@ -48,6 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_OPEN_TIMEOUT_S = 60.0
+MAX_PREFETCH_LANES = 8
+PREFETCH_WORKERS = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +76,44 @@ class InstanceCrops:
     padding_source_after_xyz: Triple
     source_resolution: Resolution
     target_resolution: Resolution
+
+
+@dataclass(frozen=True, eq=False)
+class TileRead:
+    """One tile of a page: its crops, or ``error``, a sentence for a "could not read" tile."""
+
+    bbox_target_vx: BBox
+    crops: InstanceCrops | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.crops is not None
+
+
+class Prefetch:
+    """A page being read in the background: ``cancel`` it when it is no longer wanted."""
+
+    def __init__(
+        self, boxes: list[BBox], token: CancelToken, future: Future[list[TileRead]]
+    ) -> None:
+        self.boxes = boxes
+        self._token = token
+        self._future = future
+
+    @property
+    def cancelled(self) -> bool:
+        return self._token.cancelled
+
+    def cancel(self) -> None:
+        self._token.cancel()
+        self._future.cancel()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> list[TileRead]:
+        return self._future.result(timeout)
 
 
 class VolumeSet:
@@ -84,6 +134,8 @@ class VolumeSet:
         self.cache = cache
         self._lock = threading.Lock()
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetches: OrderedDict[str, Prefetch] = OrderedDict()
+        self._chunk_fetches: ChunkFetches | None = None
         self._closed = False
 
     @classmethod
@@ -147,16 +199,105 @@ class VolumeSet:
     def read_instance(self, bbox_target_vx: BBox) -> InstanceCrops:
         """EM and cleft crops of a target-voxel box; arrays are z, y, x and read-only."""
         self._check_open()
+        problem = self._box_problem(bbox_target_vx)
+        if problem:
+            raise VolumeError(problem)
+        (tile,) = self.read_tiles([bbox_target_vx])
+        if tile.crops is None:
+            raise VolumeError(tile.error or "The crop could not be read.")
+        return tile.crops
+
+    def read_tiles(
+        self,
+        bboxes: Sequence[BBox],
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        token: CancelToken | None = None,
+    ) -> list[TileRead]:
+        """One ``TileRead`` per box, in order: its crops, or why they could not be read.
+
+        Never raises for a tile that cannot be read (a dead server, a damaged chunk, a box
+        outside the volume): the other tiles still read. Reading failed tiles again is the
+        retry (see ``retry``). Remote reads wait at most ``deadline_s``.
+        """
+        self._check_open()
+        boxes = list(bboxes)
+        problems = [self._box_problem(b) for b in boxes]
+        readable = [b for b, p in zip(boxes, problems, strict=True) if not p]
+        source_boxes = [self.source_box(b) for b in readable]
+        reads = self._read_layers(
+            [(self._target, readable), (self._source, source_boxes)], deadline_s, token
+        )
+        targets, sources = iter(reads[0]), iter(reads[1])
+        tiles = []
+        for bbox, problem in zip(boxes, problems, strict=True):
+            if problem:
+                tiles.append(TileRead(bbox, None, problem))
+                continue
+            target, source = next(targets), next(sources)
+            if target.data_zyx is None or source.data_zyx is None:
+                tiles.append(TileRead(bbox, None, target.error or source.error))
+                continue
+            tiles.append(TileRead(bbox, self._instance(bbox, target.data_zyx, source.data_zyx)))
+        return tiles
+
+    def retry(
+        self, tiles: Sequence[TileRead], deadline_s: float = DEFAULT_DEADLINE_S
+    ) -> list[TileRead]:
+        """Read the failed tiles of a page again; tiles that were read are kept as they are."""
+        failed = [t.bbox_target_vx for t in tiles if t.crops is None]
+        again = iter(self.read_tiles(failed, deadline_s))
+        return [t if t.crops is not None else next(again) for t in tiles]
+
+    def _read_layers(
+        self,
+        work: list[tuple[VolumeLayer, list[BBox]]],
+        deadline_s: float,
+        token: CancelToken | None,
+    ) -> list[list[LayerRead]]:
+        """Each layer's crops; remote layers at the same time, so their latencies overlap."""
+        if all(layer.chunks is None for layer, _ in work):
+            return [self._read_layer(layer, boxes, deadline_s, token) for layer, boxes in work]
+        with ThreadPoolExecutor(len(work), thread_name_prefix="synanno-layer") as pool:
+            futures = [
+                pool.submit(self._read_layer, layer, boxes, deadline_s, token)
+                for layer, boxes in work
+            ]
+            return [f.result() for f in futures]
+
+    def _read_layer(
+        self,
+        layer: VolumeLayer,
+        boxes: list[BBox],
+        deadline_s: float,
+        token: CancelToken | None,
+    ) -> list[LayerRead]:
+        if layer.chunks is None:
+            return read_direct(lambda b: layer.crop(b, self.cache).data_zyx, boxes, token)
+        keys = [layer.cache_key(b) for b in boxes]
+        return read_chunked(self._fetches(), layer.chunks, boxes, keys, deadline_s, token)
+
+    def _fetches(self) -> ChunkFetches:
+        with self._lock:
+            if self._chunk_fetches is None:
+                self._chunk_fetches = ChunkFetches(self.cache)
+            return self._chunk_fetches
+
+    def _box_problem(self, bbox_target_vx: BBox) -> str | None:
         if bbox_target_vx.is_empty:
-            raise VolumeError(f"The box {format_box(bbox_target_vx)} is empty: it has no voxels.")
+            return f"The box {format_box(bbox_target_vx)} is empty: it has no voxels."
         if not bbox_target_vx.overlaps(self.target_bounds):
-            raise VolumeError(
+            return (
                 f"The box {format_box(bbox_target_vx)} (target voxels) lies entirely outside the "
                 f"target volume ({format_box(self.target_bounds)}). Check the synapse "
                 "coordinates and the resolutions."
             )
-        target = self._target.crop(bbox_target_vx, self.cache)
-        source = self._source.crop(self.source_box(bbox_target_vx), self.cache)
+        return None
+
+    def _instance(
+        self, bbox_target_vx: BBox, target_zyx: np.ndarray, source_zyx: np.ndarray
+    ) -> InstanceCrops:
+        target = self._target.as_crop(bbox_target_vx, target_zyx)
+        source = self._source.as_crop(self.source_box(bbox_target_vx), source_zyx)
         return InstanceCrops(
             em_zyx=source.data_zyx,
             cleft_zyx=target.data_zyx,
@@ -188,37 +329,57 @@ class VolumeSet:
     @property
     def is_local(self) -> bool:
         """All layers are ``file://``: reads are CPU-bound, so threads only add GIL contention."""
-        return all(layer.url.startswith("file://") for layer in (self._source, self._target))
+        return self._source.is_local and self._target.is_local
 
     def read_page(
         self, bboxes: Sequence[BBox], max_workers: int | None = None
     ) -> list[InstanceCrops]:
-        """``read_instance`` for each box, in the order given; on a pool of threads for remote
-        volumes, where reads wait on the network (default 4), sequentially for local ones."""
-        self._check_open()
-        if not bboxes:
-            return []
-        if max_workers is None:
-            max_workers = 1 if self.is_local else 4
-        workers = max(1, min(max_workers, len(bboxes)))
-        if workers == 1 or all(self._is_cached(b) for b in bboxes):  # threads cost more than hits
-            return [self.read_instance(b) for b in bboxes]
-        with ThreadPoolExecutor(workers, thread_name_prefix="synanno-read") as pool:
-            return list(pool.map(self.read_instance, bboxes))
+        """``read_instance`` for each box, in order; raises the first tile's ``VolumeError``.
 
-    def prefetch(
-        self, bboxes: Sequence[BBox], max_workers: int | None = None
-    ) -> Future[list[InstanceCrops]]:
-        """Warm the cache with a page in the background; the caller may ignore the Future.
+        ``max_workers`` is kept for callers of the former thread-per-crop reader: remote pages
+        are now read chunk by chunk on the set's fetch pool, local pages sequentially.
+        """
+        crops = []
+        for tile in self.read_tiles(bboxes):
+            if tile.crops is None:
+                raise VolumeError(tile.error or "A crop could not be read.")
+            crops.append(tile.crops)
+        return crops
 
-        Prefetches run one page at a time, so a burst of page turns cannot flood the machine.
+    def prefetch(self, bboxes: Sequence[BBox], lane: str = "") -> Prefetch:
+        """Warm the cache with a page in the background; returns a handle to cancel it.
+
+        One prefetch per ``lane`` (e.g. a browser session): a new one cancels the lane's
+        previous one unless it asks for the same boxes (a user who jumps does not wait for the
+        page they jumped from). At most ``MAX_PREFETCH_LANES`` lanes; the oldest is cancelled.
         """
         boxes = list(bboxes)
         with self._lock:
             self._check_open()
+            current = self._prefetches.pop(lane, None)
+            if current is not None and current.boxes == boxes and not current.cancelled:
+                self._prefetches[lane] = current
+                return current
+            stale = [current] if current is not None else []
+            while len(self._prefetches) >= MAX_PREFETCH_LANES:
+                stale.append(self._prefetches.popitem(last=False)[1])
             if self._prefetcher is None:
-                self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="synanno-prefetch")
-            return self._prefetcher.submit(self.read_page, boxes, max_workers)
+                self._prefetcher = ThreadPoolExecutor(
+                    PREFETCH_WORKERS, thread_name_prefix="synanno-prefetch"
+                )
+            token = CancelToken()
+            future = self._prefetcher.submit(self.read_tiles, boxes, DEFAULT_DEADLINE_S, token)
+            handle = self._prefetches[lane] = Prefetch(boxes, token, future)
+        for old in stale:
+            old.cancel()
+        return handle
+
+    def cancel_prefetch(self, lane: str = "") -> None:
+        """Cancel the lane's prefetch, if any (the user jumped elsewhere or left)."""
+        with self._lock:
+            handle = self._prefetches.pop(lane, None)
+        if handle is not None:
+            handle.cancel()
 
     def read_neuropil(self, bbox_target_vx: BBox) -> LayerCrop:
         """The neuropil crop covering a target-voxel box, at the neuropil's resolution."""
@@ -226,15 +387,25 @@ class VolumeSet:
         if self._neuropil is None:
             raise VolumeError("No neuropil volume was opened: enter its address in the form.")
         box = bbox_target_vx.scaled(self.target_resolution, self._neuropil.resolution)
-        return self._neuropil.crop(box, self.cache)
+        (read,) = self._read_layer(self._neuropil, [box], DEFAULT_DEADLINE_S, None)
+        if read.data_zyx is None:
+            raise VolumeError(read.error or "The neuropil crop could not be read.")
+        return self._neuropil.as_crop(box, read.data_zyx)
 
     def close(self) -> None:
         """Stop prefetching and drop the volumes; reads afterwards raise ``VolumeError``."""
         with self._lock:
             self._closed = True
+            handles = list(self._prefetches.values())
+            self._prefetches.clear()
             if self._prefetcher is not None:
                 self._prefetcher.shutdown(wait=False, cancel_futures=True)
                 self._prefetcher = None
+            if self._chunk_fetches is not None:
+                self._chunk_fetches.shutdown()
+                self._chunk_fetches = None
+        for handle in handles:
+            handle.cancel()
 
     def __enter__(self) -> VolumeSet:
         return self
