@@ -31,7 +31,7 @@ from synanno_dash.data.crop_cache import CropCache
 from synanno_dash.data.volume_layer import VolumeError, format_box
 
 DEFAULT_DEADLINE_S = 30.0
-DEFAULT_FETCH_WORKERS = 16
+DEFAULT_FETCH_WORKERS = 64
 
 
 @dataclass(frozen=True, eq=False)
