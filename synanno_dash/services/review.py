@@ -10,6 +10,7 @@ the background, so moving on finds the crops in memory.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.paging import pages_by_group
 from synanno_dash.core.session_json import build_session_json
-from synanno_dash.data.volumes import InstanceCrops, VolumeError, VolumeSet
+from synanno_dash.data.volumes import InstanceCrops, Prefetch, VolumeError
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.tile_images import SliceImages
 
@@ -68,6 +69,8 @@ def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
     config, items, count = page_instances(ctx, session_id, page)
     page = min(max(1, page), count)
     try:
+        # A prefetch of another page (the user jumped) is cancelled; one of this page is joined.
+        ctx.volumes.get(config).prefetch([i.bbox_target_vx for i in items], lane=session_id)
         images = page_images(ctx, config, items)
     except VolumeError as exc:
         raise ReviewError(str(exc)) from None
@@ -107,23 +110,32 @@ def _encode(
 
 
 def prefetch(ctx: AppContext, session_id: str, page: int) -> None:
-    """Read and encode ``page`` in the background; errors only get logged."""
+    """Read and encode ``page`` in the background; errors only get logged.
+
+    One prefetch per session (its lane in the volume set): asking for another page cancels
+    a prefetch still running for a page the user jumped away from.
+    """
     try:
         config, items, _count = page_instances(ctx, session_id, page)
         volumes = ctx.volumes.get(config)
+        handle = volumes.prefetch([i.bbox_target_vx for i in items], lane=session_id)
     except (ReviewError, VolumeError):
         log.warning("prefetch of page %s failed", page, exc_info=True)
         return
-    ctx.executor.submit(_prefetch_job, ctx, config, items, volumes)
+    ctx.executor.submit(_encode_prefetched, ctx, config, items, handle)
 
 
-def _prefetch_job(
-    ctx: AppContext, config: DatasetConfig, items: list[Instance], volumes: VolumeSet
+def _encode_prefetched(
+    ctx: AppContext, config: DatasetConfig, items: list[Instance], handle: Prefetch
 ) -> None:
     try:
-        _encode(ctx, config, items, volumes.read_page([i.bbox_target_vx for i in items]))
-    except VolumeError:
-        log.warning("prefetch failed", exc_info=True)
+        tiles = handle.result()
+    except CancelledError:
+        return
+    read = [(item, tile.crops) for item, tile in zip(items, tiles, strict=True) if tile.crops]
+    if len(read) < len(items):
+        log.warning("prefetch: %d of %d tiles unreadable", len(items) - len(read), len(items))
+    _encode(ctx, config, [item for item, _ in read], [crops for _, crops in read])
 
 
 def _keep_crops_if_flagged(ctx: AppContext, session_id: str, item: Instance) -> Instance:
