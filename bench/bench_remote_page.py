@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,10 +88,10 @@ def raw_page(cvs: tuple, boxes: list[BBox], threads: int) -> Callable[[], object
     return run
 
 
-def timed(work: Callable[[], object]) -> float:
+def timed(work: Callable[..., object], *args: object) -> tuple[float, Any]:
     start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
+    result = work(*args)
+    return time.perf_counter() - start, result
 
 
 def measure(server: LatencyServer, prefix: str, args: argparse.Namespace) -> dict[str, float]:
@@ -105,23 +106,22 @@ def measure(server: LatencyServer, prefix: str, args: argparse.Namespace) -> dic
         page1, page2 = page_boxes(seed=10 + 2 * repeat), page_boxes(seed=11 + 2 * repeat)
         for threads in args.baseline_threads:
             name = f"raw CloudVolume, {threads} threads over crops"
-            times.setdefault(name, []).append(timed(raw_page(cvs, page1, threads)))
+            times.setdefault(name, []).append(timed(raw_page(cvs, page1, threads))[0])
         started = time.perf_counter()
         volumes = VolumeSet.open(f"precomputed://{source_url}", f"precomputed://{target_url}")
         times.setdefault("data layer: open the VolumeSet", []).append(
             time.perf_counter() - started
         )
-        tiles: list = []
-        seconds = timed(lambda v=volumes: tiles.extend(v.read_tiles(page1)))  # type: ignore[misc]
+        seconds, tiles = timed(volumes.read_tiles, page1)
         assert all(t.ok for t in tiles), [t.error for t in tiles if not t.ok][:1]
         times.setdefault("data layer cold page (read_tiles)", []).append(seconds)
         handle = volumes.prefetch(page2, lane="bench")
         time.sleep(args.dwell_s)  # the user looks at page 1
         if not handle.done():
             print("  note: the prefetch had not finished after the dwell time")
-        times.setdefault("data layer prefetched next page", []).append(
-            timed(lambda v=volumes: v.read_tiles(page2))  # type: ignore[misc]
-        )
+        seconds, tiles = timed(volumes.read_tiles, page2)
+        assert all(t.ok for t in tiles)
+        times.setdefault("data layer prefetched next page", []).append(seconds)
         volumes.close()
     return {name: statistics.median(values) for name, values in times.items()}
 
