@@ -74,9 +74,9 @@ def test_large_parquet_is_queried_in_place_before_and_after_indexing(tmp_path: P
     assert table.needs_indexes
     box = BBox((100, 50, 10), (180, 140, 25))
     answers = []
+    steps: list[tuple[int, int]] = []
     for phase in ("scan", "indexed"):
         if phase == "indexed":
-            steps: list[tuple[int, int]] = []
             table.build_indexes(lambda done, total: steps.append((done, total)))
             assert table.indexed and not table.needs_indexes and steps[-1] == (3, 3)
         found = {}
@@ -114,7 +114,8 @@ def test_keyset_pages_reach_deep_pages_and_cover_the_table(tmp_path: Path) -> No
         after = rows[-1].materialization_index
     assert seen == ids
     page, deep = 24, 1000  # the 1000th page, asked for from the previous page's last id
-    assert mats(table.page_after(ids[deep * page - 1], page)) == ids[deep * page : (deep + 1) * page]
+    want = ids[deep * page : (deep + 1) * page]
+    assert mats(table.page_after(ids[deep * page - 1], page)) == want
     box = BBox((0, 0, 20), (400, 300, 40))
     box_ids = expect(columns, in_box(columns, box))
     assert mats(table.page_after(box_ids[99], 10, bbox=box)) == box_ids[100:110]
