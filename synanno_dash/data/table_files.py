@@ -140,9 +140,15 @@ def _numeric(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
+def _as(expr: str, kind: pa.DataType, wanted: pa.DataType, sql_type: str) -> str:
+    """``expr`` as ``sql_type``; a column already of that type is used bare, so that DuckDB
+    can use its Parquet statistics (filters and top-N on a cast skip no row group)."""
+    return expr if kind == wanted else f"CAST({expr} AS {sql_type})"
+
+
 def _axis_sql(expr: str, kind: pa.DataType) -> str:
     if pa.types.is_integer(kind):
-        return f"CAST({expr} AS BIGINT)"
+        return _as(expr, kind, pa.int64(), "BIGINT")
     return f"TRY_CAST(round({expr}) AS BIGINT)"  # NaN and empty cells become NULL
 
 
@@ -177,13 +183,13 @@ def inplace_columns(schema: pa.Schema, layout: Layout) -> dict[str, str] | None:
         if column is None:
             sql[f"{side}_id"] = "CAST(NULL AS UBIGINT)"
         elif pa.types.is_integer(types[column]):
-            sql[f"{side}_id"] = f'CAST("{column}" AS UBIGINT)'
+            sql[f"{side}_id"] = _as(f'"{column}"', types[column], pa.uint64(), "UBIGINT")
         else:
             return None
     if layout.id is None:
         sql["mat"] = "CAST(file_row_number AS BIGINT)"
     elif pa.types.is_integer(types[layout.id]):
-        sql["mat"] = f'CAST("{layout.id}" AS BIGINT)'
+        sql["mat"] = _as(f'"{layout.id}"', types[layout.id], pa.int64(), "BIGINT")
     else:
         return None
     return {name: sql[name] for name in COLUMNS}
