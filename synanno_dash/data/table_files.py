@@ -106,7 +106,8 @@ def _csv_reader(
         stream = pa.PythonFile(raw, mode="r")
         if codec is not None:
             stream = pa.CompressedInputStream(stream, codec.name)
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    # Reading only the header needs one small block, not a 16 MB one with every type inferred.
+    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES if columns is not None else 1 << 16)
     return pacsv.open_csv(stream, read_options=read, convert_options=convert)
 
 
@@ -218,7 +219,13 @@ def convert_to_parquet(
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     n_rows = 0
     try:
-        with source.open("rb") as raw, pq.ParquetWriter(partial, NORMALIZED) as writer:
+        # Dictionary pages suit repeated values, not coordinates and ids: skipping them makes
+        # writing several times faster.
+        writer_options = {"use_dictionary": False, "compression": "snappy"}
+        with (
+            source.open("rb") as raw,
+            pq.ParquetWriter(partial, NORMALIZED, **writer_options) as writer,
+        ):
             rows_total = pq.ParquetFile(source).metadata.num_rows if parquet else 0
             for record_batch in batches(source, parquet, layout.columns, raw):
                 batch = convert_batch(record_batch, layout, n_rows)

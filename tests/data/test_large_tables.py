@@ -202,3 +202,27 @@ def test_microns_table_indexed(tmp_path: Path) -> None:
             int(r["id"]) for r in raw if str(neuron) in (r["pre_root_id"], r["post_root_id"])
         )
         assert mats(rows) == want
+
+
+def test_convert_table_command_shows_progress_and_prepares_the_cache(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "table.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x", "y", "z", "pre_pt_x", "pre_pt_y", "pre_pt_z",
+                         "post_pt_x", "post_pt_y", "post_pt_z"])  # fmt: skip
+        for i in range(5000):
+            writer.writerow([i, i % 7, i % 5] * 3)
+    command = [sys.executable, "-m", "synanno_dash.cli", "convert-table", str(path),
+               "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "5,000 synapses (synanno schema)" in done.stdout
+    assert "convert: 100%" in done.stderr  # the progress bar reached the end
+    assert list((tmp_path / "data" / "tables").glob("table-*/table.parquet"))
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    bad = subprocess.run([*command[:4], str(tmp_path / "bad.csv")], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 2 and "Cannot tell the schema" in bad.stdout
