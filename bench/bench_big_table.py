@@ -157,6 +157,8 @@ def main() -> None:
         phase, rest = sys.argv[2], sys.argv[3:]
         if phase == "first":
             result = phase_first(Path(rest[0]), Path(rest[1]), json.loads(rest[2]), int(rest[3]))
+        elif phase == "cursor":
+            result = {"cursor": _deep_cursor(Path(rest[0]), int(rest[1]))}
         elif phase == "index":
             result = phase_index(Path(rest[0]), Path(rest[1]))
         elif phase == "indexed":
@@ -182,7 +184,8 @@ def main() -> None:
         rng = np.random.default_rng(SEED + 2)
         neurons = json.dumps([int(n) for n in rng.choice(_neuron_ids(), 20)])
         deep_page = min(DEEP_PAGE, args.rows // PAGE - 1)
-        cursor = str(_deep_cursor(path, deep_page))
+        # In a process of its own: Linux carries a parent's peak RSS into a forked child.
+        cursor = str(_run("cursor", str(path), str(deep_page))["cursor"])
         print(f"deep page = page {deep_page:,}")
         first = _run("first", str(path), str(cache), neurons, cursor)
         targets = {"open + first page": "<= 3000 ms", "peak RSS MB": "<= 500 MB",
