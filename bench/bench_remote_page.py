@@ -126,6 +126,41 @@ def measure(server: LatencyServer, prefix: str, args: argparse.Namespace) -> dic
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def measure_service(args: argparse.Namespace, scratch: Path) -> dict[str, float]:
+    """The review service on the demo dataset served over HTTP: Next after ``dwell_s`` on a
+    page (the next page was prefetched and encoded meanwhile), server-side."""
+    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.services import review
+    from synanno_dash.services.context import AppContext
+    from synanno_dash.services.prepare import OpenDataForm, prepare_session
+    from synanno_dash.settings import Settings
+
+    demo = ensure_demo(scratch / "demo")
+    root = Path(demo.source_url.removeprefix("file://")).parent
+    layer = {u: Path(u.removeprefix("file://")).name for u in (demo.source_url, demo.target_url)}
+    times: dict[str, list[float]] = {}
+    with LatencyServer(root, args.latency_ms / 1e3, args.bandwidth_mb_s * 1e6) as server:
+        for repeat in range(args.repeats):
+            settings = Settings(data_dir=scratch, database_url=f"sqlite:///{scratch}/b{repeat}.db")
+            context = AppContext.create(settings)
+            form = OpenDataForm(
+                source=server.precomputed(layer[demo.source_url]),
+                target=server.precomputed(layer[demo.target_url]),
+                table=demo.table_url, crop_size="64, 64, 6", tiles_per_page="24",
+            )  # fmt: skip
+            assert prepare_session(context, "s", form).ok
+            page = 2 + 2 * repeat
+            seconds, _ = timed(review.load_page, context, "s", page)  # a jump: nothing prefetched
+            times.setdefault("service: page reached by a jump (cold)", []).append(seconds)
+            time.sleep(args.dwell_s)  # the user looks at the page; the next one is prefetched
+            seconds, _ = timed(review.load_page, context, "s", page + 1)
+            times.setdefault(f"service: Next after {args.dwell_s:g} s (prefetched)", []).append(
+                seconds
+            )
+            context.volumes.close()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def report(title: str, results: dict[str, float]) -> None:
     baselines = {k: v for k, v in results.items() if k.startswith("raw")}
     best_name = min(baselines, key=lambda k: baselines[k])
@@ -157,6 +192,9 @@ def main() -> None:
             )
             report("unsharded:", measure(server, "", args))
             report("sharded:", measure(server, "sharded-", args))
+        print("review service (read, encode, store) on the demo dataset over the fixture:")
+        for name, seconds in measure_service(args, Path(scratch)).items():
+            print(f"  {name:<44} {seconds * 1e3:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,8 @@ def _encode_prefetched(
         tiles = handle.result()
     except CancelledError:
         return
+    if handle.cancelled:  # the user jumped elsewhere: nothing to encode or to warn about
+        return
     read = [(item, tile.crops) for item, tile in zip(items, tiles, strict=True) if tile.crops]
     if len(read) < len(items):
         log.warning("prefetch: %d of %d tiles unreadable", len(items) - len(read), len(items))
