@@ -102,7 +102,7 @@ def phase_index(path: Path, cache: Path) -> dict:
 
     table = open_table(path, cache)
     seconds, _ = _timed(table.build_indexes)
-    size = sum(table.index_path(n).stat().st_size for n in ("by_neuron", "by_zyx", "neuron_counts"))
+    size = sum(f.stat().st_size for f in (table.cache_folder / "indexes").rglob("*.parquet"))
     return {"build side files s": seconds, "side files MB": size / 2**20, "peak RSS MB": _rss_mb()}
 
 

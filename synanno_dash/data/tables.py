@@ -16,9 +16,9 @@ Queries (all on the view ``synapses``, ordered by materialization index ``mat``)
 - the whole table page by page: keyset paging on ``mat`` (``page_after``), which Parquet's
   row-group statistics turn into reading one row group when the file is sorted by id, as
   CAVE and SynAnno tables are; ``query(offset=...)`` remains for small selections;
-- by neuron and by box: large tables get side files sorted by neuron id and by (z, y, x),
-  built once in the background (``build_indexes``, ~1-2 min per 10^7 rows on 2 cores); a
-  lookup then reads one or two row groups. Until they exist, queries scan the table.
+- by neuron and by box: large tables get side files with their rows bucketed by neuron id and
+  by z slab (``table_indexes``), built once in the background (``build_indexes``); a lookup
+  then reads one bucket or a few slabs. Until they exist, queries scan the table.
 Neuron ids are exact: DuckDB's UBIGINT holds every uint64, and ids travel as text in SQL.
 """
 
@@ -41,6 +41,7 @@ from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Synapse
 from synanno_dash.data import table_files
 from synanno_dash.data.table_files import COLUMNS, Progress
+from synanno_dash.data.table_indexes import SideFiles
 from synanno_dash.data.table_schema import ColumnMapping, TableError, convert_batch, detect_layout
 
 __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_table"]
@@ -48,11 +49,9 @@ __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_t
 CACHE_FORMAT_VERSION = 2
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
-INDEX_ROW_GROUP_ROWS = 32_768
 MEMORY_LIMIT = "300MB"
 _TWO_64 = 2**64
 _SELECT = ", ".join(COLUMNS)
-INDEXES = ("by_neuron", "by_zyx", "neuron_counts")
 
 NeuronSort = Literal["total", "n_pre", "n_post", "neuron_id"]
 
@@ -116,6 +115,7 @@ class SynapseTable:
         self.data_path = Path(meta["data_path"])
         self._view_sql = meta["view_sql"]
         self._build_lock = threading.Lock()
+        self._side = SideFiles(folder)
         import duckdb
 
         self._db = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2})
@@ -136,13 +136,10 @@ class SynapseTable:
         finally:
             cursor.close()
 
-    def index_path(self, name: str) -> Path:
-        return self.cache_folder / f"{name}.parquet"
-
     @property
     def indexed(self) -> bool:
-        """Whether neuron and box queries read sorted side files (large tables only)."""
-        return all(self.index_path(name).exists() for name in INDEXES)
+        """Whether neuron and box queries read side files (large tables only)."""
+        return self._side.ready
 
     @property
     def needs_indexes(self) -> bool:
@@ -154,15 +151,16 @@ class SynapseTable:
         params: list[Any] = []
         source = "synapses"
         if neuron_id is not None:
-            if self.index_path("by_neuron").exists():
-                source = f"read_parquet({_quote(self.index_path('by_neuron'))})"
+            bucket = self._side.neuron_source(int(_id_param(neuron_id)))
+            if bucket is not None:
+                source = bucket
                 clauses.append("neuron = CAST(? AS UBIGINT)")
                 params.append(_id_param(neuron_id))
             else:
                 clauses.append("(pre_id = CAST(? AS UBIGINT) OR post_id = CAST(? AS UBIGINT))")
                 params += [_id_param(neuron_id)] * 2
-        elif bbox is not None and self.index_path("by_zyx").exists():
-            source = f"read_parquet({_quote(self.index_path('by_zyx'))})"
+        elif bbox is not None:
+            source = self._side.box_source(bbox) or source
         if bbox is not None:
             box_clauses, box_params = _box_sql(bbox)
             clauses += box_clauses
@@ -234,8 +232,8 @@ class SynapseTable:
         """
         if sort_by not in ("total", "n_pre", "n_post", "neuron_id"):
             raise ValueError(f"sort_by must be total, n_pre, n_post or neuron_id, not {sort_by}")
-        source = self.index_path("neuron_counts")
-        sql = f"SELECT * FROM read_parquet({_quote(source)})" if source.exists() else _COUNTS_SQL
+        side = self._side.counts_source()
+        sql = f"SELECT * FROM {side}" if side else _COUNTS_SQL
         with self._cursor() as cursor:
             rows = cursor.execute(sql).fetchall()
         counts = [NeuronCount(int(i), int(pre), int(post)) for i, pre, post in rows]
@@ -244,33 +242,14 @@ class SynapseTable:
         return sorted(counts, key=lambda c: (-getattr(c, sort_by), c.neuron_id))
 
     def build_indexes(self, progress: Progress | None = None) -> None:
-        """Write the side files that make neuron and box queries fast (idempotent; each file
-        appears atomically, so several processes may race harmlessly)."""
-        steps = {
-            "by_neuron": _BY_NEURON_SQL,
-            "by_zyx": f"SELECT {_SELECT} FROM synapses ORDER BY cz, cy, cx, mat",
-            "neuron_counts": _COUNTS_SQL,
-        }
+        """Write the side files that make neuron and box queries fast (idempotent)."""
         with self._build_lock:
             spill = self.cache_folder / "spill"
             with self._cursor() as cursor:
                 cursor.execute(f"SET temp_directory = {_quote(spill)}")
                 cursor.execute("SET preserve_insertion_order = false")
-                for done, (name, sql) in enumerate(steps.items()):
-                    if progress is not None:
-                        progress(done, len(steps))
-                    target = self.index_path(name)
-                    if target.exists():
-                        continue
-                    partial = target.with_name(f"{name}.{os.getpid()}.partial")
-                    cursor.execute(
-                        f"COPY ({sql}) TO {_quote(partial)} "
-                        f"(FORMAT parquet, ROW_GROUP_SIZE {INDEX_ROW_GROUP_ROWS})"
-                    )
-                    os.replace(partial, target)
+                self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
             shutil.rmtree(spill, ignore_errors=True)
-        if progress is not None:
-            progress(len(steps), len(steps))
 
 
 _COUNTS_SQL = """
@@ -281,18 +260,6 @@ SELECT neuron, CAST(sum(n_pre) AS BIGINT), CAST(sum(n_post) AS BIGINT) FROM (
     SELECT post_id, 0, count(*) FROM synapses WHERE post_id IS NOT NULL GROUP BY post_id
 ) GROUP BY neuron
 """
-# Each synapse once per neuron it touches (an autapse once), sorted so that one neuron's rows
-# sit together in one or two row groups.
-_BY_NEURON_SQL = f"""
-SELECT * FROM (
-    SELECT pre_id AS neuron, {_SELECT} FROM synapses WHERE pre_id IS NOT NULL
-    UNION ALL
-    SELECT post_id AS neuron, {_SELECT} FROM synapses
-    WHERE post_id IS NOT NULL AND post_id IS DISTINCT FROM pre_id
-) ORDER BY neuron, mat
-"""
-
-
 def cache_folder_for(
     path_or_url: str | Path, cache_dir: Path, mapping: ColumnMapping | None = None
 ) -> Path:

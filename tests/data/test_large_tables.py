@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synanno_dash.core.geometry import BBox
-from synanno_dash.data import tables
+from synanno_dash.data import table_indexes, tables
 from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.tables import TableError, open_table
 from tests.conftest import SHARED_DATA
@@ -31,7 +31,7 @@ NEURONS = np.array(
 def large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tables, "INPLACE_MIN_ROWS", 1000)
     monkeypatch.setattr(tables, "INDEX_MIN_ROWS", 1000)
-    monkeypatch.setattr(tables, "INDEX_ROW_GROUP_ROWS", 700)
+    monkeypatch.setattr(table_indexes, "ROWS_PER_BUCKET", 4000)  # 10 buckets at 40,000 rows
 
 
 def generate(path: Path, n_rows: int = N_ROWS, seed: int = 4) -> dict[str, np.ndarray]:
