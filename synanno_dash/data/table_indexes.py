@@ -125,7 +125,7 @@ class SideFiles:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         buckets = max(2, min(MAX_BUCKETS, n_rows // ROWS_PER_BUCKET))
-        z_low, z_high = cursor.execute("SELECT min(cz), max(cz) FROM synapses").fetchone()
+        z_low, z_high = cursor.execute("SELECT min(cz), max(cz) FROM synapses").fetchall()[0]
         z0 = int(z_low or 0)
         height = max(1, -(-(int(z_high or 0) - z0 + 1) // Z_SLABS))
         steps = {
