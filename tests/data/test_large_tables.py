@@ -151,14 +151,18 @@ def test_negative_id_deep_in_a_large_table_gets_a_clear_error(tmp_path: Path) ->
         table.query(neuron_id=1)
 
 
-def test_csv_conversion_reports_progress(tmp_path: Path) -> None:
-    path = tmp_path / "table.csv"
+def write_synanno_csv(path: Path, n_rows: int) -> Path:
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["x", "y", "z", "pre_pt_x", "pre_pt_y", "pre_pt_z",
                          "post_pt_x", "post_pt_y", "post_pt_z"])  # fmt: skip
-        for i in range(30_000):
+        for i in range(n_rows):
             writer.writerow([i, i % 7, i % 5] * 3)
+    return path
+
+
+def test_csv_conversion_reports_progress(tmp_path: Path) -> None:
+    path = write_synanno_csv(tmp_path / "table.csv", 30_000)
     steps: list[tuple[int, int]] = []
     table = open_table(path, tmp_path / "cache", progress=lambda d, t: steps.append((d, t)))
     assert table.n_rows == 30_000
@@ -208,13 +212,7 @@ def test_convert_table_command_shows_progress_and_prepares_the_cache(tmp_path: P
     import subprocess
     import sys
 
-    path = tmp_path / "table.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["x", "y", "z", "pre_pt_x", "pre_pt_y", "pre_pt_z",
-                         "post_pt_x", "post_pt_y", "post_pt_z"])  # fmt: skip
-        for i in range(5000):
-            writer.writerow([i, i % 7, i % 5] * 3)
+    path = write_synanno_csv(tmp_path / "table.csv", 5000)
     command = [sys.executable, "-m", "synanno_dash.cli", "convert-table", str(path),
                "--data-dir", str(tmp_path / "data")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
