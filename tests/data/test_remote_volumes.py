@@ -235,3 +235,16 @@ def test_prefetch_is_cancelled_when_the_user_jumps(root: Path) -> None:
             misses = volumes.cache.stats().misses
             volumes.read_tiles(page_b)  # read by the prefetch: no new miss
             assert volumes.cache.stats().misses == misses
+
+
+def test_a_damaged_chunk_costs_its_tiles_only(root: Path, tmp_path: Path) -> None:
+    shutil.copytree(root / "plain", tmp_path / "plain")
+    damaged = tmp_path / "plain" / "target" / "8_8_40" / "20-36_18-34_9-17"
+    damaged.write_bytes(damaged.read_bytes()[:100])  # truncated: not a 16x16x8 uint32 block
+    page = [BBox((22, 20, 10), (30, 30, 14)), BBox((40, 40, 1), (50, 50, 5))]
+    with LatencyServer(tmp_path, latency_s=0.0) as server:
+        with open_set(f"precomputed://{server.url}", "plain") as volumes:
+            bad, good = volumes.read_tiles(page)
+    assert not bad.ok and "not valid raw data" in (bad.error or "")
+    assert "target" in (bad.error or "") and "20-36_18-34_9-17" in (bad.error or "")
+    assert good.ok
