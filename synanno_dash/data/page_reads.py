@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from synanno_dash.core.geometry import BBox
+from synanno_dash.core.geometry import BBox, Resolution, Triple
 from synanno_dash.data.chunk_fetch import ChunkReadError, GridPoint, LayerChunks
 from synanno_dash.data.crop_cache import CropCache
 from synanno_dash.data.volume_layer import VolumeError, format_box
@@ -233,3 +234,112 @@ def read_direct(
         except VolumeError as error:
             results.append(LayerRead(None, str(error)))
     return results
+
+
+@dataclass(frozen=True, eq=False)
+class InstanceCrops:
+    """EM (source resolution) and cleft (target resolution) crops of one box, z, y, x arrays."""
+
+    em_zyx: np.ndarray
+    cleft_zyx: np.ndarray
+    bbox_target_vx: BBox
+    bbox_source_vx: BBox
+    padding_target_before_xyz: Triple
+    padding_target_after_xyz: Triple
+    padding_source_before_xyz: Triple
+    padding_source_after_xyz: Triple
+    source_resolution: Resolution
+    target_resolution: Resolution
+
+
+@dataclass(frozen=True, eq=False)
+class TileRead:
+    """One tile of a page: its crops, or ``error``, a sentence for a "could not read" tile."""
+
+    bbox_target_vx: BBox
+    crops: InstanceCrops | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.crops is not None
+
+
+class Prefetch:
+    """A page being read in the background: ``cancel`` it when it is no longer wanted."""
+
+    def __init__(
+        self, boxes: list[BBox], token: CancelToken, future: Future[list[TileRead]]
+    ) -> None:
+        self.boxes = boxes
+        self._token = token
+        self._future = future
+
+    @property
+    def cancelled(self) -> bool:
+        return self._token.cancelled
+
+    def cancel(self) -> None:
+        self._token.cancel()
+        self._future.cancel()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> list[TileRead]:
+        return self._future.result(timeout)
+
+
+class PrefetchLanes:
+    """Background page reads, at most one per lane and ``max_lanes`` in all."""
+
+    def __init__(self, max_lanes: int, workers: int) -> None:
+        self._max_lanes = max_lanes
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lanes: OrderedDict[str, Prefetch] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        lane: str,
+        boxes: list[BBox],
+        read: Callable[[list[BBox], CancelToken], list[TileRead]],
+    ) -> Prefetch:
+        """The lane's prefetch of ``boxes``: the running one if it reads the same boxes, else
+        a new one (the lane's former one, and the oldest lane beyond the limit, cancelled)."""
+        with self._lock:
+            current = self._lanes.pop(lane, None)
+            if current is not None and current.boxes == boxes and not current.cancelled:
+                self._lanes[lane] = current
+                return current
+            stale = [current] if current is not None else []
+            while len(self._lanes) >= self._max_lanes:
+                stale.append(self._lanes.popitem(last=False)[1])
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self._workers, thread_name_prefix="synanno-prefetch"
+                )
+            token = CancelToken()
+            handle = self._lanes[lane] = Prefetch(
+                boxes, token, self._pool.submit(read, boxes, token)
+            )
+        for old in stale:
+            old.cancel()
+        return handle
+
+    def cancel(self, lane: str) -> None:
+        with self._lock:
+            handle = self._lanes.pop(lane, None)
+        if handle is not None:
+            handle.cancel()
+
+    def close(self) -> None:
+        with self._lock:
+            handles = list(self._lanes.values())
+            self._lanes.clear()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        for handle in handles:
+            handle.cancel()

@@ -8,7 +8,12 @@ Developer notes
   crop cache and read-only: copy one before editing it.
 - Crops past the volume border are zero-padded, never shifted; the padding (voxels before and
   after, per axis x, y, z) is recorded with the crop.
-- Parallelism is threads over crops (never CloudVolume ``parallel>1``, which forks processes).
+- Remote layers are read chunk by chunk, each chunk of a page once (``page_reads``); local
+  layers crop by crop, sequentially (never CloudVolume ``parallel>1``, which forks processes).
+- ``read_tiles`` never fails a page for one tile: each ``TileRead`` holds crops or a "could not
+  read" sentence (for a placeholder with Retry); ``retry`` reads the failed ones again.
+- ``prefetch(boxes, lane=session)`` returns a ``Prefetch`` handle; a session's new prefetch
+  cancels its stale one (the user jumped), and at most ``MAX_PREFETCH_LANES`` run at once.
 - A ``VolumeSet`` keeps its opened CloudVolumes; the app keeps one ``VolumeRegistry`` (a small
   LRU of sets, one per dataset configuration) so opening per request costs a dict look-up.
 """
@@ -18,20 +23,23 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-from synanno_dash.core.geometry import BBox, Resolution, Triple
+from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.crop_cache import DEFAULT_CACHE_BYTES, CropCache
 from synanno_dash.data.page_reads import (
     DEFAULT_DEADLINE_S,
     CancelToken,
     ChunkFetches,
+    InstanceCrops,
     LayerRead,
+    Prefetch,
+    PrefetchLanes,
+    TileRead,
     read_chunked,
     read_direct,
 )
@@ -62,60 +70,6 @@ MAX_PREFETCH_LANES = 8
 PREFETCH_WORKERS = 2
 
 
-@dataclass(frozen=True, eq=False)
-class InstanceCrops:
-    """EM (source resolution) and cleft (target resolution) crops of one box, z, y, x arrays."""
-
-    em_zyx: np.ndarray
-    cleft_zyx: np.ndarray
-    bbox_target_vx: BBox
-    bbox_source_vx: BBox
-    padding_target_before_xyz: Triple
-    padding_target_after_xyz: Triple
-    padding_source_before_xyz: Triple
-    padding_source_after_xyz: Triple
-    source_resolution: Resolution
-    target_resolution: Resolution
-
-
-@dataclass(frozen=True, eq=False)
-class TileRead:
-    """One tile of a page: its crops, or ``error``, a sentence for a "could not read" tile."""
-
-    bbox_target_vx: BBox
-    crops: InstanceCrops | None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.crops is not None
-
-
-class Prefetch:
-    """A page being read in the background: ``cancel`` it when it is no longer wanted."""
-
-    def __init__(
-        self, boxes: list[BBox], token: CancelToken, future: Future[list[TileRead]]
-    ) -> None:
-        self.boxes = boxes
-        self._token = token
-        self._future = future
-
-    @property
-    def cancelled(self) -> bool:
-        return self._token.cancelled
-
-    def cancel(self) -> None:
-        self._token.cancel()
-        self._future.cancel()
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    def result(self, timeout: float | None = None) -> list[TileRead]:
-        return self._future.result(timeout)
-
-
 class VolumeSet:
     """The source (EM), target (clefts) and optional neuropil volumes of one dataset.
 
@@ -133,8 +87,7 @@ class VolumeSet:
         self._source, self._target, self._neuropil = source, target, neuropil
         self.cache = cache
         self._lock = threading.Lock()
-        self._prefetcher: ThreadPoolExecutor | None = None
-        self._prefetches: OrderedDict[str, Prefetch] = OrderedDict()
+        self._prefetches = PrefetchLanes(MAX_PREFETCH_LANES, PREFETCH_WORKERS)
         self._chunk_fetches: ChunkFetches | None = None
         self._closed = False
 
@@ -353,33 +306,16 @@ class VolumeSet:
         previous one unless it asks for the same boxes (a user who jumps does not wait for the
         page they jumped from). At most ``MAX_PREFETCH_LANES`` lanes; the oldest is cancelled.
         """
-        boxes = list(bboxes)
         with self._lock:
             self._check_open()
-            current = self._prefetches.pop(lane, None)
-            if current is not None and current.boxes == boxes and not current.cancelled:
-                self._prefetches[lane] = current
-                return current
-            stale = [current] if current is not None else []
-            while len(self._prefetches) >= MAX_PREFETCH_LANES:
-                stale.append(self._prefetches.popitem(last=False)[1])
-            if self._prefetcher is None:
-                self._prefetcher = ThreadPoolExecutor(
-                    PREFETCH_WORKERS, thread_name_prefix="synanno-prefetch"
-                )
-            token = CancelToken()
-            future = self._prefetcher.submit(self.read_tiles, boxes, DEFAULT_DEADLINE_S, token)
-            handle = self._prefetches[lane] = Prefetch(boxes, token, future)
-        for old in stale:
-            old.cancel()
-        return handle
+        return self._prefetches.start(lane, list(bboxes), self._prefetch_read)
+
+    def _prefetch_read(self, boxes: list[BBox], token: CancelToken) -> list[TileRead]:
+        return self.read_tiles(boxes, DEFAULT_DEADLINE_S, token)
 
     def cancel_prefetch(self, lane: str = "") -> None:
         """Cancel the lane's prefetch, if any (the user jumped elsewhere or left)."""
-        with self._lock:
-            handle = self._prefetches.pop(lane, None)
-        if handle is not None:
-            handle.cancel()
+        self._prefetches.cancel(lane)
 
     def read_neuropil(self, bbox_target_vx: BBox) -> LayerCrop:
         """The neuropil crop covering a target-voxel box, at the neuropil's resolution."""
@@ -396,16 +332,10 @@ class VolumeSet:
         """Stop prefetching and drop the volumes; reads afterwards raise ``VolumeError``."""
         with self._lock:
             self._closed = True
-            handles = list(self._prefetches.values())
-            self._prefetches.clear()
-            if self._prefetcher is not None:
-                self._prefetcher.shutdown(wait=False, cancel_futures=True)
-                self._prefetcher = None
             if self._chunk_fetches is not None:
                 self._chunk_fetches.shutdown()
                 self._chunk_fetches = None
-        for handle in handles:
-            handle.cancel()
+        self._prefetches.close()
 
     def __enter__(self) -> VolumeSet:
         return self
