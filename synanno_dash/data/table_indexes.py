@@ -35,7 +35,11 @@ def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-BATCH_ROWS = 500_000
+BATCH_ROWS = 250_000  # with one DuckDB thread: peak memory ~450 MB while building
+
+
+# zstd: side files of 10^8 rows take a third less disk for a third more build time.
+_WRITER_OPTIONS: dict[str, Any] = {"use_dictionary": False, "compression": "zstd"}
 
 
 def _write_partitioned(result: Any, key: str, target: Path) -> None:
@@ -58,7 +62,7 @@ def _write_partitioned(result: Any, key: str, target: Path) -> None:
                     folder = target / f"{key}={part}"
                     folder.mkdir(parents=True)
                     writer = writers[part] = pq.ParquetWriter(
-                        folder / "part.parquet", rows.schema, use_dictionary=False
+                        folder / "part.parquet", rows.schema, **_WRITER_OPTIONS
                     )
                 writer.write_batch(rows.slice(start, stop - start))
     finally:

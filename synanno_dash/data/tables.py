@@ -248,7 +248,11 @@ class SynapseTable:
             with self._cursor() as cursor:
                 cursor.execute(f"SET temp_directory = {_quote(spill)}")
                 cursor.execute("SET preserve_insertion_order = false")
-                self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
+                cursor.execute("SET threads = 1")  # two threads buffer twice the rows
+                try:
+                    self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
+                finally:
+                    cursor.execute("SET threads = 2")  # a database-wide setting
             shutil.rmtree(spill, ignore_errors=True)
 
 
