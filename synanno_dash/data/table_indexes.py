@@ -70,6 +70,16 @@ def _write_partitioned(result: Any, key: str, target: Path) -> None:
             writer.close()
 
 
+def _remove_abandoned(folder: Path) -> None:
+    """Partial side files of processes that died mid-build (a server stopped meanwhile)."""
+    import psutil
+
+    for partial in folder.glob("indexes.*.partial"):
+        pid = partial.name.split(".")[1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 class SideFiles:
     """The side files of one table (``folder/indexes``), present or not."""
 
@@ -125,6 +135,7 @@ class SideFiles:
         """Write the side files with a DuckDB cursor whose ``synapses`` view is the table."""
         if self.ready:
             return
+        _remove_abandoned(self.folder.parent)
         partial = self.folder.with_name(f"indexes.{os.getpid()}.{id(cursor)}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from synanno_dash.data.table_files import Progress
@@ -29,7 +29,7 @@ class TableRegistry:
         self._open_lock = threading.Lock()
         self._tables: OrderedDict[tuple, SynapseTable] = OrderedDict()
         self._builds: dict[Path, Future[None]] = {}
-        self._builder: ThreadPoolExecutor | None = None
+        self._build_lock = threading.Lock()
 
     def get(
         self,
@@ -60,15 +60,23 @@ class TableRegistry:
         running = self._builds.get(table.cache_folder)
         if running is not None and not running.done():
             return
-        if self._builder is None:
-            self._builder = ThreadPoolExecutor(1, thread_name_prefix="synanno-table-index")
-        future = self._builder.submit(table.build_indexes)
+        future: Future[None] = Future()
         future.add_done_callback(_log_failure)
         self._builds[table.cache_folder] = future
+        # A daemon thread (not an executor's worker, which exit waits for): stopping the server
+        # mid-build leaves only a partial folder, removed by the next build.
+        threading.Thread(
+            target=self._build, args=(table, future), name="synanno-table-index", daemon=True
+        ).start()
 
-    def close(self) -> None:
-        if self._builder is not None:
-            self._builder.shutdown(wait=False, cancel_futures=True)
+    def _build(self, table: SynapseTable, future: Future[None]) -> None:
+        with self._build_lock:  # one table at a time: each build uses the machine fully
+            try:
+                table.build_indexes()
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(None)
 
 
 def _log_failure(future: Future[None]) -> None:

@@ -182,7 +182,6 @@ def test_registry_builds_side_files_in_the_background(tmp_path: Path) -> None:
     assert build is not None
     build.result(timeout=120)
     assert table.indexed
-    registry.close()
 
 
 MICRONS_CSV = SHARED_DATA / "microns-synapses" / "microns_pinky100_v185_soma_subgraph_synapses.csv"
