@@ -39,8 +39,9 @@ BATCH_ROWS = 250_000  # with one DuckDB thread: peak memory ~450 MB while buildi
 
 
 # snappy, not zstd: zstd saves a third of the disk but a neuron query, which decodes a whole
-# bucket, took 1.8x as long (252 against 137 ms at 5 x 10^6 rows, same run). No statistics: a part is read whole, and each row group's statistics stay in the writer's
-# memory until it closes (at 10^8 rows that alone took a gigabyte).
+# bucket, took 1.8x as long (252 against 137 ms at 5 x 10^6 rows, same run). No statistics:
+# a part is read whole, and each row group's statistics stay in the writer's memory until it
+# closes (at 10^8 rows that alone took a gigabyte).
 _WRITER_OPTIONS: dict[str, Any] = {
     "use_dictionary": False,
     "compression": "snappy",
