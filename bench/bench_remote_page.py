@@ -129,10 +129,11 @@ def measure(server: LatencyServer, prefix: str, args: argparse.Namespace) -> dic
 def measure_service(args: argparse.Namespace, scratch: Path) -> dict[str, float]:
     """The review service on the demo dataset served over HTTP: Next after ``dwell_s`` on a
     page (the next page was prefetched and encoded meanwhile), server-side."""
-    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.demo.dataset import ensure_demo
     from synanno_dash.services import review
     from synanno_dash.services.context import AppContext
     from synanno_dash.services.prepare import OpenDataForm, prepare_session
+    from synanno_dash.services.session import open_session
     from synanno_dash.settings import Settings
 
     demo = ensure_demo(scratch / "demo")
@@ -150,10 +151,11 @@ def measure_service(args: argparse.Namespace, scratch: Path) -> dict[str, float]
             )  # fmt: skip
             assert prepare_session(context, "s", form).ok
             page = 2 + 2 * repeat
-            seconds, _ = timed(review.load_page, context, "s", page)  # a jump: nothing prefetched
+            session = open_session(context, "s")
+            seconds, _ = timed(review.load_page, session, page)  # a jump: nothing prefetched
             times.setdefault("service: page reached by a jump (cold)", []).append(seconds)
             time.sleep(args.dwell_s)  # the user looks at the page; the next one is prefetched
-            seconds, _ = timed(review.load_page, context, "s", page + 1)
+            seconds, _ = timed(review.load_page, open_session(context, "s"), page + 1)
             times.setdefault(f"service: Next after {args.dwell_s:g} s (prefetched)", []).append(
                 seconds
             )

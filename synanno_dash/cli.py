@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ensure_demo(out: Path) -> None:
-    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.demo.dataset import ensure_demo
 
     started = time.perf_counter()
     info = ensure_demo(out)
@@ -44,7 +44,7 @@ def _ensure_demo(out: Path) -> None:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out).expanduser() if args.out else settings.demo_dir
-    from synanno_dash.data.demo import generate_demo
+    from synanno_dash.demo.dataset import generate_demo
 
     started = time.perf_counter()
     info = generate_demo(out, seed=args.seed)

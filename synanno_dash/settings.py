@@ -41,6 +41,11 @@ class Settings:
     data_dir: Path = _default_data_dir()
     database_url: str = ""  # empty: a SQLite file in data_dir
     cache_bytes: int = 512 * 1024**2  # decoded-crop LRU per dataset
+    # Sizes of the other in-memory caches (``data.bounded_cache``), per worker process.
+    tile_cache_bytes: int = 64 * 1024**2  # encoded tile slices (the next page's prefetch)
+    max_volume_sets: int = 4  # opened datasets (CloudVolume handles)
+    max_neuron_views: int = 8  # prepared neurons (a 100,000-node neuron is ~10 MB)
+    max_viewers: int = 64  # Neuroglancer viewers, one per browser session using one
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
@@ -77,6 +82,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         else defaults.data_dir,
         database_url=env.get("SYNANNO_DATABASE_URL", ""),
         cache_bytes=int(env.get("SYNANNO_CACHE_BYTES", defaults.cache_bytes)),
+        tile_cache_bytes=int(env.get("SYNANNO_TILE_CACHE_BYTES", defaults.tile_cache_bytes)),
+        max_volume_sets=int(env.get("SYNANNO_MAX_VOLUME_SETS", defaults.max_volume_sets)),
+        max_neuron_views=int(env.get("SYNANNO_MAX_NEURON_VIEWS", defaults.max_neuron_views)),
+        max_viewers=int(env.get("SYNANNO_MAX_VIEWERS", defaults.max_viewers)),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")

@@ -17,7 +17,7 @@ from typing import Any
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Instance, Synapse
 from synanno_dash.core.labels import Category, Label, category_from_original, category_to_original
-from synanno_dash.core.paging import page_of_index
+from synanno_dash.core.paging import ReviewPages
 
 FORMAT_VERSION = 1
 ORIGINAL_KEYS = (
@@ -58,15 +58,16 @@ def _point_or_none(point: tuple[int, int, int] | None, axis: int) -> int | None:
 
 
 def instance_record(
-    item: Instance, per_page: int, neuron_id: int | None, volume: BBox | None = None
+    item: Instance, page: int, neuron_id: int | None, volume: BBox | None = None
 ) -> dict[str, Any]:
-    """One ``Metadata`` record: the original's 28 keys, then ours (``sd_`` keys)."""
+    """One ``Metadata`` record: the original's 28 keys, then ours (``sd_`` keys).
+    ``page``: the review page holding the instance (``core.paging``)."""
     syn, box = item.synapse, item.bbox_target_vx
     clipped = box if volume is None else box.intersect(volume)
     before, after = ((0, 0, 0), (0, 0, 0)) if volume is None else box.padding_within(volume)
     cx, cy, cz = syn.center_xyz_vx
     record: dict[str, Any] = {
-        "Page": page_of_index(item.instance_id, per_page),
+        "Page": page,
         "Image_Index": item.instance_id,
         "materialization_index": syn.materialization_index,
         "section_index": item.compartment,
@@ -120,11 +121,17 @@ def build_session_json(
     extra: dict[str, Any] | None = None,
     include_discarded: bool = False,
 ) -> dict[str, Any]:
-    """Discarded instances leave the export unless asked for (they stay in the log)."""
-    kept = [i for i in items if include_discarded or not i.discarded]
+    """``items`` in review order, all of them (pages are those of the review grid).
+    Discarded instances leave the export unless asked for (they stay in the log)."""
+    pages = ReviewPages.of([i.compartment for i in items], per_page).page_of_each_position()
+    kept = [
+        (item, page)
+        for item, page in zip(items, pages, strict=True)
+        if include_discarded or not item.discarded
+    ]
     return {
         "Proofread Time": dict(proofread_time),
-        "Metadata": [instance_record(i, per_page, neuron_id, volume) for i in kept],
+        "Metadata": [instance_record(i, page, neuron_id, volume) for i, page in kept],
         "SynAnno Dash": {
             "format_version": FORMAT_VERSION,
             "coordinate_order": "zyx",

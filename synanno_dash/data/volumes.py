@@ -21,7 +21,6 @@ Developer notes
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ import numpy as np
 
 from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.data.crop_cache import DEFAULT_CACHE_BYTES, CropCache
 from synanno_dash.data.page_reads import (
     DEFAULT_DEADLINE_S,
@@ -396,49 +396,28 @@ class VolumeRegistry:
         self.max_sets = max_sets
         self.cache = CropCache(cache_bytes)
         self._open_timeout_s = open_timeout_s
-        self._sets: OrderedDict[RegistryKey, VolumeSet] = OrderedDict()
-        self._lock = threading.Lock()
+        self._sets: BoundedCache[RegistryKey, VolumeSet] = BoundedCache(max_sets)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sets)
+        return len(self._sets)
 
     def get(self, config: DatasetConfig) -> VolumeSet:
-        """The open volumes of ``config``, opening them (outside the lock) on first use."""
-        key = registry_key(config)
-        with self._lock:
-            if key in self._sets:
-                self._sets.move_to_end(key)
-                return self._sets[key]
-        opened = VolumeSet.open(
+        """The open volumes of ``config``, opening them (outside the lock) on first use;
+        when another request opened them meanwhile, that set is kept and returned."""
+        return self._sets.get_or_build(registry_key(config), lambda: self._open(config))
+
+    def _open(self, config: DatasetConfig) -> VolumeSet:
+        return VolumeSet.open(
             config.source_url, config.target_url, config.neuropil_url or None,
             config.secrets_path or None, config.source_resolution, config.target_resolution,
             cache=self.cache, open_timeout_s=self._open_timeout_s,
         )  # fmt: skip
-        with self._lock:
-            existing = self._sets.get(key)
-            if existing is not None:  # another request opened it meanwhile
-                self._sets.move_to_end(key)
-                return existing
-            self._sets[key] = opened
-            while len(self._sets) > self.max_sets:
-                self._sets.popitem(last=False)
-            return opened
 
     def adopt(self, config: DatasetConfig, volume_set: VolumeSet) -> VolumeSet:
         """Keep a set opened elsewhere (e.g. while validating a form) for ``config``."""
-        key = registry_key(config)
-        with self._lock:
-            self._sets[key] = volume_set
-            self._sets.move_to_end(key)
-            while len(self._sets) > self.max_sets:
-                self._sets.popitem(last=False)
-        return volume_set
+        return self._sets.put(registry_key(config), volume_set)
 
     def close(self) -> None:
-        with self._lock:
-            sets = list(self._sets.values())
-            self._sets.clear()
-        for volume_set in sets:
+        for volume_set in self._sets.clear():
             volume_set.close()
         self.cache.clear()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +30,7 @@ import neuroglancer
 
 from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.services import ng_state
 from synanno_dash.services.local_data import DEFAULT_PREFIX
 
@@ -76,7 +76,10 @@ class ViewerRegistry:
         self.max_viewers = max_viewers
         self._on_neuron_chosen = on_neuron_chosen
         self._on_candidate = on_candidate
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        # Beyond ``max_viewers`` the least recently used session's viewer is closed.
+        self._sessions: BoundedCache[str, _Session] = BoundedCache(
+            max_viewers, on_evict=lambda _sid, session: _forget(session.viewer)
+        )
         self._lock = threading.Lock()
 
     # -- viewers ---------------------------------------------------------------------------
@@ -91,20 +94,13 @@ class ViewerRegistry:
 
     def get_or_create(self, session_id: str) -> neuroglancer.Viewer:
         """The session's viewer, created (with the n / c key bindings) on first use."""
-        evicted: list[_Session] = []
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is not None:
-                self._sessions.move_to_end(session_id)
-                return session.viewer
-            viewer = neuroglancer.Viewer()
-            self._bind_keys(viewer, session_id)
-            self._sessions[session_id] = _Session(viewer=viewer)
-            while len(self._sessions) > self.max_viewers:
-                evicted.append(self._sessions.popitem(last=False)[1])
-        for old in evicted:
-            _forget(old.viewer)
-        return viewer
+            if session is None:
+                viewer = neuroglancer.Viewer()
+                self._bind_keys(viewer, session_id)
+                session = self._sessions.put(session_id, _Session(viewer=viewer))
+            return session.viewer
 
     def viewer_url(self, session_id: str, browser_host: str | None = None) -> str:
         """The URL to embed; ``browser_host`` replaces the host name (e.g. behind 0.0.0.0)."""
@@ -118,7 +114,7 @@ class ViewerRegistry:
     def close(self, session_id: str) -> bool:
         """Close the session's viewer and forget its choice and candidates."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
+            session = self._sessions.pop(session_id)
         if session is None:
             return False
         _forget(session.viewer)
@@ -126,8 +122,7 @@ class ViewerRegistry:
 
     def close_all(self) -> None:
         with self._lock:
-            sessions = list(self._sessions.values())
-            self._sessions.clear()
+            sessions = self._sessions.clear()
         for session in sessions:
             _forget(session.viewer)
 

@@ -7,15 +7,26 @@ import secrets
 import flask
 
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import Session, open_session
 
 COOKIE = "synanno_session"
 EXTENSION_KEY = "synanno"
 
 
 def app_context() -> AppContext:
-    ctx = flask.current_app.extensions[EXTENSION_KEY]
-    assert isinstance(ctx, AppContext)
-    return ctx
+    resources = flask.current_app.extensions[EXTENSION_KEY]
+    assert isinstance(resources, AppContext)
+    return resources
+
+
+def current_session() -> Session:
+    """This request's browser session: the one way pages and ui reach the services. One
+    object per request, so the session's configuration is read at most once."""
+    found = flask.g.get("synanno_session")
+    if not isinstance(found, Session):
+        found = open_session(app_context(), session_id())
+        flask.g.synanno_session = found
+    return found
 
 
 def new_session_id() -> str:

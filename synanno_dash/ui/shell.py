@@ -6,9 +6,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
+from synanno_dash.services import review
 from synanno_dash.ui import ids
 from synanno_dash.ui.help_texts import SHORTCUTS, help_for
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 
 
 def start_new_process_button(button_id: str) -> dbc.Button:
@@ -89,7 +90,7 @@ def layout() -> html.Div:
 
 
 def ask_before_home(_clicks: int | None) -> tuple:
-    counts = app_context().store.counts(session_id())
+    counts = review.counts(current_session())
     if counts["total"] > 0:
         return True, no_update
     return False, "/"

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
-from tests.data.test_local_data_route import NEURON_LEFT, config_folders, write_dataset
+from tests.services.test_local_data_route import NEURON_LEFT, config_folders, write_dataset
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
