@@ -249,7 +249,7 @@ class _ShardIndex:
             if shard_index is not None:
                 entries = self._cached(
                     ("minishard", filename, minishard),
-                    lambda m=minishard: self._minishard(filename, shard_index, m),  # type: ignore[misc]
+                    lambda m=minishard: self._minishard(filename, shard_index, m),
                 )
             for code in members:
                 found[code] = self._chunk(filename, entries, code)

@@ -332,7 +332,7 @@ def _prepare(
             return {
                 "schema": layout.schema, "n_rows": n_rows, "data_path": str(source),
                 "view_sql": f"SELECT {expressions} FROM read_parquet({_quote(source)}{numbered})",
-                "center_bbox_vx": _extent(source, split),  # type: ignore[arg-type]
+                "center_bbox_vx": _extent(source, split),
             }  # fmt: skip
     data_path = folder / "table.parquet"
     n_rows = table_files.convert_to_parquet(source, data_path, layout, progress)
