@@ -1,4 +1,4 @@
-"""Command line: ``synanno-dash serve`` and ``synanno-dash demo --out DIR``."""
+"""Command line: ``synanno-dash serve``, ``demo --out DIR`` and ``convert-table PATH``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from synanno_dash import cli_tables
 from synanno_dash.settings import Settings, load_settings
 
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--out", help="folder to write into (default: <data dir>/demo)")
     demo.add_argument("--seed", type=int, default=0)
+    cli_tables.add_parser(sub)
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.command == "demo":
         return _demo(args, settings)
+    if args.command == "convert-table":
+        return cli_tables.run(args, settings)
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])

@@ -17,13 +17,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from synanno_dash.data.table_errors import described, read_error
+from synanno_dash.data.table_files import is_parquet
 from synanno_dash.data.table_schema import (
     Layout,
     TableError,
     detect_layout,
     materialization_index,
 )
-from synanno_dash.data.tables import is_parquet
 
 Point = tuple[float, float, float]
 

@@ -13,6 +13,7 @@ statement); keeping the crops of instances to fix happens afterwards, in the bac
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Category, Label
 from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json import build_session_json
-from synanno_dash.data.volumes import InstanceCrops, VolumeError, VolumeSet
+from synanno_dash.data.volumes import InstanceCrops, Prefetch, VolumeError
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.session import Session
 from synanno_dash.services.tile_images import SliceImages, encode_slices
@@ -59,6 +60,8 @@ def load_page(session: Session, page: int) -> ReviewPage:
     config, items, count = page_instances(session, page)
     page = min(max(1, page), count)
     try:
+        # A prefetch of another page (the user jumped) is cancelled; one of this page is joined.
+        session.volumes.prefetch([i.bbox_target_vx for i in items], lane=session.session_id)
         images = page_images(session, items)
     except VolumeError as exc:
         raise ReviewError(str(exc)) from None
@@ -138,23 +141,37 @@ def _encode(
 
 
 def prefetch(session: Session, page: int) -> None:
-    """Read and encode ``page`` in the background; errors only get logged."""
+    """Read and encode ``page`` in the background; errors only get logged.
+
+    One prefetch per session (its lane in the volume set): asking for another page cancels
+    a prefetch still running for a page the user jumped away from.
+    """
     try:
         config, items, _count = page_instances(session, page)
-        volumes = session.volumes
+        handle = session.volumes.prefetch(
+            [i.bbox_target_vx for i in items], lane=session.session_id
+        )
     except (ReviewError, VolumeError):
         log.warning("prefetch of page %s failed", page, exc_info=True)
         return
-    session.resources.run_in_background(_prefetch_job, session.resources, config, items, volumes)
+    session.resources.run_in_background(
+        _encode_prefetched, session.resources, config, items, handle
+    )
 
 
-def _prefetch_job(
-    resources: AppContext, config: DatasetConfig, items: list[Instance], volumes: VolumeSet
+def _encode_prefetched(
+    resources: AppContext, config: DatasetConfig, items: list[Instance], handle: Prefetch
 ) -> None:
     try:
-        _encode(resources, config, items, volumes.read_page([i.bbox_target_vx for i in items]))
-    except VolumeError:
-        log.warning("prefetch failed", exc_info=True)
+        tiles = handle.result()
+    except CancelledError:
+        return
+    if handle.cancelled:  # the user jumped elsewhere: nothing to encode or to warn about
+        return
+    read = [(item, tile.crops) for item, tile in zip(items, tiles, strict=True) if tile.crops]
+    if len(read) < len(items):
+        log.warning("prefetch: %d of %d tiles unreadable", len(items) - len(read), len(items))
+    _encode(resources, config, [item for item, _ in read], [crops for _, crops in read])
 
 
 # -- labels ------------------------------------------------------------------------------
