@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import sys
 
+import flask
+
 from synanno_dash.cli import main
 
 
-def _wsgi_server():  # type: ignore[no-untyped-def]
+def _wsgi_server() -> flask.Flask:
     from synanno_dash.ui.app import create_app
 
     return create_app().server

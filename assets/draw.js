@@ -1,7 +1,9 @@
 // Correction views in the browser: clicks on a figure in data coordinates, slices by wheel
 // and keys, keyboard shortcuts per tool. Server work goes through Dash stores and buttons.
+// Component ids come from Python (synanno_dash/ui/client_ids.py) as window.synannoIds.
 (function () {
   "use strict";
+  const IDS = window.synannoIds || {};
 
   function setProps(id, props) {
     const dc = window.dash_clientside;
@@ -23,7 +25,7 @@
     setProps(wrapper.dataset.clickStore, { data: { x: x, y: y, nonce: Date.now() } });
   }, true);
 
-  function drawingWrapper() { return document.getElementById("di-wrapper"); }
+  function drawingWrapper() { return document.getElementById(IDS.drawWrapper); }
 
   function stepSlice(delta) {
     const wrapper = drawingWrapper();
@@ -32,7 +34,7 @@
     const next = Math.max(0, Math.min(count - 1, Number(wrapper.dataset.slice || 0) + delta));
     if (next !== Number(wrapper.dataset.slice)) {
       wrapper.dataset.slice = String(next);
-      setProps("di-slice", { value: next });
+      setProps(IDS.drawSlice, { value: next });
     }
   }
 
@@ -46,7 +48,7 @@
   document.addEventListener("click", function (event) {
     const cell = event.target.closest && event.target.closest(".sd-strip-cell");
     if (!cell || !drawingWrapper()) { return; }
-    setProps("di-slice", { value: Number(cell.dataset.k) });
+    setProps(IDS.drawSlice, { value: Number(cell.dataset.k) });
   });
 
   function click(id) {
@@ -55,8 +57,8 @@
   }
 
   const TOOL_KEYS = { c: "points", d: "freehand", "1": "pre", "2": "post" };
-  const BUTTON_KEYS = { f: "di-fill", r: "di-revise", s: "di-save", x: "di-clear",
-                        Backspace: "di-point-back", Escape: "di-discard" };
+  const BUTTON_KEYS = { f: IDS.drawFill, r: IDS.drawRevise, s: IDS.drawSave, x: IDS.drawClear,
+                        Backspace: IDS.drawPointBack, Escape: IDS.drawDiscard };
 
   document.addEventListener("keydown", function (event) {
     if (!drawingWrapper()) { return; }
@@ -66,12 +68,12 @@
     const key = event.key;
     if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z")) {
       event.preventDefault();
-      click(event.shiftKey ? "di-redo" : "di-undo");
+      click(event.shiftKey ? IDS.drawRedo : IDS.drawUndo);
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     const lower = key.length === 1 ? key.toLowerCase() : key;
-    if (TOOL_KEYS[lower]) { setProps("di-tool", { value: TOOL_KEYS[lower] }); }
+    if (TOOL_KEYS[lower]) { setProps(IDS.drawTool, { value: TOOL_KEYS[lower] }); }
     else if (BUTTON_KEYS[lower]) { event.preventDefault(); click(BUTTON_KEYS[lower]); }
     else if (key === "ArrowUp" || key === "PageUp") { event.preventDefault(); stepSlice(-1); }
     else if (key === "ArrowDown" || key === "PageDown") { event.preventDefault(); stepSlice(1); }

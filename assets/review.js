@@ -1,7 +1,9 @@
 // Review grid in the browser: slices by wheel or range, right-click to enlarge,
 // keyboard shortcuts. No server round trip except labels (through Dash callbacks).
+// Component ids come from Python (synanno_dash/ui/client_ids.py) as window.synannoIds.
 (function () {
   "use strict";
+  const IDS = window.synannoIds || {};
   let hoveredTile = null;
 
   function tileOf(node) { return node && node.closest ? node.closest(".sd-tile") : null; }
@@ -30,14 +32,14 @@
   }
 
   function toggleOverlay() {
-    const grid = document.getElementById("review-grid");
+    const grid = document.getElementById(IDS.reviewGrid);
     if (grid) { grid.classList.toggle("sd-no-overlay"); }
   }
 
   function requestLabel(tile, label) {
     const setProps = window.dash_clientside && window.dash_clientside.set_props;
     if (!setProps) { return; }
-    setProps("review-label-request", {
+    setProps(IDS.reviewLabelRequest, {
       data: { instance_id: Number(tile.dataset.instance), label: label, nonce: Date.now() },
     });
   }
@@ -74,13 +76,13 @@
     const target = event.target;
     if (target && (target.tagName === "INPUT" && target.type !== "range" ||
                    target.tagName === "TEXTAREA" || target.isContentEditable)) { return; }
-    if (!document.getElementById("review-grid")) { return; }
+    if (!document.getElementById(IDS.reviewGrid)) { return; }
     const key = event.key;
     if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "Z")) {
       event.preventDefault();
-      click(event.shiftKey ? "review-redo" : "review-undo");
-    } else if (key === "ArrowRight") { click("review-next"); }
-    else if (key === "ArrowLeft") { click("review-prev"); }
+      click(event.shiftKey ? IDS.reviewRedo : IDS.reviewUndo);
+    } else if (key === "ArrowRight") { click(IDS.reviewNext); }
+    else if (key === "ArrowLeft") { click(IDS.reviewPrev); }
     else if (key === "o" || key === "O") { toggleOverlay(); }
     else if (hoveredTile && (key === "1" || key === "2" || key === "3")) {
       requestLabel(hoveredTile, { "1": "correct", "2": "incorrect", "3": "unsure" }[key]);

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synanno_dash.core.geometry import BBox, Resolution, bbox_around  # noqa: E402
+from synanno_dash.data.precomputed import write_volume  # noqa: E402
 from synanno_dash.data.volumes import VolumeSet  # noqa: E402
 
 SOURCE_RES = Resolution(4, 4, 40)
@@ -36,15 +37,7 @@ PAGE = 24
 
 
 def write_layer(url: str, data_xyz: np.ndarray, layer_type: str, res: Resolution) -> None:
-    from cloudvolume import CloudVolume
-
-    info = CloudVolume.create_new_info(
-        1, layer_type, str(data_xyz.dtype), "raw", list(res.as_tuple()), [0, 0, 0],
-        list(data_xyz.shape), chunk_size=CHUNK_XYZ,
-    )  # fmt: skip
-    cv = CloudVolume(url, info=info, compress=False, progress=False)
-    cv.commit_info()
-    cv[:, :, :] = data_xyz
+    write_volume(Path(url.removeprefix("file://")), data_xyz, res.as_tuple(), CHUNK_XYZ, layer_type)
 
 
 def build(root: Path) -> tuple[str, str]:

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import psutil
 
-from synanno_dash.data.demo import ensure_demo
+from synanno_dash.demo.dataset import ensure_demo
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import open_session
 from synanno_dash.settings import Settings
 from synanno_dash.ui.app import create_app
 from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
@@ -94,7 +95,7 @@ def _raw_reads(config, boxes) -> float:  # type: ignore[no-untyped-def]
 
 def _render(context: AppContext, sid: str, page: int) -> float:
     started = time.perf_counter()
-    loaded = review.load_page(context, sid, page)
+    loaded = review.load_page(open_session(context, sid), page)
     [tile(item, images) for item, images in zip(loaded.instances, loaded.images, strict=True)]
     return time.perf_counter() - started
 
@@ -102,7 +103,7 @@ def _render(context: AppContext, sid: str, page: int) -> float:
 def _wait_for_prefetch(context: AppContext, config, items, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
     """Wait (as a person's pause would) until the background job encoded the next page."""
     deadline = time.monotonic() + timeout_s
-    keys = [review._image_key(config, item) for item in items]
+    keys = [review.image_key(config, item) for item in items]
     while not all(context.tile_images.get(k) for k in keys):
         if time.monotonic() > deadline:
             raise RuntimeError("the prefetch did not finish")
@@ -115,14 +116,15 @@ def bench_page_switch(settings: Settings, demo, repeats: int = 5) -> None:  # ty
         context = AppContext.create(settings)  # a new process's empty cache
         assert prepare_session(context, "p", _form(demo, "24")).ok
         context.volumes.get(context.store.load_config("p")).cache.clear()
+        session = open_session(context, "p")
         _wait_for_prefetch(context, context.store.load_config("p"),
-                           review.page_instances(context, "p", 1)[1])  # prepare's own prefetch
+                           review.page_instances(session, 1)[1])  # prepare's own prefetch
         page = 2 + r * 2
-        config, items, _count = review.page_instances(context, "p", page)
+        config, items, _count = review.page_instances(open_session(context, "p"), page)
         raw.append(_raw_reads(config, [i.bbox_target_vx for i in items]))
         cold.append(_render(context, "p", page))  # no prefetch: crops read now
         # moving on: page + 1 was prefetched by load_page; wait for it as a user's pause would
-        _c, nxt, _n = review.page_instances(context, "p", page + 1)
+        _c, nxt, _n = review.page_instances(open_session(context, "p"), page + 1)
         _wait_for_prefetch(context, config, nxt)
         warm.append(_render(context, "p", page + 1))
     c, w, b = _median_ms(cold), _median_ms(warm), _median_ms(raw)
@@ -135,12 +137,13 @@ def bench_memory(settings: Settings, demo, pages: int) -> None:  # type: ignore[
     context = AppContext.create(settings)
     assert prepare_session(context, "m", _form(demo, "6")).ok
     process = psutil.Process()
-    count = review.page_instances(context, "m", 1)[2]
+    count = review.page_instances(open_session(context, "m"), 1)[2]
     rss: list[float] = []
     for n in range(pages):
-        loaded = review.load_page(context, "m", 1 + n % count)
+        loaded = review.load_page(open_session(context, "m"), 1 + n % count)
         [tile(item, images) for item, images in zip(loaded.instances, loaded.images, strict=True)]
-        review.cycle_label(context, "m", loaded.instances[n % len(loaded.instances)].instance_id)
+        clicked = loaded.instances[n % len(loaded.instances)]
+        review.cycle_label(open_session(context, "m"), clicked.instance_id)
         if n % 10 == 9:
             rss.append(process.memory_info().rss / 1024**2)
     print(f"memory over {pages} reviewed pages (RSS every 10 pages, MiB): "

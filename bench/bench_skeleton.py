@@ -35,9 +35,11 @@ from synanno_dash.core.compartments import (  # noqa: E402
     compute_compartments,
     graph_centre,
 )
+from synanno_dash.core.skeleton_lines import display_skeleton  # noqa: E402
 from synanno_dash.core.snapping import review_order, snap_synapses  # noqa: E402
-from synanno_dash.ui.skeleton_figure import display_skeleton, skeleton_figure  # noqa: E402
-from tests.unit.test_skeleton_figure import branching_skeleton  # noqa: E402
+from synanno_dash.data.precomputed import SkeletonData, new_layer, write_skeletons  # noqa: E402
+from synanno_dash.ui.skeleton_figure import skeleton_figure  # noqa: E402
+from tests.ui.test_skeleton_figure import branching_skeleton  # noqa: E402
 
 T = TypeVar("T")
 N_SYNAPSES = 2000
@@ -61,28 +63,11 @@ def fragmented(sk: NeuronSkeleton, n_cuts: int, seed: int) -> NeuronSkeleton:
 
 
 def write_layer(folder: Path, sk: NeuronSkeleton, segment_id: int) -> str:
-    from cloudvolume import CloudVolume, Skeleton
-
-    url = f"file://{folder}"
-    info = CloudVolume.create_new_info(
-        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="raw",
-        resolution=[8, 8, 40], voxel_offset=[0, 0, 0], chunk_size=[64, 64, 16],
-        volume_size=[64, 64, 16],
-    )  # fmt: skip
-    info["skeletons"] = "skeletons"
-    volume = CloudVolume(url, info=info, compress=False)
-    volume.commit_info()
-    volume.skeleton.meta.commit_info()
-    volume.skeleton.upload(
-        Skeleton(
-            sk.vertices_nm.astype(np.float32),
-            sk.edges.astype(np.uint32),
-            radii=sk.radii_nm.astype(np.float32),
-            vertex_types=sk.swc_types.astype(np.uint8),
-            segid=segment_id,
-        )
-    )
-    return url
+    new_layer(folder, "segmentation", "uint64", (8, 8, 40), (64, 64, 16), (64, 64, 16),
+              skeletons=True)  # fmt: skip
+    write_skeletons(folder, [SkeletonData(segment_id, sk.vertices_nm, sk.edges, sk.radii_nm,
+                                          sk.swc_types)])  # fmt: skip
+    return folder.resolve().as_uri()
 
 
 def brute_force_nearest(vertices: np.ndarray, points: np.ndarray) -> np.ndarray:

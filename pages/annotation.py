@@ -7,14 +7,19 @@ overlay and keys are handled in the browser (``assets/review.js``).
 
 from __future__ import annotations
 
+import json
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, MATCH, Input, Output, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
 
+from synanno_dash.core.instances import Workflow
 from synanno_dash.core.labels import Label
-from synanno_dash.services import review
+from synanno_dash.services import neuron, review
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import enlarge, ids, minimap
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.open_data_form import open_data_href
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.tiles import tile, tile_class
 
 dash.register_page(__name__, path="/annotation", title="Review · SynAnno Dash")
@@ -109,28 +114,28 @@ def _toolbar(page: review.ReviewPage, counts: dict[str, int]) -> dbc.Row:
 
 def layout(page: str | None = None, **_query: str) -> html.Div:
     """``/annotation?page=N``; without a page number, the page this browser was last on."""
-    context, sid = app_context(), session_id()
+    session = current_session()
     try:
-        number = int(page) if page else int(context.store.get_state(sid).get("page", 1))
+        number = int(page) if page else review.last_page(session)
     except ValueError:
         number = 1
     try:
-        loaded = review.load_page(context, sid, number)
-    except review.ReviewError as exc:
+        loaded = review.load_page(session, number)
+    except (review.ReviewError, NoDatasetError) as exc:
         return html.Div(
             [
                 dbc.Alert(str(exc), color="warning"),
-                dbc.Button("Open Data", href="/open-data?workflow=detection"),
+                dbc.Button("Open Data", href=open_data_href(Workflow.DETECTION)),
             ]
         )
-    counts = context.store.counts(sid)
+    counts = review.counts(session)
     return html.Div(
         [
             dcc.Store(id=ids.REVIEW_LABEL_REQUEST),
             dcc.Store(id=ids.REVIEW_PAGE_STORE, data=loaded.page),
             dcc.Location(id=ids.REVIEW_REDIRECT, refresh="callback-nav"),
             _toolbar(loaded, counts),
-            minimap.review_panel(context, sid, loaded),  # neuron-centric sessions only
+            minimap.review_panel(neuron.minimap(session, loaded)),  # neuron-centric only
             html.Div(
                 [
                     tile(item, images)
@@ -151,16 +156,10 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
     )
 
 
-@callback(
-    Output(ids.tile(MATCH), "className"),
-    Output(ids.tile(MATCH), "data-label"),
-    Input(ids.tile_view(MATCH), "n_clicks"),
-    prevent_initial_call=True,
-)
 def click_tile(_clicks: int) -> tuple[str, str]:
     """One click cycles one label; it is saved before the new colour is sent back."""
     instance_id = int(ctx.triggered_id["index"])
-    item = review.cycle_label(app_context(), session_id(), instance_id)
+    item = review.cycle_label(current_session(), instance_id)
     minimap.follow_label(item)
     return tile_class(item.label), item.label.value
 
@@ -173,35 +172,20 @@ def _one_tile_update(instance_id: int, label: Label) -> tuple[list, list]:
     return classes, labels
 
 
-@callback(
-    Output(ids.tile(ALL), "className", allow_duplicate=True),
-    Output(ids.tile(ALL), "data-label", allow_duplicate=True),
-    Input(ids.REVIEW_LABEL_REQUEST, "data"),
-    prevent_initial_call=True,
-)
 def label_by_key(request: dict | None) -> tuple:
     """Keys 1/2/3 over a tile (sent by review.js) set that tile's label."""
     if not request:
         return no_update, no_update
     instance_id = int(request["instance_id"])
-    item = review.set_label(app_context(), session_id(), instance_id, Label(request["label"]))
+    item = review.set_label(current_session(), instance_id, Label(request["label"]))
     minimap.follow_label(item)
     return _one_tile_update(instance_id, item.label)
 
 
-@callback(
-    Output(ids.tile(ALL), "className", allow_duplicate=True),
-    Output(ids.tile(ALL), "data-label", allow_duplicate=True),
-    Output(ids.REVIEW_NOTICE, "children"),
-    Output(ids.REVIEW_NOTICE, "is_open"),
-    Input(ids.REVIEW_UNDO, "n_clicks"),
-    Input(ids.REVIEW_REDO, "n_clicks"),
-    prevent_initial_call=True,
-)
 def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
-    context, sid = app_context(), session_id()
+    session = current_session()
     action = "undo" if ctx.triggered_id == ids.REVIEW_UNDO else "redo"
-    item = review.undo(context, sid) if action == "undo" else review.redo(context, sid)
+    item = review.undo(session) if action == "undo" else review.redo(session)
     if item is None:
         return no_update, no_update, f"Nothing to {action}.", True
     minimap.follow_label(item)
@@ -217,34 +201,56 @@ def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
     )
 
 
-@callback(
-    Output(ids.REVIEW_REDIRECT, "href"),
-    Input(ids.REVIEW_TO_CATEGORIZE, "n_clicks"),
-    prevent_initial_call=True,
-)
 def to_categorize(_clicks: int | None) -> str:
-    context, sid = app_context(), session_id()
-    review.mark_stage(context, sid, "finish_grid")
-    review.mark_stage(context, sid, "start_categorize", overwrite=False)
+    session = current_session()
+    review.mark_stage(session, "finish_grid")
+    review.mark_stage(session, "start_categorize", overwrite=False)
     return "/categorize"
 
 
-clientside_callback(
-    """function(opacity) {
-        const grid = document.getElementById('review-grid');
-        if (grid) { grid.style.setProperty('--sd-mask-opacity', opacity); }
-        return window.dash_clientside.no_update;
-    }""",
-    Output(ids.REVIEW_OPACITY, "className"),
-    Input(ids.REVIEW_OPACITY, "value"),
-)
-
-clientside_callback(
-    """function(n) {
-        if (n) { window.synannoReview && window.synannoReview.toggleOverlay(); }
-        return window.dash_clientside.no_update;
-    }""",
-    Output(ids.REVIEW_OVERLAY, "className"),
-    Input(ids.REVIEW_OVERLAY, "n_clicks"),
-    prevent_initial_call=True,
-)
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.tile(MATCH), "className"),
+        Output(ids.tile(MATCH), "data-label"),
+        Input(ids.tile_view(MATCH), "n_clicks"),
+        prevent_initial_call=True,
+    )(click_tile)
+    app.callback(
+        Output(ids.tile(ALL), "className", allow_duplicate=True),
+        Output(ids.tile(ALL), "data-label", allow_duplicate=True),
+        Input(ids.REVIEW_LABEL_REQUEST, "data"),
+        prevent_initial_call=True,
+    )(label_by_key)
+    app.callback(
+        Output(ids.tile(ALL), "className", allow_duplicate=True),
+        Output(ids.tile(ALL), "data-label", allow_duplicate=True),
+        Output(ids.REVIEW_NOTICE, "children"),
+        Output(ids.REVIEW_NOTICE, "is_open"),
+        Input(ids.REVIEW_UNDO, "n_clicks"),
+        Input(ids.REVIEW_REDO, "n_clicks"),
+        prevent_initial_call=True,
+    )(undo_redo)
+    app.callback(
+        Output(ids.REVIEW_REDIRECT, "href"),
+        Input(ids.REVIEW_TO_CATEGORIZE, "n_clicks"),
+        prevent_initial_call=True,
+    )(to_categorize)
+    app.clientside_callback(
+        f"""function(opacity) {{
+            const grid = document.getElementById({json.dumps(ids.REVIEW_GRID)});
+            if (grid) {{ grid.style.setProperty('--sd-mask-opacity', opacity); }}
+            return window.dash_clientside.no_update;
+        }}""",
+        Output(ids.REVIEW_OPACITY, "className"),
+        Input(ids.REVIEW_OPACITY, "value"),
+    )
+    app.clientside_callback(
+        """function(n) {
+            if (n) { window.synannoReview && window.synannoReview.toggleOverlay(); }
+            return window.dash_clientside.no_update;
+        }""",
+        Output(ids.REVIEW_OVERLAY, "className"),
+        Input(ids.REVIEW_OVERLAY, "n_clicks"),
+        prevent_initial_call=True,
+    )

@@ -10,16 +10,16 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target, pixel_centre_data
-from synanno_dash.data.store import StoreError
 from synanno_dash.services import correction
-from synanno_dash.ui import draw_figure as df
-from synanno_dash.ui import ids
+from synanno_dash.services.correction import StoreError
+from synanno_dash.services.session import NoDatasetError
+from synanno_dash.ui import draw_figure, ids
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.draw_controls import markers_text, strip, tools_panel
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/draw/instance", title="Draw · SynAnno Dash")
 
@@ -45,7 +45,7 @@ def _error(message: str) -> html.Div:
 
 
 def _meta(drawing: correction.Drawing) -> dict[str, Any]:
-    em = df.em_slice(drawing, 0)
+    em = draw_figure.em_slice(drawing, 0)
     return {
         "instance_id": drawing.item.instance_id,
         "box": drawing.box.as_list(),
@@ -59,12 +59,11 @@ def _slice_label(drawing: correction.Drawing, k: int) -> str:
 
 
 def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (query name)
-    context, sid = app_context(), session_id()
     try:
-        drawing = correction.load_drawing(context, sid, int(id or ""))
+        drawing = correction.load_drawing(current_session(), int(id or ""))
     except ValueError:
         return _error("Give an instance: /draw/instance?id=N.")
-    except (StoreError, correction.CorrectionError) as exc:
+    except (StoreError, correction.CorrectionError, NoDatasetError) as exc:
         return _error(str(exc))
     item, box = drawing.item, drawing.box
     k = min(
@@ -96,7 +95,7 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
                             html.Div(
                                 dcc.Graph(
                                     id=ids.DI_GRAPH,
-                                    figure=df.figure(drawing, k, 0.5),
+                                    figure=draw_figure.figure(drawing, k, 0.5),
                                     config={
                                         "displaylogo": False,
                                         "scrollZoom": False,
@@ -146,7 +145,7 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
 
 
 def _load(meta: dict) -> correction.Drawing:
-    return correction.load_drawing(app_context(), session_id(), int(meta["instance_id"]))
+    return correction.load_drawing(current_session(), int(meta["instance_id"]))
 
 
 def _strip(drawing: correction.Drawing, k: int) -> list:
@@ -154,20 +153,12 @@ def _strip(drawing: correction.Drawing, k: int) -> list:
     return strip(n, drawing.box.start_xyz[2], k, set(drawing.edited_z), set(drawing.saved_z))
 
 
-@callback(
-    FIGURE, STROKE, STRIP,
-    Output(ids.DI_SLICE_LABEL, "children"),
-    MARKERS,
-    Input(ids.DI_SLICE, "value"),
-    State(ids.DI_META, "data"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def show_slice(k: int, meta: dict) -> tuple:
     drawing = _load(meta)
     k = min(max(0, int(k or 0)), drawing.masks_zyx.shape[0] - 1)
     syn = drawing.item.synapse
     return (
-        df.slice_patch(drawing, k),
+        draw_figure.slice_patch(drawing, k),
         {},
         _strip(drawing, k),
         _slice_label(drawing, k),
@@ -175,153 +166,101 @@ def show_slice(k: int, meta: dict) -> tuple:
     )
 
 
-@callback(
-    FIGURE, STROKE, STATUS, MARKERS,
-    Input(ids.DI_CLICK, "data"),
-    State(ids.DI_TOOL, "value"),
-    *DRAWING_STATE,
-    prevent_initial_call=True,
-)  # fmt: skip
 def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, k: int,
           meta: dict) -> tuple:  # fmt: skip
     """A click on the image: a control point (snapped to the displayed pixel's centre) or a
     marker on the voxel of the clicked pixel, on the current slice."""
     if not click_data or tool == "freehand":
         return no_update, no_update, no_update, no_update
-    frame = df.display_frame(meta["box"], meta["em_shape"])
+    frame = draw_figure.display_frame(meta["box"], meta["em_shape"])
     column, row = clicked_pixel(frame, float(click_data["x"]), float(click_data["y"]))
     if tool == "points":
         points = [] if not stroke or stroke.get("freehand") else list(stroke.get("points", []))
         points.append(list(pixel_centre_data(frame, column, row)))
         new_stroke = {"points": points}
-        return df.curve_into(dash.Patch(), new_stroke, interp), new_stroke, no_update, no_update
+        patch = draw_figure.curve_into(dash.Patch(), new_stroke, interp)
+        return patch, new_stroke, no_update, no_update
     z = int(meta["box"][2]) + int(k)
     voxel = display_pixel_to_target(frame, column, row, z)
-    item = correction.set_marker(app_context(), session_id(), int(meta["instance_id"]), tool, voxel)
-    patch = df.markers_into(dash.Patch(), item, z)
+    item = correction.set_marker(current_session(), int(meta["instance_id"]), tool, voxel)
+    patch = draw_figure.markers_into(dash.Patch(), item, z)
     status = f"{tool}-synaptic marker placed at x={voxel[0]}, y={voxel[1]}, z={voxel[2]} (saved)"
     markers = markers_text(item.synapse.pre_xyz_vx, item.synapse.post_xyz_vx)
     return patch, no_update, status, markers
 
 
-@callback(
-    FIGURE, STROKE,
-    Input(ids.DI_GRAPH, "relayoutData"),
-    State(ids.DI_TOOL, "value"),
-    State(ids.DI_INTERP, "value"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def freehand(relayout: dict | None, tool: str, interp: int) -> tuple:
     """A closed path drawn with plotly's drawclosedpath becomes the current curve."""
-    stroke = df.freehand_stroke(relayout)
+    stroke = draw_figure.freehand_stroke(relayout)
     if stroke is None:
         return no_update, no_update
-    patch = df.curve_into(dash.Patch(), stroke, interp)
+    patch = draw_figure.curve_into(dash.Patch(), stroke, interp)
     patch["layout"]["shapes"] = []
     return patch, stroke
 
 
-@callback(
-    FIGURE,
-    Input(ids.DI_INTERP, "value"),
-    State(ids.DI_STROKE, "data"),
-    prevent_initial_call=True,
-)
 def interpolation(interp: int, stroke: dict | None) -> Any:
-    return df.curve_into(dash.Patch(), stroke, interp) if stroke else no_update
+    return draw_figure.curve_into(dash.Patch(), stroke, interp) if stroke else no_update
 
 
-@callback(FIGURE, Input(ids.DI_TOOL, "value"), prevent_initial_call=True)
 def tool(tool_name: str) -> Any:
-    return df.tool_patch(tool_name)
+    return draw_figure.tool_patch(tool_name)
 
 
-@callback(
-    FIGURE,
-    Input(ids.DI_OPACITY, "value"),
-    prevent_initial_call=True,
-)
 def opacity(value: float) -> Any:
     patch = dash.Patch()
-    patch["data"][df.MASK]["opacity"] = value
+    patch["data"][draw_figure.MASK]["opacity"] = value
     return patch
 
 
-@callback(
-    FIGURE, STROKE,
-    Input(ids.DI_POINT_BACK, "n_clicks"),
-    Input(ids.DI_DISCARD, "n_clicks"),
-    State(ids.DI_STROKE, "data"),
-    State(ids.DI_INTERP, "value"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def edit_curve(_back: int, _discard: int, stroke: dict | None, interp: int) -> tuple:
     stroke = dict(stroke or {})
     if ctx.triggered_id == ids.DI_POINT_BACK and stroke.get("points"):
         stroke["points"] = stroke["points"][:-1]
     else:
         stroke = {}
-    patch = df.curve_into(dash.Patch(), stroke, interp)
+    patch = draw_figure.curve_into(dash.Patch(), stroke, interp)
     patch["layout"]["shapes"] = []
     return patch, stroke
 
 
-clientside_callback(
-    """function(k) { return String(k); }""",
-    Output(ids.DI_WRAPPER, "data-slice"),
-    Input(ids.DI_SLICE, "value"),
-)
-
-
-@callback(
-    FIGURE, STROKE, STATUS, STRIP, MARKERS,
-    Output(ids.DI_SLICE, "value", allow_duplicate=True),
-    Input(ids.DI_FILL, "n_clicks"),
-    Input(ids.DI_REVISE, "n_clicks"),
-    Input(ids.DI_CLEAR, "n_clicks"),
-    Input(ids.DI_SAVE, "n_clicks"),
-    Input(ids.DI_UNDO, "n_clicks"),
-    Input(ids.DI_REDO, "n_clicks"),
-    *DRAWING_STATE,
-    prevent_initial_call=True,
-)  # fmt: skip
 def act(*args: Any) -> tuple:
     """Fill, Revise, Clear, Save, Undo, Redo: saved before the answer, one undo step each."""
     stroke, interp, k, meta = args[-4:]
-    context, sid, instance_id = app_context(), session_id(), int(meta["instance_id"])
+    session, instance_id = current_session(), int(meta["instance_id"])
     z = int(meta["box"][2]) + int(k)
     action = ctx.triggered_id
     unchanged = (no_update,) * 6
     if action in (ids.DI_FILL, ids.DI_REVISE):
-        polygon = df.curve_polygon(stroke, interp)
+        polygon = draw_figure.curve_polygon(stroke, interp)
         if polygon is None:
             return (*unchanged[:2], "Draw a closed curve first (at least 3 points).",
                     *unchanged[3:])  # fmt: skip
         mode = "fill" if action == ids.DI_FILL else "erase"
-        correction.apply_curve(context, sid, instance_id, z, polygon, mode)
+        correction.apply_curve(session, instance_id, z, polygon, mode)
         status = f"{'Filled' if mode == 'fill' else 'Erased'} on slice z={z} (autosaved)."
     elif action == ids.DI_CLEAR:
-        correction.clear_slice(context, sid, instance_id, z)
+        correction.clear_slice(session, instance_id, z)
         status = f"Slice z={z} cleared (autosaved)."
     elif action == ids.DI_SAVE:
-        correction.save_slice(context, sid, instance_id, z)
+        correction.save_slice(session, instance_id, z)
         status = f"Slice z={z} saved ✓"
     else:
         return _undo_redo(instance_id, k, "undo" if action == ids.DI_UNDO else "redo")
     drawing = _load(meta)
     if action == ids.DI_CLEAR:  # the curve stays: clear, then fill it
-        return (df.mask_into(dash.Patch(), drawing.masks_zyx[k]), no_update, status,
+        return (draw_figure.mask_into(dash.Patch(), drawing.masks_zyx[k]), no_update, status,
                 _strip(drawing, k), no_update, no_update)  # fmt: skip
-    patch = df.mask_into(df.clear_curve_into(dash.Patch()), drawing.masks_zyx[k])
+    patch = draw_figure.mask_into(draw_figure.clear_curve_into(dash.Patch()), drawing.masks_zyx[k])
     return patch, {}, status, _strip(drawing, k), no_update, no_update
 
 
 def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
-    context, sid = app_context(), session_id()
-    done = correction.step(context, sid, instance_id, direction)
+    session = current_session()
+    done = correction.step(session, instance_id, direction)
     if done is None:
         return (no_update, no_update, f"Nothing to {direction}.", no_update, no_update, no_update)
-    drawing = correction.load_drawing(context, sid, instance_id)
+    drawing = correction.load_drawing(session, instance_id)
     verb = "Undid" if direction == "undo" else "Redid"
     syn = drawing.item.synapse
     markers = markers_text(syn.pre_xyz_vx, syn.post_xyz_vx)
@@ -330,7 +269,73 @@ def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
         status = f"{verb} a stroke on slice z={done.z_vx}."
         if target != k:  # show the slice it changed; the slice callback redraws it
             return no_update, {}, status, no_update, markers, target
-        patch = df.mask_into(df.clear_curve_into(dash.Patch()), drawing.masks_zyx[k])
+        cleared = draw_figure.clear_curve_into(dash.Patch())
+        patch = draw_figure.mask_into(cleared, drawing.masks_zyx[k])
         return patch, {}, status, _strip(drawing, k), markers, no_update
-    patch = df.markers_into(dash.Patch(), drawing.item, drawing.box.start_xyz[2] + k)
+    patch = draw_figure.markers_into(dash.Patch(), drawing.item, drawing.box.start_xyz[2] + k)
     return patch, no_update, f"{verb} a {done.kind} marker change.", no_update, markers, no_update
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        FIGURE, STROKE, STRIP,
+        Output(ids.DI_SLICE_LABEL, "children"),
+        MARKERS,
+        Input(ids.DI_SLICE, "value"),
+        State(ids.DI_META, "data"),
+        prevent_initial_call=True,
+    )(show_slice)
+    app.callback(
+        FIGURE, STROKE, STATUS, MARKERS,
+        Input(ids.DI_CLICK, "data"),
+        State(ids.DI_TOOL, "value"),
+        *DRAWING_STATE,
+        prevent_initial_call=True,
+    )(click)
+    app.callback(
+        FIGURE, STROKE,
+        Input(ids.DI_GRAPH, "relayoutData"),
+        State(ids.DI_TOOL, "value"),
+        State(ids.DI_INTERP, "value"),
+        prevent_initial_call=True,
+    )(freehand)
+    app.callback(
+        FIGURE,
+        Input(ids.DI_INTERP, "value"),
+        State(ids.DI_STROKE, "data"),
+        prevent_initial_call=True,
+    )(interpolation)
+    app.callback(
+        FIGURE, Input(ids.DI_TOOL, "value"), prevent_initial_call=True
+    )(tool)
+    app.callback(
+        FIGURE,
+        Input(ids.DI_OPACITY, "value"),
+        prevent_initial_call=True,
+    )(opacity)
+    app.callback(
+        FIGURE, STROKE,
+        Input(ids.DI_POINT_BACK, "n_clicks"),
+        Input(ids.DI_DISCARD, "n_clicks"),
+        State(ids.DI_STROKE, "data"),
+        State(ids.DI_INTERP, "value"),
+        prevent_initial_call=True,
+    )(edit_curve)
+    app.clientside_callback(
+        """function(k) { return String(k); }""",
+        Output(ids.DI_WRAPPER, "data-slice"),
+        Input(ids.DI_SLICE, "value"),
+    )
+    app.callback(
+        FIGURE, STROKE, STATUS, STRIP, MARKERS,
+        Output(ids.DI_SLICE, "value", allow_duplicate=True),
+        Input(ids.DI_FILL, "n_clicks"),
+        Input(ids.DI_REVISE, "n_clicks"),
+        Input(ids.DI_CLEAR, "n_clicks"),
+        Input(ids.DI_SAVE, "n_clicks"),
+        Input(ids.DI_UNDO, "n_clicks"),
+        Input(ids.DI_REDO, "n_clicks"),
+        *DRAWING_STATE,
+        prevent_initial_call=True,
+    )(act)

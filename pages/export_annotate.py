@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import review
 from synanno_dash.ui import ids
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-annotate", title="Export · SynAnno Dash")
 
 
 def layout(**_query: str) -> html.Div:
-    counts = app_context().store.counts(session_id())
+    counts = review.counts(current_session())
     return html.Div(
         [
             html.H3("Review finished"),
@@ -41,12 +42,16 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-@callback(
-    Output(ids.EXPORT_DOWNLOAD, "data"),
-    Input(ids.EXPORT_DOWNLOAD_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def download(_clicks: int | None) -> dict:
-    document = review.session_json_document(app_context(), session_id())
-    stamp = review.now_iso().replace(" ", "_").replace(":", "-")
+    document = review.session_json_document(current_session())
+    stamp = stage_times.file_stamp()
     return dcc.send_string(dumps(document), filename=f"synanno_session_{stamp}.json")
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.EXPORT_DOWNLOAD, "data"),
+        Input(ids.EXPORT_DOWNLOAD_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(download)

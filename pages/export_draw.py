@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import ids
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno Dash")
@@ -32,13 +34,12 @@ def _row(button: dbc.Button, text: str, status_id: str | None = None) -> dbc.Row
 
 
 def layout(**_query: str) -> html.Div:
-    context, sid = app_context(), session_id()
-    try:
-        items = correction.correction_instances(context, sid)
-    except correction.CorrectionError as exc:
-        return dbc.Alert(str(exc), color="warning")
-    review.mark_stage(context, sid, "finish_draw")
-    edited = sum(1 for i in items if context.store.mask_slices(sid, i.instance_id))
+    session = current_session()
+    if not session.has_dataset:
+        return dbc.Alert(str(NoDatasetError()), color="warning")
+    items = correction.correction_instances(session)
+    review.mark_stage(session, "finish_draw")
+    edited = sum(1 for i in items if correction.edited_slices(session, i.instance_id))
     added = sum(1 for i in items if correction.is_added(i))
     return html.Div(
         [
@@ -81,37 +82,22 @@ def layout(**_query: str) -> html.Div:
 
 
 def _stamp() -> str:
-    return review.now_iso().replace(" ", "_").replace(":", "-")
+    return stage_times.file_stamp()
 
 
-@callback(
-    Output(ids.EXD_JSON, "data"),
-    Input(ids.EXD_JSON_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def download_json(_clicks: int) -> dict:
-    document = exports.correction_json(app_context(), session_id())
+    document = exports.correction_json(current_session())
     return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
 
 
-@callback(
-    Output(ids.EXD_ZIP, "data"),
-    Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def download_zip(_clicks: int) -> dict:
-    data = exports.masks_zip_bytes(app_context(), session_id())
+    data = exports.masks_zip_bytes(current_session())
     return dcc.send_bytes(data, filename=f"synanno_masks_{_stamp()}.zip")
 
 
-@callback(
-    Output(ids.EXD_LAYER_STATUS, "children"),
-    Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def layer(_clicks: int) -> list:
     try:
-        written = exports.write_layer(app_context(), session_id())
+        written = exports.write_layer(current_session())
     except exports.ExportError as exc:
         return [html.Span(str(exc), className="text-danger")]
     return [
@@ -120,15 +106,9 @@ def layer(_clicks: int) -> list:
     ]
 
 
-@callback(
-    Output(ids.EXD_TABLE_STATUS, "children"),
-    Output(ids.EXD_TABLE, "data"),
-    Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
-    prevent_initial_call=True,
-)
 def table(_clicks: int) -> tuple:
     try:
-        written = exports.write_table(app_context(), session_id())
+        written = exports.write_table(current_session())
     except exports.ExportError as exc:
         return [html.Span(str(exc), className="text-danger")], dash.no_update
     summary = (
@@ -138,3 +118,28 @@ def table(_clicks: int) -> tuple:
     return [html.Div(summary), html.Code(str(written.path), id="exd-table-path")], dcc.send_file(
         str(written.path)
     )
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.EXD_JSON, "data"),
+        Input(ids.EXD_JSON_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(download_json)
+    app.callback(
+        Output(ids.EXD_ZIP, "data"),
+        Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(download_zip)
+    app.callback(
+        Output(ids.EXD_LAYER_STATUS, "children"),
+        Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(layer)
+    app.callback(
+        Output(ids.EXD_TABLE_STATUS, "children"),
+        Output(ids.EXD_TABLE, "data"),
+        Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(table)

@@ -6,7 +6,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from synanno_dash.core.instances import Workflow
 from synanno_dash.ui import ids
+from synanno_dash.ui.open_data_form import open_data_href
 
 dash.register_page(__name__, path="/", title="SynAnno Dash")
 
@@ -39,7 +41,7 @@ def layout(**_query: str) -> html.Div:
                             "Error Detection",
                             "Review synapses as a grid of tiles, mark each correct, incorrect "
                             "or unsure, and name the errors.",
-                            "/open-data?workflow=detection",
+                            open_data_href(Workflow.DETECTION),
                             ids.LANDING_DETECTION,
                         ),
                         md=6,
@@ -48,7 +50,7 @@ def layout(**_query: str) -> html.Div:
                         _card(
                             "Error Correction",
                             "Redraw wrong masks, move pre/post markers and add missed synapses.",
-                            "/open-data?workflow=correction",
+                            open_data_href(Workflow.CORRECTION),
                             ids.LANDING_CORRECTION,
                         ),
                         md=6,

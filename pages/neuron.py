@@ -12,13 +12,15 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Input, Output, ctx, dcc, html, no_update
 
-from synanno_dash.core.instances import Mode
+from synanno_dash.core.instances import Workflow
 from synanno_dash.services import neuron
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.attrs import data_attrs
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.open_data_form import open_data_href
+from synanno_dash.ui.session import current_session
 from synanno_dash.ui.skeleton_figure import compartment_color
 
 dash.register_page(__name__, path="/neuron", title="Neuron · SynAnno Dash")
@@ -29,29 +31,17 @@ def _notice(message: str, button: str, href: str) -> html.Div:
 
 
 def layout(**_query: str) -> html.Div:
-    context, sid = app_context(), session_id()
-    config = context.store.load_config(sid)
-    if config is None:
-        return _notice(
-            "No dataset is open in this browser yet: open one on Open Data first.",
-            "Open Data",
-            "/open-data?workflow=detection",
-        )
-    if config.mode != Mode.NEURON:
-        return _notice(
-            "This session reviews a volume, not a neuron: the overview needs a neuron-centric "
-            "session (Open Data, Neuron-centric).",
-            "Review grid",
-            "/annotation",
-        )
     try:
-        view = neuron.neuron_view(context, config)
+        shown = neuron.overview(current_session())
+    except NoDatasetError as exc:
+        return _notice(str(exc), "Open Data", open_data_href(Workflow.DETECTION))
+    except neuron.NotNeuronCentricError as exc:
+        return _notice(str(exc), "Review grid", "/annotation")
     except neuron.NeuronError as exc:
-        return _notice(str(exc), "Open Data", "/open-data?workflow=detection")
-    items = context.store.instances(sid)
-    progress = neuron.compartment_progress(items, view.n_compartments, config.tiles_per_page)
+        return _notice(str(exc), "Open Data", open_data_href(Workflow.DETECTION))
+    view, items, progress = shown.view, shown.items, shown.progress
     seen, total = sum(p.seen for p in progress), len(items)
-    figure = minimap.neuron_figure(view, items, config)
+    figure = minimap.neuron_figure(view, items, shown.config)
     return html.Div(
         [
             dcc.Location(id=ids.NEURON_REDIRECT, refresh="callback-nav"),
@@ -138,25 +128,10 @@ def _href(pick: tuple[str, int] | None) -> str | None:
     """The review page of a picked compartment or synapse, None if there is none."""
     if pick is None:
         return None
-    context, sid = app_context(), session_id()
-    config = context.store.load_config(sid)
-    if config is None:
-        return None
-    items = context.store.instances(sid)
-    kind, value = pick
-    if kind == "compartment":
-        page = neuron.first_pages(items, config.tiles_per_page).get(value)
-    else:
-        page = neuron.page_of_instance(items, config.tiles_per_page, value)
+    page = neuron.page_of_pick(current_session(), *pick)
     return None if page is None else f"/annotation?page={page}"
 
 
-@callback(
-    Output(ids.NEURON_REDIRECT, "href"),
-    Input(ids.NEURON_GRAPH, "clickData"),
-    Input(ids.NEURON_GRAPH, "restyleData"),
-    prevent_initial_call=True,
-)
 def jump_from_overview(click: dict | None, restyle: list | None) -> object:
     if ctx.triggered_prop_ids and any(k.endswith(".restyleData") for k in ctx.triggered_prop_ids):
         legend = minimap.compartment_of_legend(restyle)
@@ -166,10 +141,20 @@ def jump_from_overview(click: dict | None, restyle: list | None) -> object:
     return href or no_update
 
 
-@callback(
-    Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
-    Input(ids.MINIMAP, "clickData"),
-    prevent_initial_call=True,
-)
 def jump_from_minimap(click: dict | None) -> object:
     return _href(minimap.picked_by_click(click)) or no_update
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    app.callback(
+        Output(ids.NEURON_REDIRECT, "href"),
+        Input(ids.NEURON_GRAPH, "clickData"),
+        Input(ids.NEURON_GRAPH, "restyleData"),
+        prevent_initial_call=True,
+    )(jump_from_overview)
+    app.callback(
+        Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
+        Input(ids.MINIMAP, "clickData"),
+        prevent_initial_call=True,
+    )(jump_from_minimap)

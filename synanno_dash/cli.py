@@ -1,5 +1,5 @@
-"""Command line: ``synanno-dash serve``, ``synanno-dash demo --out DIR`` and
-``synanno-dash report --session ID --out FILE``."""
+"""Command line: ``synanno-dash serve``, ``demo --out DIR``, ``convert-table PATH`` and
+``report --session ID --out FILE``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from synanno_dash import cli_report, cli_tables
 from synanno_dash.settings import Settings, load_settings
 
 
@@ -32,7 +33,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ensure_demo(out: Path) -> None:
-    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.demo.dataset import ensure_demo
 
     started = time.perf_counter()
     info = ensure_demo(out)
@@ -44,40 +45,13 @@ def _ensure_demo(out: Path) -> None:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out).expanduser() if args.out else settings.demo_dir
-    from synanno_dash.data.demo import generate_demo
+    from synanno_dash.demo.dataset import generate_demo
 
     started = time.perf_counter()
     info = generate_demo(out, seed=args.seed)
     print(f"demo dataset written to {out} in {time.perf_counter() - started:.1f} s")
     print(f"  source:   {info.source_url}\n  target:   {info.target_url}")
     print(f"  neuropil: {info.neuropil_url}\n  table:    {info.table_url}")
-    return 0
-
-
-def _report(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the statistics report of a session (or its dataset) as one HTML file."""
-    if args.data_dir:
-        settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
-    from synanno_dash.data.store import SessionStore
-    from synanno_dash.data.volumes import VolumeRegistry
-    from synanno_dash.services.statistics import Scope, StatisticsError, collect_statistics
-    from synanno_dash.ui.stats_report import write_report
-
-    store = SessionStore(settings.effective_database_url)
-    scope = Scope.DATASET if args.dataset else Scope.SESSION
-    try:
-        result = collect_statistics(
-            store, args.session, scope, ground_truth=args.ground_truth,
-            volumes=VolumeRegistry(cache_bytes=settings.cache_bytes),
-        )  # fmt: skip
-        out = write_report(result, Path(args.out))
-    except StatisticsError as exc:
-        print(f"synanno-dash report: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"synanno-dash report: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-        return 1
-    print(f"report of {len(result.sessions)} session(s) written to {out}")
     return 0
 
 
@@ -93,16 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--out", help="folder to write into (default: <data dir>/demo)")
     demo.add_argument("--seed", type=int, default=0)
-    report = sub.add_parser("report", help="write review statistics as one offline HTML file")
-    report.add_argument("--session", required=True, help="session id (shown in the Menu)")
-    report.add_argument("--out", required=True, help="HTML file to write")
-    report.add_argument(
-        "--dataset", action="store_true", help="every session on the session's dataset"
-    )
-    report.add_argument(
-        "--ground-truth", help="ground-truth CSV (default: ground_truth.csv beside the table)"
-    )
-    report.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
+    cli_tables.add_parser(sub)
+    cli_report.add_parser(sub)
     return parser
 
 
@@ -112,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.command == "demo":
         return _demo(args, settings)
+    if args.command == "convert-table":
+        return cli_tables.run(args, settings)
     if args.command == "report":
-        return _report(args, settings)
+        return cli_report.run(args, settings)
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from synanno_dash.core.labels import Category
+from synanno_dash.core.limits import DEFAULT_MAX_UPLOAD_BYTES
 
 # Instances added by hand are false negatives; reviewers do not choose it on Categorize.
 DEFAULT_CATEGORIES = tuple(
@@ -41,9 +42,18 @@ class Settings:
     data_dir: Path = _default_data_dir()
     database_url: str = ""  # empty: a SQLite file in data_dir
     cache_bytes: int = 512 * 1024**2  # decoded-crop LRU per dataset
+    # Sizes of the other in-memory caches (``data.bounded_cache``), per worker process.
+    tile_cache_bytes: int = 64 * 1024**2  # encoded tile slices (the next page's prefetch)
+    max_volume_sets: int = 4  # opened datasets (CloudVolume handles)
+    max_neuron_views: int = 8  # prepared neurons (a 100,000-node neuron is ~10 MB)
+    max_viewers: int = 64  # Neuroglancer viewers, one per browser session using one
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    # Largest request body (uploads are sent base64-encoded inside a callback request).
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
+    trusted_proxies: int = 0
 
     @property
     def demo_dir(self) -> Path:
@@ -77,8 +87,24 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         else defaults.data_dir,
         database_url=env.get("SYNANNO_DATABASE_URL", ""),
         cache_bytes=int(env.get("SYNANNO_CACHE_BYTES", defaults.cache_bytes)),
+        tile_cache_bytes=int(env.get("SYNANNO_TILE_CACHE_BYTES", defaults.tile_cache_bytes)),
+        max_volume_sets=int(env.get("SYNANNO_MAX_VOLUME_SETS", defaults.max_volume_sets)),
+        max_neuron_views=int(env.get("SYNANNO_MAX_NEURON_VIEWS", defaults.max_neuron_views)),
+        max_viewers=int(env.get("SYNANNO_MAX_VIEWERS", defaults.max_viewers)),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")
         else defaults.categories,
+        max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+        trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
     )
+
+
+def _positive_int(env: os._Environ[str], name: str, default: int, minimum: int = 1) -> int:
+    """An integer setting, refused by name when it is not one (the app would not start)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return int(text)

@@ -48,7 +48,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder holding the generated demo dataset (generated once per test run)."""
-    from synanno_dash.data.demo import ensure_demo
+    from synanno_dash.demo.dataset import ensure_demo
 
     folder = tmp_path_factory.mktemp("synanno-data")
     ensure_demo(folder / "demo")
@@ -57,9 +57,93 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_info(data_dir: Path):  # type: ignore[no-untyped-def]
-    from synanno_dash.data.demo import DemoInfo
+    from synanno_dash.demo.dataset import DemoInfo
 
     return DemoInfo.load(data_dir / "demo")
+
+
+# -- the app plus a prepared demo session (callback and service tests) ------------------------
+def demo_form(demo_info, **changes: str):  # type: ignore[no-untyped-def]
+    """The Open Data form on the demo dataset: volume-centric, 64x64x6 crops, 6 tiles per
+    page, the demo neuron (used in neuron-centric mode); ``changes`` override fields."""
+    from synanno_dash.services.prepare import OpenDataForm
+
+    values = {
+        "source": demo_info.source_url, "target": demo_info.target_url,
+        "neuropil": demo_info.neuropil_url, "table": demo_info.table_url,
+        "crop_size": "64, 64, 6", "tiles_per_page": "6",
+        "neuron_id": str(demo_info.demo_neuron_id),
+    }  # fmt: skip
+    return OpenDataForm(**{**values, **changes})
+
+
+def demo_settings(data_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings on the shared demo data folder with a database of the test's own."""
+    from synanno_dash.settings import Settings
+
+    return Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 's.db'}")
+
+
+@pytest.fixture
+def app(data_dir: Path, tmp_path: Path) -> Iterator[object]:
+    """A Dash app (``create_app``) on the demo data, with its own database."""
+    from synanno_dash.ui.app import create_app
+    from synanno_dash.ui.session import EXTENSION_KEY
+
+    dash_app = create_app(demo_settings(data_dir, tmp_path))
+    yield dash_app
+    resources = dash_app.server.extensions[EXTENSION_KEY]
+    if resources._viewers is not None:
+        resources._viewers.close_all()
+    resources.executor.shutdown(wait=True)
+
+
+class PreparedSession:
+    """A browser session of ``app`` (its cookie in ``client``) with the demo prepared."""
+
+    def __init__(self, app, demo_info, **form_changes: str) -> None:  # type: ignore[no-untyped-def]
+        from synanno_dash.services.prepare import prepare_session
+        from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
+
+        self.app = app
+        self.client = app.server.test_client()
+        assert self.client.get("/").status_code == 200
+        self.sid = self.client.get_cookie(COOKIE).value
+        self.resources = app.server.extensions[EXTENSION_KEY]
+        outcome = prepare_session(self.resources, self.sid, demo_form(demo_info, **form_changes))
+        assert outcome.ok, outcome.errors
+
+    @property
+    def session(self):  # type: ignore[no-untyped-def]
+        """A ``services.session.Session`` of this browser (a new one: like a new request)."""
+        from synanno_dash.services.session import open_session
+
+        return open_session(self.resources, self.sid)
+
+
+@pytest.fixture
+def demo_session(app, demo_info) -> PreparedSession:  # type: ignore[no-untyped-def]
+    """The app with a volume-centric demo session (6 tiles per page)."""
+    return PreparedSession(app, demo_info)
+
+
+@pytest.fixture
+def neuron_session(app, demo_info) -> PreparedSession:  # type: ignore[no-untyped-def]
+    """The app with a neuron-centric session on the demo neuron (6 tiles per page)."""
+    return PreparedSession(app, demo_info, mode="neuron")
+
+
+@pytest.fixture
+def resources(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An ``AppContext`` without a Dash app, on a data folder and database of its own."""
+    from synanno_dash.services.context import AppContext
+    from synanno_dash.settings import Settings
+
+    context = AppContext.create(
+        Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 's.db'}")
+    )
+    yield context
+    context.executor.shutdown(wait=True)
 
 
 class ServerProcess:
@@ -170,3 +254,40 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+POSTGRES_URLS = (
+    os.environ.get("SYNANNO_TEST_POSTGRES_URL", ""),
+    "postgresql+psycopg://root@127.0.0.1:5432/test",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a schema of their own, dropped afterwards;
+    skips, saying why, when no PostgreSQL server (or no psycopg driver) is reachable."""
+    import uuid
+
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the psycopg (v3) driver: pip install 'psycopg[binary]'")
+    errors = []
+    for url in filter(None, POSTGRES_URLS):
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        try:
+            connection = psycopg.connect(dsn, connect_timeout=3, autocommit=True)
+        except psycopg.Error as exc:
+            errors.append(f"{url}: {str(exc).strip()}")
+            continue
+        schema = f"synanno_test_{uuid.uuid4().hex[:12]}"
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{url}?options=-csearch_path%3D{schema}"
+        finally:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            connection.close()
+        return
+    reasons = "; ".join(errors)
+    pytest.skip(f"no PostgreSQL server reachable (set SYNANNO_TEST_POSTGRES_URL): {reasons}")

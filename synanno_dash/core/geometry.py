@@ -127,6 +127,12 @@ class BBox:
         stop = tuple(math.ceil(b * f - 1e-9) for b, f in zip(self.stop_xyz, fx, strict=True))
         return BBox.from_bounds(start, stop)
 
+    @property
+    def center_xyz(self) -> Triple:
+        """The middle voxel (rounded down), x, y, z."""
+        a, b = self.start_xyz, self.stop_xyz
+        return ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2, (a[2] + b[2]) // 2)
+
     def as_list(self) -> list[int]:
         return [*self.start_xyz, *self.stop_xyz]
 

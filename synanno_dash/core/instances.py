@@ -33,8 +33,15 @@ class Mode(StrEnum):
 
 
 class Workflow(StrEnum):
+    """Which landing button started a session: review (detection) or redraw (correction)."""
+
     DETECTION = "detection"
     CORRECTION = "correction"
+
+    @classmethod
+    def parse(cls, value: str | None) -> Workflow:
+        """``"correction"`` is correction; anything else is detection (the default)."""
+        return cls.CORRECTION if value == cls.CORRECTION.value else cls.DETECTION
 
 
 @dataclass(frozen=True)

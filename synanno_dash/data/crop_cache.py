@@ -15,12 +15,13 @@ share one load instead of reading the volume twice.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
+
+from synanno_dash.data.bounded_cache import BoundedCache
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 
@@ -34,6 +35,10 @@ class CacheStats:
     max_bytes: int
 
 
+def _nbytes(array: np.ndarray) -> int:
+    return int(array.nbytes)
+
+
 class CropCache:
     """Least-recently-used arrays, at most ``max_bytes`` in total (0 disables caching)."""
 
@@ -43,11 +48,12 @@ class CropCache:
         if max_bytes < 0:
             raise ValueError(f"cache size must be >= 0 bytes, got {max_bytes}")
         self._max_bytes = max_bytes
-        self._max_kept_bytes = max_bytes // 4 if max_kept_bytes is None else max_kept_bytes
-        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self._kept: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self._kept_nbytes = 0
-        self._nbytes = 0
+        max_kept = max_bytes // 4 if max_kept_bytes is None else max_kept_bytes
+        self._items: BoundedCache[Hashable, np.ndarray] = BoundedCache(max_bytes, _nbytes)
+        # Over budget, the oldest kept crop becomes ordinary cache again.
+        self._kept: BoundedCache[Hashable, np.ndarray] = BoundedCache(
+            max_kept, _nbytes, on_evict=self._items.put
+        )
         self._hits = 0
         self._misses = 0
         self._loading: dict[Hashable, Future[np.ndarray]] = {}
@@ -60,51 +66,42 @@ class CropCache:
     def stats(self) -> CacheStats:
         with self._lock:
             return CacheStats(
-                self._hits, self._misses, len(self._items), self._nbytes, self._max_bytes
+                self._hits, self._misses, len(self._items), self._items.size, self._max_bytes
             )
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
+        return len(self._items)
 
     def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._items or key in self._kept
+        return key in self._items or key in self._kept
 
     @property
     def kept_nbytes(self) -> int:
-        with self._lock:
-            return self._kept_nbytes
+        return self._kept.size
 
     def is_kept(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._kept
+        return key in self._kept
 
     def keep(self, key: Hashable) -> bool:
         """Move a cached crop into the kept budget; ``False`` if it is not cached."""
         with self._lock:
             if key in self._kept:
                 return True
-            array = self._items.pop(key, None)
+            array = self._items.pop(key)
             if array is None:
                 return False
-            self._nbytes -= array.nbytes
-            self._kept[key] = array
-            self._kept_nbytes += array.nbytes
-            while self._kept_nbytes > self._max_kept_bytes and self._kept:
-                # Over budget: the oldest kept crop becomes ordinary cache again.
-                old_key, old = self._kept.popitem(last=False)
-                self._kept_nbytes -= old.nbytes
-                self._store(old_key, old)
-            return key in self._kept
+            self._kept.put(key, array)
+            if key not in self._kept:  # larger than the whole kept budget
+                self._items.put(key, array)
+                return False
+            return True
 
     def release(self, key: Hashable) -> None:
         """A kept crop becomes ordinary cache (most recently used)."""
         with self._lock:
-            array = self._kept.pop(key, None)
+            array = self._kept.pop(key)
             if array is not None:
-                self._kept_nbytes -= array.nbytes
-                self._store(key, array)
+                self._items.put(key, array)
 
     def get(self, key: Hashable) -> np.ndarray | None:
         with self._lock:
@@ -113,8 +110,7 @@ class CropCache:
     def put(self, key: Hashable, array: np.ndarray) -> np.ndarray:
         """Store ``array`` (made read-only) and return it; too-large arrays are not kept."""
         array.setflags(write=False)
-        with self._lock:
-            self._store(key, array)
+        self._items.put(key, array)
         return array
 
     def get_or_load(self, key: Hashable, load: Callable[[], np.ndarray]) -> np.ndarray:
@@ -139,7 +135,7 @@ class CropCache:
             raise
         with self._lock:
             del self._loading[key]
-            self._store(key, array)
+            self._items.put(key, array)
         future.set_result(array)
         return array
 
@@ -147,30 +143,13 @@ class CropCache:
         with self._lock:
             self._items.clear()
             self._kept.clear()
-            self._nbytes = 0
-            self._kept_nbytes = 0
 
     def _lookup(self, key: Hashable) -> np.ndarray | None:
-        kept = self._kept.get(key)
-        if kept is not None:
-            self._hits += 1
-            return kept
-        array = self._items.get(key)
-        if array is None:
+        found = self._kept.get(key)
+        if found is None:
+            found = self._items.get(key)
+        if found is None:
             self._misses += 1
-            return None
-        self._items.move_to_end(key)
-        self._hits += 1
-        return array
-
-    def _store(self, key: Hashable, array: np.ndarray) -> None:
-        if array.nbytes > self._max_bytes:
-            return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self._nbytes -= old.nbytes
-        self._items[key] = array
-        self._nbytes += array.nbytes
-        while self._nbytes > self._max_bytes:
-            _, evicted = self._items.popitem(last=False)
-            self._nbytes -= evicted.nbytes
+        else:
+            self._hits += 1
+        return found

@@ -12,21 +12,21 @@ never pruned. Every problem a user can cause is a ``SkeletonError`` naming it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from synanno_dash.core.compartments import NeuronSkeleton, find_soma, spanning_forest
+from synanno_dash.data.swc import SkeletonError, parse_swc, read_swc
 from synanno_dash.data.volume_layer import VolumeError, normalize_url, read_secrets
 
+__all__ = [
+    "SkeletonError", "load_neuron_skeleton", "load_precomputed_skeleton", "parse_swc",
+    "prepare_skeleton", "read_swc", "to_swc",
+]  # fmt: skip
+
 DEFAULT_TWIG_NM = 1000.0  # terminal twigs shorter than this are pruned (spines, noise)
-SWC_COLUMNS = 7  # id, type, x, y, z, radius, parent
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class SkeletonError(Exception):
-    """A problem with a skeleton, worded for the person who chose the neuron or the file."""
 
 
 def _reason(error: BaseException) -> str:
@@ -88,79 +88,6 @@ def _from_cloudvolume(stored: Any, segment_id: int) -> NeuronSkeleton:
         swc_types=types if types is not None and len(types) == n else None,
         segment_id=segment_id,
     )
-
-
-def parse_swc(text: str, units_nm: float = 1.0, name: str = "The SWC file") -> NeuronSkeleton:
-    """Parse SWC text (``id type x y z radius parent`` per line, ``#`` comments)."""
-    if not units_nm > 0:
-        raise SkeletonError(f"SWC units must be a positive number of nm, got {units_nm}")
-    rows: list[tuple[int, int, float, float, float, float, int]] = []
-    line_of: dict[int, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        content = line.split("#", 1)[0].strip()
-        if not content:
-            continue
-        row = _swc_row(content, number, name)
-        if row[0] in line_of:
-            raise SkeletonError(
-                f"{name}, line {number}: node id {row[0]} is already used on line "
-                f"{line_of[row[0]]}."
-            )
-        line_of[row[0]] = number
-        rows.append(row)
-    if not rows:
-        raise SkeletonError(f"{name} has no nodes: it holds only comments or blank lines.")
-    index = {row[0]: i for i, row in enumerate(rows)}
-    edges = []
-    for i, row in enumerate(rows):
-        node_id, parent_id = row[0], row[6]
-        if parent_id < 0:
-            continue
-        if parent_id not in index:
-            raise SkeletonError(
-                f"{name}, line {line_of[node_id]}: parent {parent_id} of node {node_id} "
-                "is not in the file."
-            )
-        edges.append((i, index[parent_id]))
-    table = np.array([row[2:6] for row in rows], dtype=np.float64) * units_nm
-    return NeuronSkeleton.build(
-        vertices_nm=table[:, :3],
-        edges=np.array(edges, dtype=np.int64).reshape(-1, 2),
-        radii_nm=table[:, 3],
-        swc_types=np.array([row[1] for row in rows], dtype=np.int64),
-        node_ids=np.array([row[0] for row in rows], dtype=np.int64),
-    )
-
-
-def _swc_row(
-    content: str, number: int, name: str
-) -> tuple[int, int, float, float, float, float, int]:
-    fields = content.replace(",", " ").split()
-    if len(fields) < SWC_COLUMNS:
-        raise SkeletonError(
-            f"{name}, line {number}: expected {SWC_COLUMNS} columns (id type x y z radius "
-            f"parent), found {len(fields)}: {content[:80]!r}"
-        )
-    try:
-        node_id, kind, parent = int(fields[0]), int(float(fields[1])), int(fields[6])
-        x, y, z, radius = (float(v) for v in fields[2:6])
-    except ValueError:
-        raise SkeletonError(
-            f"{name}, line {number}: id, type and parent must be integers and x, y, z, radius "
-            f"numbers: {content[:80]!r}"
-        ) from None
-    if not all(np.isfinite((x, y, z, radius))):
-        raise SkeletonError(f"{name}, line {number}: a coordinate is not finite: {content[:80]!r}")
-    return node_id, kind, x, y, z, radius, parent
-
-
-def read_swc(path: str | Path, units_nm: float = 1.0) -> NeuronSkeleton:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise SkeletonError(f"The SWC file {file} could not be read ({_reason(error)}).") from None
-    return parse_swc(text, units_nm=units_nm, name=f"The SWC file {file.name}")
 
 
 def to_swc(skeleton: NeuronSkeleton, units_nm: float = 1.0) -> str:

@@ -14,12 +14,25 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.serialize import config_from_dict, config_to_dict
 from synanno_dash.data import store_schema as schema
+from synanno_dash.data.store_labels import label_log_row, previous_label, with_label_log
 from synanno_dash.data.store_masks import MaskStore
 from synanno_dash.data.store_rows import (
     EDITABLE_FIELDS,
@@ -28,6 +41,7 @@ from synanno_dash.data.store_rows import (
     instance_to_row,
     replay_stacks,
 )
+from synanno_dash.data.store_tokens import DataTokenStore
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +63,7 @@ def open_engine(database_url: str) -> Engine:
     return engine
 
 
-class SessionStore(MaskStore):
+class SessionStore(MaskStore, DataTokenStore):
     """All reads and writes of session state, keyed by a browser session id."""
 
     def __init__(self, database_url: str) -> None:
@@ -70,6 +84,29 @@ class SessionStore(MaskStore):
                         session_id=session_id, created_at=now, updated_at=now, state_json="{}"
                     )
                 )
+
+    def session_exists(self, session_id: str) -> bool:
+        """Whether the server issued this id (the sessions table is the record of issued ids)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(schema.sessions.c.session_id).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).first()
+        return found is not None
+
+    def prune_unused_sessions(self, idle_s: float) -> int:
+        """Forget sessions that never opened a dataset nor saved anything and were idle for
+        ``idle_s`` seconds (ids issued to visitors who left), so issued ids stay bounded."""
+        col = schema.sessions.c
+        unused = (
+            col.config_json.is_(None)
+            & (col.state_json == "{}")
+            & (col.updated_at < time.time() - idle_s)
+            & ~col.session_id.in_(select(schema.instances.c.session_id).distinct())
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(schema.sessions).where(unused)).rowcount or 0)
 
     def reset_session(self, session_id: str) -> None:
         """Forget everything of one session (``/reset``); other sessions are untouched."""
@@ -96,17 +133,6 @@ class SessionStore(MaskStore):
                 )
             ).scalar()
         return None if not raw else config_from_dict(json.loads(raw))
-
-    def configured_volume_urls(self) -> set[str]:
-        """The source, target and neuropil addresses of every session's dataset (non-empty)."""
-        col = schema.sessions.c
-        with self.engine.connect() as conn:
-            raws = conn.execute(
-                select(col.config_json).where(col.config_json.is_not(None)).distinct()
-            ).scalars()
-            configs = [config_from_dict(json.loads(raw)) for raw in raws if raw]
-        urls = {url for c in configs for url in (c.source_url, c.target_url, c.neuropil_url)}
-        return {url for url in urls if url}
 
     def get_state(self, session_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -211,15 +237,64 @@ class SessionStore(MaskStore):
             )
 
     # -- edits (autosaved, undoable) ----------------------------------------------------
+    # Every edit is one transaction that starts by writing the instance's row: PostgreSQL
+    # locks the row, SQLite takes its one write lock, so two edits of one instance at the
+    # same moment run one after the other and both count (no read-then-write race), and
+    # the log's old values are the ones the edit replaced.
+
+    def cycle_label(self, session_id: str, instance_id: int) -> Instance:
+        """One click: correct -> incorrect -> unsure -> correct, logged as one undo step.
+
+        One atomic UPDATE ... RETURNING and the log's INSERT in one transaction; on
+        PostgreSQL both in one statement (one round trip)."""
+        col = schema.instances.c
+        now = time.time()
+        next_label = case(
+            {label.value: label.next.value for label in Label}, value=col.label,
+            else_=Label.CORRECT.value,
+        )  # fmt: skip
+        changed = (
+            update(schema.instances)
+            .where(col.session_id == session_id, col.instance_id == instance_id)
+            .values(label=next_label, updated_at=now)
+            .returning(*schema.instances.c)
+        )
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(with_label_log(changed, session_id, now)).mappings().first()
+            else:
+                row = conn.execute(changed).mappings().first()
+                if row is not None:
+                    new = Label(row["label"])
+                    old = previous_label(new)
+                    conn.execute(label_log_row(session_id, instance_id, old, new, now))
+        if row is None:
+            raise StoreError(f"instance {instance_id} is not part of this session")
+        return instance_from_row(row)
+
     def edit(self, session_id: str, instance_id: int, **changes: Any) -> Instance:
         """Apply one user action to one instance and log it; one action = one undo step."""
+        return self._edit(session_id, instance_id, changes, skip_unchanged=False)
+
+    def edit_if_changed(self, session_id: str, instance_id: int, **changes: Any) -> Instance:
+        """``edit``, except that nothing is written or logged when every value is already
+        as asked."""
+        return self._edit(session_id, instance_id, changes, skip_unchanged=True)
+
+    def _edit(
+        self, session_id: str, instance_id: int, changes: dict[str, Any], skip_unchanged: bool
+    ) -> Instance:
         unknown = set(changes) - set(EDITABLE_FIELDS)
         if unknown:
             raise StoreError(f"cannot edit {sorted(unknown)}")
+        new = {name: EDITABLE_FIELDS[name].to_db(value) for name, value in changes.items()}
+        now = time.time()
         with self.engine.begin() as conn:
-            old = self._read_fields(conn, session_id, instance_id, changes.keys())
-            new = {name: EDITABLE_FIELDS[name].to_db(value) for name, value in changes.items()}
-            self._write_fields(conn, session_id, instance_id, new)
+            current = self._lock_row(conn, session_id, instance_id, now)
+            old = {name: current[name] for name in changes}
+            if skip_unchanged and old == new:
+                return instance_from_row(current)
+            row = self._write_fields(conn, session_id, instance_id, new, now)
             conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
@@ -228,10 +303,10 @@ class SessionStore(MaskStore):
                     field=",".join(sorted(changes)),
                     old_json=json.dumps(old),
                     new_json=json.dumps(new),
-                    at=time.time(),
+                    at=now,
                 )
             )
-        return self.instance(session_id, instance_id)
+        return instance_from_row(row)
 
     def undo(self, session_id: str) -> Instance | None:
         """Reverse the newest action still on the undo stack; ``None`` if there is none."""
@@ -260,7 +335,14 @@ class SessionStore(MaskStore):
         return replay_stacks(rows, ("do", "undo", "redo"))
 
     def _step(self, session_id: str, kind: str) -> Instance | None:
+        now = time.time()
         with self.engine.begin() as conn:
+            # A write first: concurrent undo/redo of one session run one after the other.
+            conn.execute(
+                update(schema.sessions)
+                .where(schema.sessions.c.session_id == session_id)
+                .values(updated_at=now)
+            )
             undo_stack, redo_stack = self._stacks(conn, session_id)
             stack = undo_stack if kind == "undo" else redo_stack
             if not stack:
@@ -269,7 +351,7 @@ class SessionStore(MaskStore):
                 select(schema.edits).where(schema.edits.c.seq == stack[-1])
             ).mappings().one()
             values = json.loads(target["old_json"] if kind == "undo" else target["new_json"])
-            self._write_fields(conn, session_id, target["instance_id"], values)
+            row = self._write_fields(conn, session_id, target["instance_id"], values, now)
             conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
@@ -277,11 +359,10 @@ class SessionStore(MaskStore):
                     kind=kind,
                     field=target["field"],
                     ref_seq=target["seq"],
-                    at=time.time(),
+                    at=now,
                 )
             )
-            instance_id = target["instance_id"]
-        return self.instance(session_id, instance_id)
+        return instance_from_row(row)
 
     def can_undo_redo(self, session_id: str) -> tuple[bool, bool]:
         with self.engine.connect() as conn:
@@ -289,28 +370,34 @@ class SessionStore(MaskStore):
         return (bool(undo_stack), bool(redo_stack))
 
     @staticmethod
-    def _read_fields(
-        conn: Any, session_id: str, instance_id: int, names: Iterable[str]
-    ) -> dict[str, Any]:
+    def _lock_row(conn: Connection, session_id: str, instance_id: int, now: float) -> RowMapping:
+        """Touch the instance's row (a write, so the transaction holds the row or the
+        database for writing from here on) and return it as it is."""
         col = schema.instances.c
-        names = list(names)
         row = conn.execute(
-            select(*[col[name] for name in names]).where(
-                col.session_id == session_id, col.instance_id == instance_id
-            )
+            update(schema.instances)
+            .where(col.session_id == session_id, col.instance_id == instance_id)
+            .values(updated_at=now)
+            .returning(*schema.instances.c)
         ).mappings().first()
         if row is None:
             raise StoreError(f"instance {instance_id} is not part of this session")
-        return {name: row[name] for name in names}
+        return row
 
     @staticmethod
-    def _write_fields(conn: Any, session_id: str, instance_id: int, values: dict) -> None:
+    def _write_fields(
+        conn: Connection, session_id: str, instance_id: int, values: dict[str, Any], now: float
+    ) -> RowMapping:
         col = schema.instances.c
-        conn.execute(
+        row = conn.execute(
             update(schema.instances)
             .where(col.session_id == session_id, col.instance_id == instance_id)
-            .values(**values, updated_at=time.time())
-        )
+            .values(**values, updated_at=now)
+            .returning(*schema.instances.c)
+        ).mappings().first()
+        if row is None:
+            raise StoreError(f"instance {instance_id} is not part of this session")
+        return row
 
     # -- paging without loading every instance -------------------------------------------
     def compartment_sequence(self, session_id: str) -> list[int | None]:

@@ -81,6 +81,16 @@ masks = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# Neuroglancer data route (``/ngdata/<token>/...``): one random token per registered local
+# folder, so a URL reveals no path and cannot be derived from one.
+data_tokens = Table(
+    "data_tokens",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("folder", Text, nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
 # When each instance was first shown on a grid page (one row per instance, written by
 # ``mark_seen``): the statistics' throughput reads review speed from it, since a tile
 # judged correct leaves no edit behind.

@@ -25,12 +25,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synanno_dash.data.table_errors import (
+    CAVE_COLUMNS,
+    SYNANNO_COLUMNS,
+    TableError,
+    bad_value,
+    column_kind_error,
+)
+
+__all__ = [
+    "Batch", "ColumnMapping", "Layout", "TableError", "convert_batch", "detect_layout",
+    "materialization_index",
+]  # fmt: skip
+
 # A point is three split columns (x, y, z) or one column of "[x, y, z]" lists.
 PointColumns = tuple[str, str, str] | str
-
-
-class TableError(Exception):
-    """A synapse table cannot be used; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +157,8 @@ def _mapped_layout(mapping: ColumnMapping, columns: Sequence[str], source: str) 
     if absent:
         wanted = ", ".join(f"{k}={v!r}" for k, v in absent.items())
         raise TableError(
-            f"The column mapping names columns that table {source} does not have: {wanted}.\n"
-            f"Found columns: {', '.join(columns)}.\n"
+            f"The column mapping names columns that table {source} does not have: {wanted} "
+            f"(it has {len(columns)} columns).\n"
             "Fix: correct those names in the ColumnMapping (names are case-sensitive)."
         )
 
@@ -169,20 +178,23 @@ def _mapped_layout(mapping: ColumnMapping, columns: Sequence[str], source: str) 
 
 
 def _unknown_columns_message(source: str, columns: Sequence[str], misses: dict) -> str:
-    synanno = ", ".join(c for names in _SYNANNO_POINTS.values() for c in names)
+    """Which expected columns are missing; the file's own column names are not quoted (the
+    header line of any file the server can read would otherwise be shown)."""
     return (
-        f"Cannot tell the schema of synapse table {source} from its columns.\n"
-        f"Found columns: {', '.join(columns) or '(none)'}.\n"
+        f"Cannot tell the schema of synapse table {source}: none of the expected column sets "
+        f"is complete among its {len(columns)} columns.\n"
         "Expected one of:\n"
-        f"  - synanno (SynAnno/H01): {synanno}; optional pre_neuron_id, post_neuron_id, id.\n"
+        f"  - synanno (SynAnno/H01): {SYNANNO_COLUMNS}; optional pre_neuron_id, "
+        "post_neuron_id, id.\n"
         f"    Missing: {', '.join(misses['synanno'])}.\n"
-        "  - cave (CAVE): ctr_pt_position, pre_pt_position, post_pt_position, each an "
+        f"  - cave (CAVE): {CAVE_COLUMNS}, each an "
         '"[x, y, z]" list or split into _x/_y/_z columns (e.g. ctr_pt_position_x); optional '
         "pre_pt_root_id, post_pt_root_id, id.\n"
         f"    Missing: {', '.join(misses['cave'])}.\n"
-        "Fix: rename the columns to one of these schemas, or pass a ColumnMapping naming your "
-        "columns, e.g. ColumnMapping(center_x='ctr_x', center_y='ctr_y', center_z='ctr_z', "
-        "pre_x=..., post_x=..., pre_neuron_id=..., post_neuron_id=..., id=...)."
+        "Fix: rename the columns to one of these schemas (names are case-sensitive), or pass "
+        "a ColumnMapping naming your columns, e.g. ColumnMapping(center_x='ctr_x', "
+        "center_y='ctr_y', center_z='ctr_z', pre_x=..., post_x=..., pre_neuron_id=..., "
+        "post_neuron_id=..., id=...)."
     )
 
 
@@ -227,13 +239,6 @@ class Batch:
     pre_id_missing: np.ndarray
     post_id: np.ndarray
     post_id_missing: np.ndarray
-
-
-def _bad_value(column: str, row: int, value: object, why: str, fix: str) -> TableError:
-    return TableError(
-        f"Column {column!r}, data row {row} (0-based, header not counted) holds {value!r}, "
-        f"which {why}. Fix: {fix}"
-    )
 
 
 def _is_string(arrow_type: pa.DataType) -> bool:
@@ -287,17 +292,17 @@ def _floats(arr: pa.Array, column: str, first_row: int) -> np.ndarray:
             values = pc.cast(arr, pa.float64())
         except pa.ArrowInvalid:
             row, value = _first_failure(arr, float)
-            raise _bad_value(column, first_row + row, value, "is not a number", fix) from None
+            raise bad_value(column, first_row + row, value, "is not a number", fix) from None
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = pc.cast(arr, pa.float64(), safe=False)
     else:
-        raise TableError(f"Column {column!r} holds {kind} values, not coordinates. Fix: {fix}")
+        raise column_kind_error(column, kind, "coordinates", fix)
     out = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     with np.errstate(invalid="ignore"):
         bad = np.flatnonzero(np.isinf(out) | (np.abs(out) > _MAX_EXACT_FLOAT))
     if bad.size:
         row = int(bad[0])
-        raise _bad_value(column, first_row + row, arr[row].as_py(), "is not a finite voxel", fix)
+        raise bad_value(column, first_row + row, arr[row].as_py(), "is not a finite voxel", fix)
     return out
 
 
@@ -341,7 +346,7 @@ def _list_points(arr: pa.Array, column: str, first_row: int) -> np.ndarray:
         out[valid] = _floats(flat, column, 0).reshape(-1, 3)
     except TableError:
         row, value = _first_failure(arr, _check_point)
-        raise _bad_value(
+        raise bad_value(
             column,
             first_row + row,
             value,
@@ -387,7 +392,7 @@ def _ids(arr: pa.Array, column: str, first_row: int) -> tuple[np.ndarray, np.nda
             arr = pc.cast(arr, pa.uint64())
         except pa.ArrowInvalid:
             row, value = _first_failure(arr, _exact_id)
-            raise _bad_value(column, first_row + row, value, "is not an integer id", fix) from None
+            raise bad_value(column, first_row + row, value, "is not an integer id", fix) from None
     kind = arr.type
     if pa.types.is_floating(kind):
         values = arr.fill_null(0).to_numpy(zero_copy_only=False)
@@ -397,29 +402,30 @@ def _ids(arr: pa.Array, column: str, first_row: int) -> tuple[np.ndarray, np.nda
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             why = "is a floating-point id that is not exact (floats lose digits above 2**53)"
-            raise _bad_value(column, first_row + row, arr[row].as_py(), why, fix)
+            raise bad_value(column, first_row + row, arr[row].as_py(), why, fix)
         return values.astype(np.uint64), missing
     if not pa.types.is_integer(kind):
-        raise TableError(f"Column {column!r} holds {kind} values, not integer ids. Fix: {fix}")
+        raise column_kind_error(column, kind, "integer ids", fix)
     if pa.types.is_signed_integer(kind):
         negative = np.flatnonzero(arr.fill_null(0).to_numpy(zero_copy_only=False) < 0)
         if negative.size:
             row = int(negative[0])
-            raise _bad_value(column, first_row + row, arr[row].as_py(), "is negative", fix)
+            raise bad_value(column, first_row + row, arr[row].as_py(), "is negative", fix)
     return pc.cast(arr, pa.uint64()).fill_null(0).to_numpy(zero_copy_only=False), missing
 
 
-def _materialization_index(batch: pa.RecordBatch, column: str, first_row: int) -> np.ndarray:
+def materialization_index(batch: pa.RecordBatch, column: str, first_row: int) -> np.ndarray:
+    """The ``id`` column as int64 row ids; any other kind of value is named by its column."""
     values, missing = _ids(batch.column(column), column, first_row)
     fix = f"fill in {column!r}, or pass a ColumnMapping with id=None to number rows from 0."
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise _bad_value(column, first_row + row, None, "is empty: every row needs an id", fix)
+        raise bad_value(column, first_row + row, None, "is empty: every row needs an id", fix)
     too_big = np.flatnonzero(values > np.uint64(_INT64_MAX))
     if too_big.size:
         row = int(too_big[0])
         why = "is above 2**63 - 1, the largest materialization index stored"
-        raise _bad_value(column, first_row + row, int(values[row]), why, fix)
+        raise bad_value(column, first_row + row, int(values[row]), why, fix)
     return values.astype(np.int64)
 
 
@@ -441,7 +447,7 @@ def convert_batch(batch: pa.RecordBatch, layout: Layout, first_row: int) -> Batc
     pre_id = _ids(batch.column(pre_col), pre_col, first_row) if pre_col else absent_id
     post_id = _ids(batch.column(post_col), post_col, first_row) if post_col else absent_id
     if layout.id:
-        mat = _materialization_index(batch, layout.id, first_row)
+        mat = materialization_index(batch, layout.id, first_row)
     else:
         mat = np.arange(first_row, first_row + n, dtype=np.int64)
     return Batch(mat, center, *pre, *post, *pre_id, *post_id)

@@ -1,106 +1,60 @@
-"""Synapse tables (CSV or Parquet) queried through an indexed SQLite cache.
+"""Synapse tables (CSV or Parquet) queried in place with DuckDB: no import step.
 
-Design: tables reach hundreds of millions of rows, so nothing here loads a table whole. The
-first :func:`open_table` streams the file in batches (pyarrow's CSV reader / Parquet
-``iter_batches``), converts each batch to exact numbers (``table_schema.convert_batch``) and
-writes it into a SQLite file in ``cache_dir``. Once all rows are in, it builds indexes on the
-pre id, the post id and the centre's (z, y, x), a per-neuron count table, and records the
-table's extent. Every query is then SQL on that file, for small and big tables alike.
+Design: tables reach hundreds of millions of rows, so nothing here loads or imports a table
+whole before the first page. ``open_table``:
+- a large Parquet file whose columns DuckDB can read as numbers is queried where it lies,
+  through a view that maps its columns to ours (``table_files.inplace_columns``); opening it
+  reads the footer and checks the first batch, in well under a second at 10^8 rows;
+- anything else (CSV, ids written as text or floats, small tables) is converted once into a
+  Parquet file in our columns (``table_files.convert_to_parquet``, with progress), checking
+  every cell; small tables take a blink, large CSVs stream at several 10^5 rows/s.
+The cache folder of a table is named from the source's resolved path and the column mapping,
+then its size, mtime and the cache format version: a changed file is opened anew and the
+stale folder removed.
 
-- By neuron: ``pre_id = ? OR post_id = ?`` uses both id indexes.
-- By box (half-open, on the centre, in the table's voxels): one index seek per z slice, then a
-  y range within it; axes that span the whole extent are dropped, so a box over the whole
-  volume pages like the whole table.
-- Paging orders by the materialization index (the rowid): stable across calls. ``offset``
-  steps over rows, so very deep pages cost time proportional to the offset.
-
-The cache file is named from the source's resolved path and the column mapping, then its
-size, mtime and the cache format version: a changed file is imported again (and the stale
-cache removed), while an unchanged one opens with a ``stat`` and one small read. The import
-writes a temporary file and renames it, so a failed or interrupted import leaves nothing.
-
-Points come back as stored, in the table's voxels, rounded to ints. Neuron ids are exact:
-SQLite INTEGER is signed 64-bit, so ids of 2**63 and above are stored as ``id - 2**64`` (ids
-are never negative, which the import checks) and mapped back when read.
+Queries (all on the view ``synapses``, ordered by materialization index ``mat``):
+- the whole table page by page: keyset paging on ``mat`` (``page_after``), which Parquet's
+  row-group statistics turn into reading one row group when the file is sorted by id, as
+  CAVE and SynAnno tables are; ``query(offset=...)`` remains for small selections;
+- by neuron and by box: large tables get side files with their rows bucketed by neuron id and
+  by z slab (``table_indexes``), built once in the background (``build_indexes``); a lookup
+  then reads one bucket or a few slabs. Until they exist, queries scan the table.
+Neuron ids are exact: DuckDB's UBIGINT holds every uint64, and ids travel as text in SQL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import sqlite3
+import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from typing import Any, Literal
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Synapse
-from synanno_dash.data.table_schema import (
-    Batch,
-    ColumnMapping,
-    Layout,
-    TableError,
-    convert_batch,
-    detect_layout,
-)
+from synanno_dash.data import table_files
+from synanno_dash.data.table_errors import described, read_error
+from synanno_dash.data.table_files import COLUMNS, Progress
+from synanno_dash.data.table_indexes import SideFiles
+from synanno_dash.data.table_schema import ColumnMapping, TableError, convert_batch, detect_layout
 
 __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_table"]
 
-CACHE_FORMAT_VERSION = 1
-BATCH_ROWS = 250_000
-CSV_BLOCK_BYTES = 16 << 20
+CACHE_FORMAT_VERSION = 2
+INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
+INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
+MEMORY_LIMIT = "300MB"
 _TWO_64 = 2**64
-_INT64_MAX = 2**63 - 1
-_REMOTE_SCHEMES = ("gs", "s3", "http", "https", "precomputed")
+_SELECT = ", ".join(COLUMNS)
 
 NeuronSort = Literal["total", "n_pre", "n_post", "neuron_id"]
-
-_CREATE_SQL = """
-CREATE TABLE synapses (
-    mat INTEGER PRIMARY KEY,
-    cx INTEGER NOT NULL, cy INTEGER NOT NULL, cz INTEGER NOT NULL,
-    pre_x INTEGER, pre_y INTEGER, pre_z INTEGER,
-    post_x INTEGER, post_y INTEGER, post_z INTEGER,
-    pre_id INTEGER, post_id INTEGER
-);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-_INSERT_SQL = "INSERT INTO synapses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# Built after the bulk insert: cheaper than maintaining indexes row by row.
-_INDEX_SQL = """
-CREATE INDEX synapses_pre ON synapses (pre_id);
-CREATE INDEX synapses_post ON synapses (post_id);
-CREATE INDEX synapses_center_zyx ON synapses (cz, cy, cx);
-CREATE TABLE neurons (neuron_id INTEGER PRIMARY KEY, n_pre INTEGER NOT NULL,
-                      n_post INTEGER NOT NULL);
-INSERT INTO neurons
-SELECT neuron_id, SUM(n_pre), SUM(n_post) FROM (
-    SELECT pre_id AS neuron_id, COUNT(*) AS n_pre, 0 AS n_post
-    FROM synapses WHERE pre_id IS NOT NULL GROUP BY pre_id
-    UNION ALL
-    SELECT post_id, 0, COUNT(*) FROM synapses WHERE post_id IS NOT NULL GROUP BY post_id
-) GROUP BY neuron_id;
-PRAGMA analysis_limit = 1000;
-ANALYZE;
-"""
-# Boxes are thin in z and wide in x, y: one index seek per z slice with a y range inside it
-# reads far fewer index entries than a single range over z.
-_Z_SLICES_SQL = (
-    "cz IN (WITH RECURSIVE zs(z) AS (SELECT ? UNION ALL SELECT z + 1 FROM zs WHERE z + 1 < ?) "
-    "SELECT z FROM zs)"
-)
-MAX_Z_SLICES = 65_536
-_COLUMNS_SQL = "mat, cx, cy, cz, pre_x, pre_y, pre_z, post_x, post_y, post_z, pre_id, post_id"
 
 
 @dataclass(frozen=True, order=True)
@@ -116,14 +70,14 @@ class NeuronCount:
         return self.n_pre + self.n_post
 
 
-def _encode_id(neuron_id: int) -> int:
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _id_param(neuron_id: int) -> str:
     if not 0 <= neuron_id < _TWO_64:
         raise ValueError(f"a neuron id is an unsigned 64-bit integer, got {neuron_id}")
-    return neuron_id - _TWO_64 if neuron_id > _INT64_MAX else neuron_id
-
-
-def _decode_id(stored: int | None) -> int | None:
-    return stored + _TWO_64 if stored is not None and stored < 0 else stored
+    return str(neuron_id)
 
 
 def _point(x: int | None, y: int | None, z: int | None) -> tuple[int, int, int] | None:
@@ -136,78 +90,94 @@ def _synapse(row: tuple) -> Synapse:
         center_xyz_vx=(row[1], row[2], row[3]),
         pre_xyz_vx=_point(*row[4:7]),
         post_xyz_vx=_point(*row[7:10]),
-        pre_neuron_id=_decode_id(row[10]),
-        post_neuron_id=_decode_id(row[11]),
+        pre_neuron_id=row[10],
+        post_neuron_id=row[11],
     )
 
 
-def _box_clauses(bbox: BBox, extent: BBox | None) -> tuple[list[str], list[int]]:
-    """Box filter on the centre, clipped to the table's extent (axes spanning all of it are
-    left out, so a box over the whole volume pages in index order without sorting)."""
-    starts, stops = list(bbox.start_xyz), list(bbox.stop_xyz)
-    narrower = [True, True, True]
-    if extent is not None:
-        for i in range(3):
-            narrower[i] = starts[i] > extent.start_xyz[i] or stops[i] < extent.stop_xyz[i]
-            starts[i] = max(starts[i], extent.start_xyz[i])
-            stops[i] = min(stops[i], extent.stop_xyz[i])
-    if any(stop <= start for start, stop in zip(starts, stops, strict=True)):
-        return ["0"], []  # the box misses every centre
-    clauses: list[str] = []
-    params: list[int] = []
-    if (narrower[2] or narrower[1]) and stops[2] - starts[2] <= MAX_Z_SLICES:
-        clauses.append(_Z_SLICES_SQL)
-        params += [starts[2], stops[2]]
-    elif narrower[2]:
-        clauses.append("cz >= ? AND cz < ?")
-        params += [starts[2], stops[2]]
-    for i, column in ((1, "cy"), (0, "cx")):
-        if narrower[i]:
-            clauses.append(f"{column} >= ? AND {column} < ?")
-            params += [starts[i], stops[i]]
+def _box_sql(bbox: BBox) -> tuple[list[str], list[Any]]:
+    clauses = [f"{c} >= ? AND {c} < ?" for c in ("cz", "cy", "cx")]
+    params: list[Any] = []
+    for i in (2, 1, 0):
+        params += [bbox.start_xyz[i], bbox.stop_xyz[i]]
     return clauses, params
 
 
-def _where(neuron_id: int | None, bbox: BBox | None, extent: BBox | None) -> tuple[str, list[int]]:
-    clauses: list[str] = []
-    params: list[int] = []
-    if neuron_id is not None:
-        clauses.append("(pre_id = ? OR post_id = ?)")
-        params += [_encode_id(neuron_id)] * 2
-    if bbox is not None:
-        box_clauses, box_params = _box_clauses(bbox, extent)
-        clauses += box_clauses
-        params += box_params
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-@dataclass(frozen=True)
 class SynapseTable:
-    """An imported synapse table. Each call opens its own read-only SQLite connection, so a
-    table object may be shared between threads; it holds no open handle."""
+    """An opened synapse table. Thread-safe: each call uses its own DuckDB cursor."""
 
-    source: Path
-    db_path: Path
-    schema: str  # "synanno" | "cave" | "mapped"
-    n_rows: int
-    center_bbox_vx: BBox | None  # the smallest half-open box holding every centre; None if empty
+    def __init__(self, source: Path, folder: Path, meta: dict[str, Any]) -> None:
+        self.source = source
+        self.cache_folder = folder
+        self.schema: str = meta["schema"]
+        self.n_rows: int = int(meta["n_rows"])
+        bounds = meta.get("center_bbox_vx")
+        self.center_bbox_vx = BBox.from_bounds(bounds[:3], bounds[3:]) if bounds else None
+        self.data_path = Path(meta["data_path"])
+        self._view_sql = meta["view_sql"]
+        self._build_lock = threading.Lock()
+        self._side = SideFiles(folder)
+        import duckdb
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        uri = self.db_path.resolve().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True)
+        self._db = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2})
+        self._db.execute(f"CREATE VIEW synapses AS {self._view_sql}")
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        import duckdb
+
+        cursor = self._db.cursor()
         try:
-            yield conn
+            yield cursor
+        except duckdb.ConversionException:  # e.g. a negative id in a large table
+            # DuckDB quotes the cell; a message never shows file content (table_errors).
+            raise TableError(
+                f"Synapse table {described(self.source)} holds a value its column cannot hold "
+                "(a negative or too large id, or a coordinate that is not a number). Fix: ids must "
+                "be non-negative whole numbers up to 2**64 - 1, coordinates finite numbers."
+            ) from None
         finally:
-            conn.close()
+            cursor.close()
+
+    @property
+    def indexed(self) -> bool:
+        """Whether neuron and box queries read side files (large tables only)."""
+        return self._side.ready
+
+    @property
+    def needs_indexes(self) -> bool:
+        return self.n_rows > INDEX_MIN_ROWS and not self.indexed
+
+    def _from(self, neuron_id: int | None, bbox: BBox | None) -> tuple[str, list[Any]]:
+        """``FROM ... WHERE ...`` of a selection, on a side file when one helps."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        source = "synapses"
+        if neuron_id is not None:
+            bucket = self._side.neuron_source(int(_id_param(neuron_id)))
+            if bucket is not None:
+                source = bucket
+                clauses.append("neuron = CAST(? AS UBIGINT)")
+                params.append(_id_param(neuron_id))
+            else:
+                clauses.append("(pre_id = CAST(? AS UBIGINT) OR post_id = CAST(? AS UBIGINT))")
+                params += [_id_param(neuron_id)] * 2
+        elif bbox is not None:
+            source = self._side.box_source(bbox) or source
+        if bbox is not None:
+            box_clauses, box_params = _box_sql(bbox)
+            clauses += box_clauses
+            params += box_params
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return f" FROM {source}{where}", params
 
     def count(self, neuron_id: int | None = None, bbox: BBox | None = None) -> int:
         """Synapses whose pre or post neuron is ``neuron_id`` and whose centre is in ``bbox``."""
         if neuron_id is None and bbox is None:
             return self.n_rows
-        where, params = _where(neuron_id, bbox, self.center_bbox_vx)
-        with self._connect() as conn:
-            return int(conn.execute(f"SELECT COUNT(*) FROM synapses{where}", params).fetchone()[0])
+        sql, params = self._from(neuron_id, bbox)
+        with self._cursor() as cursor:
+            return int(cursor.execute(f"SELECT count(*){sql}", params).fetchone()[0])
 
     def query(
         self,
@@ -218,24 +188,44 @@ class SynapseTable:
     ) -> list[Synapse]:
         """Matching synapses ordered by materialization index, ``offset``/``limit`` paged.
 
-        ``bbox`` is half-open and in the table's voxels; it filters on the centre point.
+        ``bbox`` is half-open and in the table's voxels; it filters on the centre point. For
+        deep pages of a large selection use ``page_after``: ``offset`` skips rows one by one.
         """
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError(f"offset and limit must not be negative, got {offset}, {limit}")
-        where, params = _where(neuron_id, bbox, self.center_bbox_vx)
-        # The page's ids first, from the indexes alone, then its rows in id order: far fewer
-        # random reads of the big table than sorting whole matching rows.
-        page = f"SELECT mat FROM synapses{where} ORDER BY mat LIMIT ? OFFSET ?"
-        sql = f"SELECT {_COLUMNS_SQL} FROM synapses WHERE mat IN ({page}) ORDER BY mat"
-        with self._connect() as conn:
-            rows = conn.execute(sql, [*params, -1 if limit is None else limit, offset])
-            return [_synapse(row) for row in rows]
+        sql, params = self._from(neuron_id, bbox)
+        paging = f" LIMIT {int(limit)}" if limit is not None else ""
+        paging += f" OFFSET {int(offset)}" if offset else ""
+        with self._cursor() as cursor:
+            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY mat{paging}", params)
+            return [_synapse(row) for row in rows.fetchall()]
+
+    def page_after(
+        self,
+        after_mat: int | None,
+        limit: int,
+        neuron_id: int | None = None,
+        bbox: BBox | None = None,
+    ) -> list[Synapse]:
+        """The next ``limit`` matching synapses with a materialization index above
+        ``after_mat`` (``None``: from the start). Keyset paging: page 100,000 costs what
+        page 1 does. Pass the last synapse's index of a page to get the next one."""
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        sql, params = self._from(neuron_id, bbox)
+        if after_mat is not None:
+            sql += (" AND" if " WHERE " in sql else " WHERE") + " mat > ?"
+            params.append(int(after_mat))
+        with self._cursor() as cursor:
+            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY mat LIMIT {int(limit)}", params)
+            return [_synapse(row) for row in rows.fetchall()]
 
     def get(self, materialization_index: int) -> Synapse | None:
         """The synapse with this materialization index, or None if the table has none."""
-        sql = f"SELECT {_COLUMNS_SQL} FROM synapses WHERE mat = ?"
-        with self._connect() as conn:
-            row = conn.execute(sql, [materialization_index]).fetchone()
+        with self._cursor() as cursor:
+            row = cursor.execute(
+                f"SELECT {_SELECT} FROM synapses WHERE mat = ? LIMIT 1", [materialization_index]
+            ).fetchone()
         return None if row is None else _synapse(row)
 
     def neurons(self, sort_by: NeuronSort = "total") -> list[NeuronCount]:
@@ -243,226 +233,183 @@ class SynapseTable:
 
         Counts sort largest first (ties by id); ``"neuron_id"`` sorts ids ascending.
         """
-        with self._connect() as conn:
-            rows = conn.execute("SELECT neuron_id, n_pre, n_post FROM neurons").fetchall()
-        counts = [NeuronCount(i + _TWO_64 if i < 0 else i, pre, post) for i, pre, post in rows]
+        if sort_by not in ("total", "n_pre", "n_post", "neuron_id"):
+            raise ValueError(f"sort_by must be total, n_pre, n_post or neuron_id, not {sort_by}")
+        side = self._side.counts_source()
+        sql = f"SELECT * FROM {side}" if side else _COUNTS_SQL
+        with self._cursor() as cursor:
+            rows = cursor.execute(sql).fetchall()
+        counts = [NeuronCount(int(i), int(pre), int(post)) for i, pre, post in rows]
         if sort_by == "neuron_id":
             return sorted(counts)
-        if sort_by not in ("total", "n_pre", "n_post"):
-            raise ValueError(f"sort_by must be total, n_pre, n_post or neuron_id, not {sort_by}")
         return sorted(counts, key=lambda c: (-getattr(c, sort_by), c.neuron_id))
 
-
-def _local_path(path_or_url: str) -> Path:
-    parsed = urlparse(path_or_url)
-    scheme = parsed.scheme.lower()
-    if scheme in _REMOTE_SCHEMES:
-        raise TableError(
-            f"Synapse table {path_or_url} is remote ({scheme}://); remote tables are not read "
-            "directly yet. Fix: download it first (e.g. gsutil cp or curl) and open the local file."
-        )
-    if scheme == "file":
-        if parsed.netloc not in ("", "localhost"):
-            raise TableError(f"file:// URL {path_or_url} names a host; use file:///absolute/path")
-        return Path(url2pathname(parsed.path))
-    if len(scheme) > 1:
-        raise TableError(
-            f"Synapse table {path_or_url}: unknown URL scheme {scheme}://. "
-            "Fix: give a local path or a file:// URL."
-        )
-    return Path(path_or_url)
+    def build_indexes(self, progress: Progress | None = None) -> None:
+        """Write the side files that make neuron and box queries fast (idempotent)."""
+        with self._build_lock:
+            spill = self.cache_folder / "spill"
+            with self._cursor() as cursor:
+                cursor.execute(f"SET temp_directory = {_quote(spill)}")
+                cursor.execute("SET preserve_insertion_order = false")
+                cursor.execute("SET threads = 1")  # two threads buffer twice the rows
+                try:
+                    self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
+                finally:
+                    cursor.execute("SET threads = 2")  # a database-wide setting
+            shutil.rmtree(spill, ignore_errors=True)
 
 
-def _stat(path: Path) -> os.stat_result:
-    if not path.exists():
-        raise TableError(
-            f"Synapse table not found: {path} (resolved to {path.resolve()}). "
-            "Fix: check the path; relative paths start from the current working directory."
-        )
-    if path.is_dir():
-        raise TableError(f"Synapse table {path} is a folder. Fix: give one .csv or .parquet file.")
-    return path.stat()
+_COUNTS_SQL = """
+SELECT neuron, CAST(sum(n_pre) AS BIGINT), CAST(sum(n_post) AS BIGINT) FROM (
+    SELECT pre_id AS neuron, count(*) AS n_pre, 0 AS n_post
+    FROM synapses WHERE pre_id IS NOT NULL GROUP BY pre_id
+    UNION ALL
+    SELECT post_id, 0, count(*) FROM synapses WHERE post_id IS NOT NULL GROUP BY post_id
+) GROUP BY neuron
+"""
+def cache_folder_for(
+    path_or_url: str | Path, cache_dir: Path, mapping: ColumnMapping | None = None
+) -> Path:
+    """Where ``open_table`` keeps this table (changes when the file changes)."""
+    return _cache_folder(Path(cache_dir), table_files.local_path(str(path_or_url)), mapping)
 
 
-def _cache_file(cache_dir: Path, path: Path, mapping: ColumnMapping | None) -> Path:
-    """``synapses-<source and mapping>-<size, mtime, format>.sqlite``: a changed file gets a
-    new name, and its old cache is found by the shared first part (see _remove_stale)."""
-    stat = _stat(path)
+def _cache_folder(cache_dir: Path, path: Path, mapping: ColumnMapping | None) -> Path:
+    """``table-<source and mapping>-<size, mtime, format>``: a changed file gets a new name,
+    and its old folder is found by the shared first part (see _remove_stale)."""
+    stat = table_files.stat(path)
     source = json.dumps([str(path.resolve()), mapping and mapping.as_dict()])
     version = json.dumps([stat.st_size, stat.st_mtime_ns, CACHE_FORMAT_VERSION])
     path_hash = hashlib.sha256(source.encode()).hexdigest()[:16]
     key_hash = hashlib.sha256((source + version).encode()).hexdigest()[:16]
-    return cache_dir / f"synapses-{path_hash}-{key_hash}.sqlite"
+    return cache_dir / f"table-{path_hash}-{key_hash}"
 
 
-def _is_parquet(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(4) == b"PAR1"
-    except OSError as exc:
-        msg = f"Cannot read synapse table {path}: {exc}. Fix: check its permissions."
-        raise TableError(msg) from exc
+def _remove_stale(folder: Path) -> None:
+    prefix = folder.name.rsplit("-", 1)[0]
+    for old in folder.parent.glob(f"{prefix}-*"):
+        if old != folder and old.is_dir() and not old.name.endswith(".partial"):
+            shutil.rmtree(old, ignore_errors=True)
 
 
-def _read_error(path: Path, kind: str, exc: Exception) -> TableError:
-    return TableError(
-        f"Cannot read synapse table {path} as {kind}: {exc}. Fix: check that the file is a "
-        "complete .parquet file, or a comma-separated .csv with one header line."
-    )
+def _extent(data_path: Path, names: tuple[str, str, str]) -> list[int] | None:
+    """The centre's half-open extent from the Parquet statistics, when every row group has
+    them (our converted files always do)."""
+    meta = pq.ParquetFile(data_path).metadata
+    if meta.num_row_groups == 0:
+        return None
+    first = meta.row_group(0)
+    leaves = {first.column(j).path_in_schema: j for j in range(first.num_columns)}
+    low, high = [], []
+    for name in names:
+        if name not in leaves:
+            return None
+        index = leaves[name]
+        stats = [meta.row_group(i).column(index).statistics for i in range(meta.num_row_groups)]
+        if not stats or any(s is None or not s.has_min_max for s in stats):
+            return None
+        low.append(round(min(s.min for s in stats)))
+        high.append(round(max(s.max for s in stats)) + 1)
+    return low + high
 
 
-def _csv_reader(path: Path, columns: list[str] | None) -> pacsv.CSVStreamingReader:
-    convert = pacsv.ConvertOptions(strings_can_be_null=True)
-    if columns is not None:  # read as text: ids stay exact, bad cells get named later
-        convert = pacsv.ConvertOptions(
-            include_columns=columns,
-            column_types={c: pa.string() for c in columns},
-            strings_can_be_null=True,
-        )
-    stream = pa.input_stream(str(path), compression="detect")
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-    return pacsv.open_csv(stream, read_options=read, convert_options=convert)
+def _prepare(
+    source: Path, folder: Path, mapping: ColumnMapping | None, progress: Progress | None
+) -> dict[str, Any]:
+    """Check the table and describe how to query it; converts it when it must be."""
+    parquet = table_files.is_parquet(source)
+    layout = detect_layout(table_files.column_names(source, parquet), mapping, described(source))
+    if parquet:
+        try:
+            file = pq.ParquetFile(source)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise read_error(source, "Parquet", exc) from None
+        n_rows = file.metadata.num_rows
+        columns = table_files.inplace_columns(file.schema_arrow, layout)
+        if columns is not None and n_rows >= INPLACE_MIN_ROWS:
+            first = next(file.iter_batches(batch_size=4096, columns=layout.columns))
+            convert_batch(first, layout, 0)  # systematic problems show at once, named
+            expressions = ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+            numbered = ", file_row_number = true" if layout.id is None else ""
+            split = layout.center if not isinstance(layout.center, str) else ("", "", "")
+            return {
+                "schema": layout.schema, "n_rows": n_rows, "data_path": str(source),
+                "view_sql": f"SELECT {expressions} FROM read_parquet({_quote(source)}{numbered})",
+                "center_bbox_vx": _extent(source, split),
+            }  # fmt: skip
+    data_path = folder / "table.parquet"
+    n_rows = table_files.convert_to_parquet(source, data_path, layout, progress)
+    return {
+        "schema": layout.schema, "n_rows": n_rows, "data_path": str(data_path),
+        "view_sql": f"SELECT * FROM read_parquet({_quote(data_path)})",
+        "center_bbox_vx": _extent(data_path, ("cx", "cy", "cz")),
+        "unique_id": layout.id,
+    }  # fmt: skip
 
 
-def _column_names(path: Path, parquet: bool) -> list[str]:
-    kind = "Parquet" if parquet else "CSV"
-    try:
-        if parquet:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        reader = _csv_reader(path, None)
-        names = list(reader.schema.names)
-        reader.close()
-        return names
-    except (pa.ArrowException, OSError) as exc:
-        raise _read_error(path, kind, exc) from exc
-
-
-def _batches(path: Path, parquet: bool, columns: list[str]) -> Iterator[pa.RecordBatch]:
-    kind = "Parquet" if parquet else "CSV"
-    try:
-        if parquet:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
-        else:
-            yield from _csv_reader(path, columns)
-    except (pa.ArrowException, OSError) as exc:
-        raise _read_error(path, kind, exc) from exc
-
-
-def _with_nulls(values: np.ndarray, missing: np.ndarray) -> list:
-    if missing.all():
-        return [None] * len(values)
-    out = values.tolist()
-    for i in np.flatnonzero(missing).tolist():
-        out[i] = None
-    return out
-
-
-def _rows(batch: Batch) -> Iterator[tuple]:
-    columns = [
-        batch.mat.tolist(),
-        *batch.center_xyz.T.tolist(),
-        *(_with_nulls(axis, batch.pre_missing) for axis in batch.pre_xyz.T),
-        *(_with_nulls(axis, batch.post_missing) for axis in batch.post_xyz.T),
-        _with_nulls(batch.pre_id.view(np.int64), batch.pre_id_missing),  # see _encode_id
-        _with_nulls(batch.post_id.view(np.int64), batch.post_id_missing),
-    ]
-    return zip(*columns, strict=True)
-
-
-def _duplicate_error(conn: sqlite3.Connection, batch: Batch, column: str) -> TableError:
-    values, counts = np.unique(batch.mat, return_counts=True)
-    repeated = values[counts > 1].tolist()
-    if not repeated:
-        for value in batch.mat.tolist():
-            if conn.execute("SELECT 1 FROM synapses WHERE mat = ?", [value]).fetchone():
-                repeated = [value]
-                break
-    return TableError(
-        f"Column {column!r} must be unique but holds {repeated[:1] or 'a value'} more than once. "
+def _check_unique(table: SynapseTable, column: str | None) -> None:
+    """A converted table's ids are unique; a repeat is named by its data rows (the converted
+    file keeps the source's row order), never by the id, which is file content."""
+    if column is None:
+        return
+    with table._cursor() as cursor:
+        repeated = cursor.execute(
+            "SELECT mat FROM synapses GROUP BY mat HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if repeated is None:
+            return
+        rows = cursor.execute(
+            f"SELECT file_row_number FROM read_parquet({_quote(table.data_path)}, "
+            "file_row_number = true) WHERE mat = ? ORDER BY 1 LIMIT 2",
+            [repeated[0]],
+        ).fetchall()
+    where = " and ".join(f"data row {int(r[0])}" for r in rows) or "two rows"
+    raise TableError(
+        f"Column {column!r} must be unique but {where} hold the same id. "
         "Fix: remove the duplicate rows, or pass a ColumnMapping with id=None to number rows."
     )
 
 
-def _grow_extent(extent: BBox | None, center_xyz: np.ndarray) -> BBox | None:
-    if len(center_xyz) == 0:
-        return extent
-    low, high = center_xyz.min(axis=0).tolist(), (center_xyz.max(axis=0) + 1).tolist()
-    if extent is not None:
-        low = [min(a, b) for a, b in zip(low, extent.start_xyz, strict=True)]
-        high = [max(a, b) for a, b in zip(high, extent.stop_xyz, strict=True)]
-    return BBox.from_bounds(tuple(low), tuple(high))
-
-
-def _import(source: Path, target: Path, mapping: ColumnMapping | None) -> None:
-    parquet = _is_parquet(source)
-    layout: Layout = detect_layout(_column_names(source, parquet), mapping, str(source))
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    conn = sqlite3.connect(partial)
-    try:
-        # A half-written file is thrown away, so no journal and no fsync while importing.
-        conn.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-            "PRAGMA cache_size = -262144;" + _CREATE_SQL
-        )
-        n_rows, extent = 0, None
-        for record_batch in _batches(source, parquet, layout.columns):
-            batch = convert_batch(record_batch, layout, n_rows)
-            try:
-                conn.executemany(_INSERT_SQL, _rows(batch))
-            except sqlite3.IntegrityError:
-                raise _duplicate_error(conn, batch, layout.id or "id") from None
-            n_rows += record_batch.num_rows
-            extent = _grow_extent(extent, batch.center_xyz)
-        conn.executescript(_INDEX_SQL)
-        meta = {
-            "schema": layout.schema,
-            "n_rows": str(n_rows),
-            "source": str(source),
-            "center_bbox_vx": json.dumps(extent and extent.as_list()),
-        }
-        conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-        conn.commit()
-        conn.close()
-        os.replace(partial, target)
-    finally:
-        conn.close()
-        partial.unlink(missing_ok=True)
-
-
-def _remove_stale(cache_file: Path) -> None:
-    """Older caches of the same source and mapping (same first hash, another second)."""
-    prefix = cache_file.name.rsplit("-", 1)[0]
-    for old in cache_file.parent.glob(f"{prefix}-*.sqlite"):
-        if old != cache_file:
-            old.unlink(missing_ok=True)
-
-
-def _load(source: Path, db_path: Path) -> SynapseTable:
-    uri = db_path.resolve().as_uri() + "?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    bounds = json.loads(meta["center_bbox_vx"])
-    extent = BBox.from_bounds(bounds[:3], bounds[3:]) if bounds else None
-    return SynapseTable(source, db_path, meta["schema"], int(meta["n_rows"]), extent)
-
-
 def open_table(
-    path_or_url: str | Path, cache_dir: Path, mapping: ColumnMapping | None = None
+    path_or_url: str | Path,
+    cache_dir: Path,
+    mapping: ColumnMapping | None = None,
+    progress: Progress | None = None,
 ) -> SynapseTable:
-    """Open a CSV or Parquet synapse table, importing it into ``cache_dir`` the first time.
+    """Open a CSV or Parquet synapse table (converting it into ``cache_dir`` if it must be).
 
     Raises TableError, naming the problem and the fix, when the table cannot be used.
+    ``progress(done, total)`` follows a conversion (bytes of the source).
     """
-    source = _local_path(str(path_or_url))
+    source = table_files.local_path(str(path_or_url))
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = _cache_file(cache_dir, source, mapping)
-    if cache_file.exists():
+    folder = _cache_folder(cache_dir, source, mapping)
+    meta_file = folder / "meta.json"
+    if meta_file.exists():
         try:
-            return _load(source, cache_file)
-        except (sqlite3.DatabaseError, KeyError, ValueError):
-            cache_file.unlink(missing_ok=True)  # a damaged cache is rebuilt, never trusted
-    _import(source, cache_file, mapping)
-    _remove_stale(cache_file)
-    return _load(source, cache_file)
+            return SynapseTable(source, folder, json.loads(meta_file.read_text()))
+        except (ValueError, KeyError, OSError):
+            shutil.rmtree(folder, ignore_errors=True)  # a damaged cache is rebuilt, not trusted
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    try:
+        meta = _prepare(source, partial, mapping, progress)
+        meta["data_path"] = meta["data_path"].replace(str(partial), str(folder))
+        meta["view_sql"] = meta["view_sql"].replace(str(partial), str(folder))
+        (partial / "meta.json").write_text(json.dumps(meta))
+        try:
+            os.rename(partial, folder)
+        except OSError:
+            if not meta_file.exists():  # not another process that finished first
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    table = SynapseTable(source, folder, json.loads(meta_file.read_text()))
+    try:
+        _check_unique(table, meta.get("unique_id"))
+    except TableError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _remove_stale(folder)
+    return table

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from synanno_dash.core.geometry import BBox, Resolution, Triple
+from synanno_dash.data.chunk_fetch import ByteSource, LayerChunks
 from synanno_dash.data.crop_cache import CropCache
 
 REMOTE_SCHEMES = ("gs://", "s3://", "https://", "http://")
@@ -30,6 +31,7 @@ UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
 LAYER_TYPES = ("image", "segmentation")
 VOLUME_TYPE = "neuroglancer_multiscale_volume"  # the default "@type" of a volume info
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REQUEST_TIMEOUT_S = 10.0  # one chunk request of a remote layer
 _T = TypeVar("_T")
 
 
@@ -207,14 +209,29 @@ def _check_resolution(role: str, url: str, info: dict, given: Resolution | None)
 
 
 class VolumeLayer:
-    """One opened volume at mip 0: its CloudVolume, geometry and cached reads."""
+    """One opened volume at mip 0: its CloudVolume, geometry and cached reads.
 
-    def __init__(self, role: str, url: str, cloud_volume: Any, resolution: Resolution) -> None:
+    A remote layer also has ``chunks`` (its chunks fetched one by one, see ``page_reads``);
+    a local one is read crop by crop through CloudVolume.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        url: str,
+        cloud_volume: Any,
+        resolution: Resolution,
+        secrets: dict[str, Any] | None = None,
+    ) -> None:
         self.role = role
         self.url = url
         self.mip = 0
         self.resolution = resolution
         self._cv = cloud_volume
+        self.chunks: LayerChunks | None = None
+        if not self.is_local:
+            source = ByteSource(url, secrets, REQUEST_TIMEOUT_S)
+            self.chunks = LayerChunks(url, cloud_volume.info, source, role)
         scale = cloud_volume.info["scales"][0]
         start = tuple(int(v) for v in scale["voxel_offset"])
         stop = tuple(a + int(s) for a, s in zip(start, scale["size"], strict=True))
@@ -239,7 +256,12 @@ class VolumeLayer:
             info, cloud_volume = _with_timeout(
                 lambda: cls._connect(role, url, dtypes, secrets), timeout_s, f"the {role} {url}"
             )
-        return cls(role, url, cloud_volume, _check_resolution(role, url, info, resolution))
+        resolution = _check_resolution(role, url, info, resolution)
+        return cls(role, url, cloud_volume, resolution, secrets)
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file://")
 
     @staticmethod
     def _connect(
@@ -268,9 +290,13 @@ class VolumeLayer:
         return (self.url, self.mip, bbox_vx.start_xyz, bbox_vx.stop_xyz)
 
     def crop(self, bbox_vx: BBox, cache: CropCache) -> LayerCrop:
+        """A local layer's crop (read through CloudVolume, cached)."""
         data = cache.get_or_load(self.cache_key(bbox_vx), lambda: self._read_padded(bbox_vx))
+        return self.as_crop(bbox_vx, data)
+
+    def as_crop(self, bbox_vx: BBox, data_zyx: np.ndarray) -> LayerCrop:
         before, after = bbox_vx.padding_within(self.bounds_vx)
-        return LayerCrop(data, bbox_vx, self.resolution, before, after)
+        return LayerCrop(data_zyx, bbox_vx, self.resolution, before, after)
 
     def _read_padded(self, bbox_vx: BBox) -> np.ndarray:
         inside = bbox_vx.intersect(self.bounds_vx)

@@ -8,7 +8,12 @@ Developer notes
   crop cache and read-only: copy one before editing it.
 - Crops past the volume border are zero-padded, never shifted; the padding (voxels before and
   after, per axis x, y, z) is recorded with the crop.
-- Parallelism is threads over crops (never CloudVolume ``parallel>1``, which forks processes).
+- Remote layers are read chunk by chunk, each chunk of a page once (``page_reads``); local
+  layers crop by crop, sequentially (never CloudVolume ``parallel>1``, which forks processes).
+- ``read_tiles`` never fails a page for one tile: each ``TileRead`` holds crops or a "could not
+  read" sentence (for a placeholder with Retry); ``retry`` reads the failed ones again.
+- ``prefetch(boxes, lane=session)`` returns a ``Prefetch`` handle; a session's new prefetch
+  cancels its stale one (the user jumped), and at most ``MAX_PREFETCH_LANES`` run at once.
 - A ``VolumeSet`` keeps its opened CloudVolumes; the app keeps one ``VolumeRegistry`` (a small
   LRU of sets, one per dataset configuration) so opening per request costs a dict look-up.
 """
@@ -16,17 +21,28 @@ Developer notes
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-from synanno_dash.core.geometry import BBox, Resolution, Triple
+from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.data.crop_cache import DEFAULT_CACHE_BYTES, CropCache
+from synanno_dash.data.page_reads import (
+    DEFAULT_DEADLINE_S,
+    CancelToken,
+    ChunkFetches,
+    InstanceCrops,
+    LayerRead,
+    Prefetch,
+    PrefetchLanes,
+    TileRead,
+    read_chunked,
+    read_direct,
+)
 from synanno_dash.data.volume_layer import (
     UNSIGNED_DTYPES,
     LayerCrop,
@@ -39,6 +55,8 @@ from synanno_dash.data.volume_layer import (
 
 __all__ = [
     "InstanceCrops",
+    "Prefetch",
+    "TileRead",
     "LayerCrop",
     "VolumeError",
     "VolumeRegistry",
@@ -48,22 +66,8 @@ __all__ = [
 ]
 
 DEFAULT_OPEN_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True, eq=False)
-class InstanceCrops:
-    """EM (source resolution) and cleft (target resolution) crops of one box, z, y, x arrays."""
-
-    em_zyx: np.ndarray
-    cleft_zyx: np.ndarray
-    bbox_target_vx: BBox
-    bbox_source_vx: BBox
-    padding_target_before_xyz: Triple
-    padding_target_after_xyz: Triple
-    padding_source_before_xyz: Triple
-    padding_source_after_xyz: Triple
-    source_resolution: Resolution
-    target_resolution: Resolution
+MAX_PREFETCH_LANES = 8
+PREFETCH_WORKERS = 2
 
 
 class VolumeSet:
@@ -83,7 +87,8 @@ class VolumeSet:
         self._source, self._target, self._neuropil = source, target, neuropil
         self.cache = cache
         self._lock = threading.Lock()
-        self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetches = PrefetchLanes(MAX_PREFETCH_LANES, PREFETCH_WORKERS)
+        self._chunk_fetches: ChunkFetches | None = None
         self._closed = False
 
     @classmethod
@@ -147,16 +152,105 @@ class VolumeSet:
     def read_instance(self, bbox_target_vx: BBox) -> InstanceCrops:
         """EM and cleft crops of a target-voxel box; arrays are z, y, x and read-only."""
         self._check_open()
+        problem = self._box_problem(bbox_target_vx)
+        if problem:
+            raise VolumeError(problem)
+        (tile,) = self.read_tiles([bbox_target_vx])
+        if tile.crops is None:
+            raise VolumeError(tile.error or "The crop could not be read.")
+        return tile.crops
+
+    def read_tiles(
+        self,
+        bboxes: Sequence[BBox],
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        token: CancelToken | None = None,
+    ) -> list[TileRead]:
+        """One ``TileRead`` per box, in order: its crops, or why they could not be read.
+
+        Never raises for a tile that cannot be read (a dead server, a damaged chunk, a box
+        outside the volume): the other tiles still read. Reading failed tiles again is the
+        retry (see ``retry``). Remote reads wait at most ``deadline_s``.
+        """
+        self._check_open()
+        boxes = list(bboxes)
+        problems = [self._box_problem(b) for b in boxes]
+        readable = [b for b, p in zip(boxes, problems, strict=True) if not p]
+        source_boxes = [self.source_box(b) for b in readable]
+        reads = self._read_layers(
+            [(self._target, readable), (self._source, source_boxes)], deadline_s, token
+        )
+        targets, sources = iter(reads[0]), iter(reads[1])
+        tiles = []
+        for bbox, problem in zip(boxes, problems, strict=True):
+            if problem:
+                tiles.append(TileRead(bbox, None, problem))
+                continue
+            target, source = next(targets), next(sources)
+            if target.data_zyx is None or source.data_zyx is None:
+                tiles.append(TileRead(bbox, None, target.error or source.error))
+                continue
+            tiles.append(TileRead(bbox, self._instance(bbox, target.data_zyx, source.data_zyx)))
+        return tiles
+
+    def retry(
+        self, tiles: Sequence[TileRead], deadline_s: float = DEFAULT_DEADLINE_S
+    ) -> list[TileRead]:
+        """Read the failed tiles of a page again; tiles that were read are kept as they are."""
+        failed = [t.bbox_target_vx for t in tiles if t.crops is None]
+        again = iter(self.read_tiles(failed, deadline_s))
+        return [t if t.crops is not None else next(again) for t in tiles]
+
+    def _read_layers(
+        self,
+        work: list[tuple[VolumeLayer, list[BBox]]],
+        deadline_s: float,
+        token: CancelToken | None,
+    ) -> list[list[LayerRead]]:
+        """Each layer's crops; remote layers at the same time, so their latencies overlap."""
+        if all(layer.chunks is None for layer, _ in work):
+            return [self._read_layer(layer, boxes, deadline_s, token) for layer, boxes in work]
+        with ThreadPoolExecutor(len(work), thread_name_prefix="synanno-layer") as pool:
+            futures = [
+                pool.submit(self._read_layer, layer, boxes, deadline_s, token)
+                for layer, boxes in work
+            ]
+            return [f.result() for f in futures]
+
+    def _read_layer(
+        self,
+        layer: VolumeLayer,
+        boxes: list[BBox],
+        deadline_s: float,
+        token: CancelToken | None,
+    ) -> list[LayerRead]:
+        if layer.chunks is None:
+            return read_direct(lambda b: layer.crop(b, self.cache).data_zyx, boxes, token)
+        keys = [layer.cache_key(b) for b in boxes]
+        return read_chunked(self._fetches(), layer.chunks, boxes, keys, deadline_s, token)
+
+    def _fetches(self) -> ChunkFetches:
+        with self._lock:
+            if self._chunk_fetches is None:
+                self._chunk_fetches = ChunkFetches(self.cache)
+            return self._chunk_fetches
+
+    def _box_problem(self, bbox_target_vx: BBox) -> str | None:
         if bbox_target_vx.is_empty:
-            raise VolumeError(f"The box {format_box(bbox_target_vx)} is empty: it has no voxels.")
+            return f"The box {format_box(bbox_target_vx)} is empty: it has no voxels."
         if not bbox_target_vx.overlaps(self.target_bounds):
-            raise VolumeError(
+            return (
                 f"The box {format_box(bbox_target_vx)} (target voxels) lies entirely outside the "
                 f"target volume ({format_box(self.target_bounds)}). Check the synapse "
                 "coordinates and the resolutions."
             )
-        target = self._target.crop(bbox_target_vx, self.cache)
-        source = self._source.crop(self.source_box(bbox_target_vx), self.cache)
+        return None
+
+    def _instance(
+        self, bbox_target_vx: BBox, target_zyx: np.ndarray, source_zyx: np.ndarray
+    ) -> InstanceCrops:
+        target = self._target.as_crop(bbox_target_vx, target_zyx)
+        source = self._source.as_crop(self.source_box(bbox_target_vx), source_zyx)
         return InstanceCrops(
             em_zyx=source.data_zyx,
             cleft_zyx=target.data_zyx,
@@ -188,37 +282,40 @@ class VolumeSet:
     @property
     def is_local(self) -> bool:
         """All layers are ``file://``: reads are CPU-bound, so threads only add GIL contention."""
-        return all(layer.url.startswith("file://") for layer in (self._source, self._target))
+        return self._source.is_local and self._target.is_local
 
     def read_page(
         self, bboxes: Sequence[BBox], max_workers: int | None = None
     ) -> list[InstanceCrops]:
-        """``read_instance`` for each box, in the order given; on a pool of threads for remote
-        volumes, where reads wait on the network (default 4), sequentially for local ones."""
-        self._check_open()
-        if not bboxes:
-            return []
-        if max_workers is None:
-            max_workers = 1 if self.is_local else 4
-        workers = max(1, min(max_workers, len(bboxes)))
-        if workers == 1 or all(self._is_cached(b) for b in bboxes):  # threads cost more than hits
-            return [self.read_instance(b) for b in bboxes]
-        with ThreadPoolExecutor(workers, thread_name_prefix="synanno-read") as pool:
-            return list(pool.map(self.read_instance, bboxes))
+        """``read_instance`` for each box, in order; raises the first tile's ``VolumeError``.
 
-    def prefetch(
-        self, bboxes: Sequence[BBox], max_workers: int | None = None
-    ) -> Future[list[InstanceCrops]]:
-        """Warm the cache with a page in the background; the caller may ignore the Future.
-
-        Prefetches run one page at a time, so a burst of page turns cannot flood the machine.
+        ``max_workers`` is kept for callers of the former thread-per-crop reader: remote pages
+        are now read chunk by chunk on the set's fetch pool, local pages sequentially.
         """
-        boxes = list(bboxes)
+        crops = []
+        for tile in self.read_tiles(bboxes):
+            if tile.crops is None:
+                raise VolumeError(tile.error or "A crop could not be read.")
+            crops.append(tile.crops)
+        return crops
+
+    def prefetch(self, bboxes: Sequence[BBox], lane: str = "") -> Prefetch:
+        """Warm the cache with a page in the background; returns a handle to cancel it.
+
+        One prefetch per ``lane`` (e.g. a browser session): a new one cancels the lane's
+        previous one unless it asks for the same boxes (a user who jumps does not wait for the
+        page they jumped from). At most ``MAX_PREFETCH_LANES`` lanes; the oldest is cancelled.
+        """
         with self._lock:
             self._check_open()
-            if self._prefetcher is None:
-                self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="synanno-prefetch")
-            return self._prefetcher.submit(self.read_page, boxes, max_workers)
+        return self._prefetches.start(lane, list(bboxes), self._prefetch_read)
+
+    def _prefetch_read(self, boxes: list[BBox], token: CancelToken) -> list[TileRead]:
+        return self.read_tiles(boxes, DEFAULT_DEADLINE_S, token)
+
+    def cancel_prefetch(self, lane: str = "") -> None:
+        """Cancel the lane's prefetch, if any (the user jumped elsewhere or left)."""
+        self._prefetches.cancel(lane)
 
     def read_neuropil(self, bbox_target_vx: BBox) -> LayerCrop:
         """The neuropil crop covering a target-voxel box, at the neuropil's resolution."""
@@ -226,15 +323,19 @@ class VolumeSet:
         if self._neuropil is None:
             raise VolumeError("No neuropil volume was opened: enter its address in the form.")
         box = bbox_target_vx.scaled(self.target_resolution, self._neuropil.resolution)
-        return self._neuropil.crop(box, self.cache)
+        (read,) = self._read_layer(self._neuropil, [box], DEFAULT_DEADLINE_S, None)
+        if read.data_zyx is None:
+            raise VolumeError(read.error or "The neuropil crop could not be read.")
+        return self._neuropil.as_crop(box, read.data_zyx)
 
     def close(self) -> None:
         """Stop prefetching and drop the volumes; reads afterwards raise ``VolumeError``."""
         with self._lock:
             self._closed = True
-            if self._prefetcher is not None:
-                self._prefetcher.shutdown(wait=False, cancel_futures=True)
-                self._prefetcher = None
+            if self._chunk_fetches is not None:
+                self._chunk_fetches.shutdown()
+                self._chunk_fetches = None
+        self._prefetches.close()
 
     def __enter__(self) -> VolumeSet:
         return self
@@ -295,49 +396,28 @@ class VolumeRegistry:
         self.max_sets = max_sets
         self.cache = CropCache(cache_bytes)
         self._open_timeout_s = open_timeout_s
-        self._sets: OrderedDict[RegistryKey, VolumeSet] = OrderedDict()
-        self._lock = threading.Lock()
+        self._sets: BoundedCache[RegistryKey, VolumeSet] = BoundedCache(max_sets)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sets)
+        return len(self._sets)
 
     def get(self, config: DatasetConfig) -> VolumeSet:
-        """The open volumes of ``config``, opening them (outside the lock) on first use."""
-        key = registry_key(config)
-        with self._lock:
-            if key in self._sets:
-                self._sets.move_to_end(key)
-                return self._sets[key]
-        opened = VolumeSet.open(
+        """The open volumes of ``config``, opening them (outside the lock) on first use;
+        when another request opened them meanwhile, that set is kept and returned."""
+        return self._sets.get_or_build(registry_key(config), lambda: self._open(config))
+
+    def _open(self, config: DatasetConfig) -> VolumeSet:
+        return VolumeSet.open(
             config.source_url, config.target_url, config.neuropil_url or None,
             config.secrets_path or None, config.source_resolution, config.target_resolution,
             cache=self.cache, open_timeout_s=self._open_timeout_s,
         )  # fmt: skip
-        with self._lock:
-            existing = self._sets.get(key)
-            if existing is not None:  # another request opened it meanwhile
-                self._sets.move_to_end(key)
-                return existing
-            self._sets[key] = opened
-            while len(self._sets) > self.max_sets:
-                self._sets.popitem(last=False)
-            return opened
 
     def adopt(self, config: DatasetConfig, volume_set: VolumeSet) -> VolumeSet:
         """Keep a set opened elsewhere (e.g. while validating a form) for ``config``."""
-        key = registry_key(config)
-        with self._lock:
-            self._sets[key] = volume_set
-            self._sets.move_to_end(key)
-            while len(self._sets) > self.max_sets:
-                self._sets.popitem(last=False)
-        return volume_set
+        return self._sets.put(registry_key(config), volume_set)
 
     def close(self) -> None:
-        with self._lock:
-            sets = list(self._sets.values())
-            self._sets.clear()
-        for volume_set in sets:
+        for volume_set in self._sets.clear():
             volume_set.close()
         self.cache.clear()

@@ -1,33 +1,56 @@
-"""App-wide resources, owned by one app instance (never module globals).
+"""App-wide resources, owned by one app instance (never module globals): ``AppContext``.
 
-The Dash app keeps one ``AppContext`` in ``server.extensions``; callbacks reach it with
-``synanno_dash.ui.session.app_context()``.
+The Dash app keeps one ``AppContext`` in ``server.extensions``. It only holds resources (the
+store, the volume and table registries, the bounded caches, the background executor, the
+Neuroglancer viewers); use cases live in the service modules, which reach it through a
+``services.session.Session`` (one browser session in one request).
 
 The Neuroglancer viewers are made on first use (importing and starting Neuroglancer costs
 time that most requests never need). The local folders its client may fetch through the app's
-data route are those of the datasets configured by sessions, of datasets shown in a viewer,
-and of the demo.
+data route are those registered when a viewer shows a dataset: each gets a random token kept
+in the store (``data_token``), and the route answers only that viewer's origin.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.core.neuron_view import NeuronView, NeuronViewKey
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.volumes import VolumeRegistry
-from synanno_dash.services.local_data import dataset_folders
-from synanno_dash.services.neuron import NeuronViews
-from synanno_dash.services.tile_images import TileImageCache
+from synanno_dash.services.local_data import (
+    dataset_folders,
+    neuroglancer_origin_allowed,
+    resolved_folder,
+)
+from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.settings import Settings
 
 if TYPE_CHECKING:
     from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
+
+log = logging.getLogger(__name__)
+
+
+def _logged(work: Callable[..., object], *args: object) -> object:
+    try:
+        return work(*args)
+    except Exception:
+        log.exception("background work failed")
+        return None
+
+
+def _slice_images_size(images: SliceImages) -> int:
+    return images.nbytes
 
 
 @dataclass
@@ -37,15 +60,19 @@ class AppContext:
     volumes: VolumeRegistry
     tables: TableRegistry
     # Prepared neuron skeletons and compartments (neuron-centric mode), built once each.
-    neurons: NeuronViews = field(default_factory=NeuronViews)
-    # Background work (page prefetch): bounded, so a burst of clicks cannot flood the box.
+    neurons: BoundedCache[NeuronViewKey, NeuronView]
+    # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
+    tile_images: BoundedCache[Hashable, SliceImages]
+    # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
+    # cannot flood the box.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg")
     )
-    # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
-    tile_images: TileImageCache = field(default_factory=TileImageCache)
+    _pending: set[Future[object]] = field(default_factory=set, init=False, repr=False)
     _viewers: ViewerRegistry | None = field(default=None, init=False, repr=False)
-    _data_roots: set[Path] | None = field(default=None, init=False, repr=False)
+    # Registered data-route folders by token (the store is the record; this saves a query
+    # per chunk the viewer fetches). Bounded by the folders of the datasets shown.
+    _folders: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
@@ -54,9 +81,31 @@ class AppContext:
         return cls(
             settings=settings,
             store=SessionStore(settings.effective_database_url),
-            volumes=VolumeRegistry(cache_bytes=settings.cache_bytes),
+            volumes=VolumeRegistry(
+                max_sets=settings.max_volume_sets, cache_bytes=settings.cache_bytes
+            ),
             tables=TableRegistry(cache_dir=settings.table_cache_dir),
+            neurons=BoundedCache(settings.max_neuron_views),
+            tile_images=BoundedCache(settings.tile_cache_bytes, _slice_images_size),
         )
+
+    def run_in_background(self, work: Callable[..., object], *args: object) -> Future[object]:
+        """Run ``work(*args)`` on the background executor (errors are logged, not raised)."""
+        future = self.executor.submit(_logged, work, *args)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget_future)
+        return future
+
+    def wait_for_background(self, timeout_s: float = 60.0) -> None:
+        """Wait until the background work submitted so far is done (tests, benchmarks)."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending, timeout=timeout_s)
+
+    def _forget_future(self, future: Future[object]) -> None:
+        with self._lock:
+            self._pending.discard(future)
 
     @property
     def viewers(self) -> ViewerRegistry:
@@ -65,7 +114,11 @@ class AppContext:
             if self._viewers is None:
                 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
 
-                self._viewers = ViewerRegistry(host=self.settings.host)
+                self._viewers = ViewerRegistry(
+                    host=self.settings.host,
+                    max_viewers=self.settings.max_viewers,
+                    token_of=self.data_token,
+                )
             return self._viewers
 
     def close_viewer(self, session_id: str) -> None:
@@ -76,26 +129,35 @@ class AppContext:
             viewers.close(session_id)
 
     def allow_dataset(self, config: DatasetConfig) -> None:
-        """Let the data route serve ``config``'s local folders (before a viewer shows them)."""
-        folders = dataset_folders([config.source_url, config.target_url, config.neuropil_url])
+        """Register ``config``'s local folders with the data route (before a viewer shows
+        them)."""
+        for folder in dataset_folders([config.source_url, config.target_url, config.neuropil_url]):
+            self.data_token(folder)
+
+    def data_token(self, folder: Path) -> str:
+        """The data-route token of a local folder, made (random) when first registered."""
+        resolved = resolved_folder(folder)
+        token = self.store.data_token(str(resolved))
         with self._lock:
-            self._known_roots().update(folders)
+            self._folders[token] = resolved
+        return token
 
-    def data_roots(self) -> frozenset[Path]:
-        """The local folders the data route may serve (asked on every request it answers)."""
+    def data_folder(self, token: str) -> Path | None:
+        """The folder registered under ``token`` (by any worker), or ``None``."""
         with self._lock:
-            return frozenset(self._known_roots())
+            known = self._folders.get(token)
+        if known is not None:
+            return known
+        found = self.store.data_folder(token) if len(token) <= 64 else None
+        if found is None:
+            return None
+        with self._lock:
+            self._folders[token] = Path(found)
+        return Path(found)
 
-    def _known_roots(self) -> set[Path]:
-        # Read once: later datasets are added by ``allow_dataset`` when a viewer shows them.
-        if self._data_roots is None:
-            from synanno_dash.data.demo import DemoInfo
-
-            urls = self.store.configured_volume_urls()
-            try:
-                demo = DemoInfo.load(self.settings.demo_dir)
-                urls |= {demo.source_url, demo.target_url, demo.neuropil_url}
-            except (FileNotFoundError, ValueError, KeyError, TypeError):
-                pass  # no demo in this data folder
-            self._data_roots = dataset_folders(urls)
-        return self._data_roots
+    def ng_origin_allowed(self, origin: str, request_host: str) -> bool:
+        """Whether a data-route request comes from this process's Neuroglancer client."""
+        with self._lock:
+            viewers = self._viewers
+        port = None if viewers is None else viewers.server_port()
+        return neuroglancer_origin_allowed(port, origin, request_host)

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from synanno_dash.core.geometry import BBox, Triple, bbox_around
-from synanno_dash.core.instances import DatasetConfig, Instance
+from synanno_dash.core.instances import DatasetConfig, Instance, Workflow
 from synanno_dash.core.masks import erase, fill, instance_mask
+from synanno_dash.data.store import StoreError as StoreError  # for the views to catch
 from synanno_dash.data.volumes import InstanceCrops, VolumeError
-from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import ADDED_BY_HAND
+from synanno_dash.services.session import Session
 
 DEFAULT_DRAW_SLICES = 16
 MAX_DRAW_SLICES = 128
@@ -40,48 +41,42 @@ class CorrectionError(RuntimeError):
 
 
 # -- which instances, on which box ------------------------------------------------------
-def config_of(ctx: AppContext, session_id: str) -> DatasetConfig:
-    config = ctx.store.load_config(session_id)
-    if config is None:
-        raise CorrectionError("No dataset is open in this browser yet: open one on Open Data.")
-    return config
-
-
-def draw_slices(ctx: AppContext, session_id: str) -> int:
-    value = ctx.store.get_state(session_id).get("draw_slices", DEFAULT_DRAW_SLICES)
+def draw_slices(session: Session) -> int:
+    value = session.store.get_state(session.session_id).get("draw_slices", DEFAULT_DRAW_SLICES)
     return int(min(max(1, int(value)), MAX_DRAW_SLICES))
 
 
-def set_draw_slices(ctx: AppContext, session_id: str, count: int) -> int:
+def set_draw_slices(session: Session, count: int) -> int:
     count = int(min(max(1, int(count)), MAX_DRAW_SLICES))
-    ctx.store.update_state(session_id, draw_slices=count)
+    session.store.update_state(session.session_id, draw_slices=count)
     return count
 
 
-def shows_all(ctx: AppContext, session_id: str) -> bool:
+def shows_all(session: Session) -> bool:
     """Every instance, not only flagged ones: asked for, or a JSON opened for correction."""
-    state = ctx.store.get_state(session_id)
+    state = session.store.get_state(session.session_id)
     if "draw_show_all" in state:
         return bool(state["draw_show_all"])
-    return state.get("workflow") == "correction" and bool(state.get("restored_from_json"))
+    started_for_correction = Workflow.parse(state.get("workflow")) is Workflow.CORRECTION
+    return started_for_correction and bool(state.get("restored_from_json"))
 
 
-def set_show_all(ctx: AppContext, session_id: str, show_all: bool) -> None:
-    ctx.store.update_state(session_id, draw_show_all=bool(show_all))
+def set_show_all(session: Session, show_all: bool) -> None:
+    session.store.update_state(session.session_id, draw_show_all=bool(show_all))
 
 
 def is_added(item: Instance) -> bool:
     return bool(item.extra.get(ADDED_BY_HAND))
 
 
-def correction_instances(ctx: AppContext, session_id: str) -> list[Instance]:
+def correction_instances(session: Session) -> list[Instance]:
     """The instances to fix: incorrect/unsure ones (added ones included) and any already
     drawn on; every one that is not discarded when ``shows_all``."""
-    everything = shows_all(ctx, session_id)
-    drawn = set(ctx.store.masked_instance_ids(session_id))
+    everything = shows_all(session)
+    drawn = set(session.store.masked_instance_ids(session.session_id))
     return [
         item
-        for item in ctx.store.instances(session_id)
+        for item in session.store.instances(session.session_id)
         if not item.discarded and (everything or item.needs_fixing or item.instance_id in drawn)
     ]
 
@@ -102,11 +97,11 @@ def draw_box(item: Instance, slices: int, edited_z: Any = ()) -> BBox:
     return box
 
 
-def proposed_box(ctx: AppContext, session_id: str, center_xyz_vx: Triple) -> BBox:
+def proposed_box(session: Session, center_xyz_vx: Triple) -> BBox:
     """The review box proposed for a missed synapse: crop size in x, y; draw slices in z."""
-    config = config_of(ctx, session_id)
+    config = session.config
     sx, sy, _sz = config.crop_size_xyz_vx
-    return bbox_around(center_xyz_vx, (sx, sy, draw_slices(ctx, session_id)))
+    return bbox_around(center_xyz_vx, (sx, sy, draw_slices(session)))
 
 
 # -- masks --------------------------------------------------------------------------------
@@ -149,26 +144,31 @@ class Drawing:
         return int(z_vx) - self.box.start_xyz[2]
 
 
-def stored_slices(ctx: AppContext, session_id: str, instance_id: int) -> dict[int, np.ndarray]:
+def edited_slices(session: Session, instance_id: int) -> list[int]:
+    """The absolute z of the instance's stored (edited) slices, in order."""
+    return sorted(session.store.mask_slices(session.session_id, instance_id))
+
+
+def stored_slices(session: Session, instance_id: int) -> dict[int, np.ndarray]:
     """The instance's stored slice masks by absolute z."""
-    raw = ctx.store.mask_slices(session_id, instance_id)
+    raw = session.store.mask_slices(session.session_id, instance_id)
     return {z: npy_mask(data) for z, data in raw.items()}
 
 
-def saved_slices(ctx: AppContext, session_id: str, instance_id: int) -> frozenset[int]:
-    saved = ctx.store.get_state(session_id).get("draw_saved", {})
+def saved_slices(session: Session, instance_id: int) -> frozenset[int]:
+    saved = session.store.get_state(session.session_id).get("draw_saved", {})
     return frozenset(int(z) for z in saved.get(str(instance_id), []))
 
 
-def _set_saved(ctx: AppContext, session_id: str, instance_id: int, z: int, saved: bool) -> None:
-    state = ctx.store.get_state(session_id)
+def _set_saved(session: Session, instance_id: int, z: int, saved: bool) -> None:
+    state = session.store.get_state(session.session_id)
     table = dict(state.get("draw_saved", {}))
     current = set(table.get(str(instance_id), []))
     if (z in current) == saved:
         return
     current = current | {z} if saved else current - {z}
     table[str(instance_id)] = sorted(current)
-    ctx.store.update_state(session_id, draw_saved=table)
+    session.store.update_state(session.session_id, draw_saved=table)
 
 
 def original_masks(config: DatasetConfig, item: Instance, crops: InstanceCrops) -> np.ndarray:
@@ -181,13 +181,13 @@ def original_masks(config: DatasetConfig, item: Instance, crops: InstanceCrops) 
     return instance_mask(crops.cleft_zyx, centre[::-1], (res.z_nm, res.y_nm, res.x_nm))  # type: ignore[arg-type]
 
 
-def load_drawing(ctx: AppContext, session_id: str, instance_id: int) -> Drawing:
-    config = config_of(ctx, session_id)
-    item = ctx.store.instance(session_id, instance_id)
-    stored = stored_slices(ctx, session_id, instance_id)
-    box = draw_box(item, draw_slices(ctx, session_id), stored)
+def load_drawing(session: Session, instance_id: int) -> Drawing:
+    config = session.config
+    item = session.store.instance(session.session_id, instance_id)
+    stored = stored_slices(session, instance_id)
+    box = draw_box(item, draw_slices(session), stored)
     try:
-        crops = ctx.volumes.get(config).read_instance(box)
+        crops = session.volumes.read_instance(box)
     except VolumeError as exc:
         raise CorrectionError(str(exc)) from None
     masks = original_masks(config, item, crops).copy()
@@ -195,45 +195,44 @@ def load_drawing(ctx: AppContext, session_id: str, instance_id: int) -> Drawing:
         k = z - box.start_xyz[2]
         if mask.shape == masks.shape[1:]:
             masks[k] = mask
-    saved = saved_slices(ctx, session_id, instance_id)
+    saved = saved_slices(session, instance_id)
     return Drawing(item, box, crops, masks, frozenset(stored), saved)
 
 
-def current_slice(ctx: AppContext, session_id: str, instance_id: int, z_vx: int) -> np.ndarray:
-    stored = ctx.store.mask_slices(session_id, instance_id)
+def current_slice(session: Session, instance_id: int, z_vx: int) -> np.ndarray:
+    stored = session.store.mask_slices(session.session_id, instance_id)
     if z_vx in stored:
         return npy_mask(stored[z_vx])
-    drawing = load_drawing(ctx, session_id, instance_id)
+    drawing = load_drawing(session, instance_id)
     return drawing.masks_zyx[drawing.slice_index(z_vx)].copy()
 
 
 def _write_slice(
-    ctx: AppContext, session_id: str, instance_id: int, z_vx: int, mask: np.ndarray | None
+    session: Session, instance_id: int, z_vx: int, mask: np.ndarray | None
 ) -> None:
     if mask is None:
-        ctx.store.delete_mask_slice(session_id, instance_id, z_vx)
+        session.store.delete_mask_slice(session.session_id, instance_id, z_vx)
     else:
-        ctx.store.save_mask_slice(session_id, instance_id, z_vx, npy_bytes(mask))
+        session.store.save_mask_slice(session.session_id, instance_id, z_vx, npy_bytes(mask))
 
 
 def _stroke(
-    ctx: AppContext, session_id: str, instance_id: int, z_vx: int, new: np.ndarray
+    session: Session, instance_id: int, z_vx: int, new: np.ndarray
 ) -> np.ndarray:
     """Save one slice edit and log it (one undo step)."""
-    stored = ctx.store.mask_slices(session_id, instance_id)
+    stored = session.store.mask_slices(session.session_id, instance_id)
     old = npy_mask(stored[z_vx]) if z_vx in stored else None
-    _write_slice(ctx, session_id, instance_id, z_vx, new)
-    ctx.store.log_draw(
-        session_id, instance_id, "mask", {"z": z_vx, "mask": _packed(old)},
+    _write_slice(session, instance_id, z_vx, new)
+    session.store.log_draw(
+        session.session_id, instance_id, "mask", {"z": z_vx, "mask": _packed(old)},
         {"z": z_vx, "mask": _packed(new)},
     )  # fmt: skip
-    _set_saved(ctx, session_id, instance_id, z_vx, False)
+    _set_saved(session, instance_id, z_vx, False)
     return new
 
 
 def apply_curve(
-    ctx: AppContext,
-    session_id: str,
+    session: Session,
     instance_id: int,
     z_vx: int,
     polygon_xy: np.ndarray,
@@ -243,26 +242,26 @@ def apply_curve(
     coordinates into slice ``z_vx``; returns the slice's new mask."""
     if mode not in ("fill", "erase"):
         raise ValueError(f"mode must be fill or erase, not {mode!r}")
-    item = ctx.store.instance(session_id, instance_id)
+    item = session.store.instance(session.session_id, instance_id)
     box = item.bbox_target_vx
-    before = current_slice(ctx, session_id, instance_id, z_vx)
+    before = current_slice(session, instance_id, z_vx)
     origin = (float(box.start_xyz[0]), float(box.start_xyz[1]))
     after = (fill if mode == "fill" else erase)(before, np.asarray(polygon_xy, float), origin)
-    return _stroke(ctx, session_id, instance_id, z_vx, after)
+    return _stroke(session, instance_id, z_vx, after)
 
 
-def clear_slice(ctx: AppContext, session_id: str, instance_id: int, z_vx: int) -> np.ndarray:
-    shape = current_slice(ctx, session_id, instance_id, z_vx).shape
-    return _stroke(ctx, session_id, instance_id, z_vx, np.zeros(shape, dtype=bool))
+def clear_slice(session: Session, instance_id: int, z_vx: int) -> np.ndarray:
+    shape = current_slice(session, instance_id, z_vx).shape
+    return _stroke(session, instance_id, z_vx, np.zeros(shape, dtype=bool))
 
 
-def save_slice(ctx: AppContext, session_id: str, instance_id: int, z_vx: int) -> np.ndarray:
+def save_slice(session: Session, instance_id: int, z_vx: int) -> np.ndarray:
     """Store the slice as it is shown (the original cleft too, if never edited), checked."""
-    mask = current_slice(ctx, session_id, instance_id, z_vx)
-    stored = ctx.store.mask_slices(session_id, instance_id)
+    mask = current_slice(session, instance_id, z_vx)
+    stored = session.store.mask_slices(session.session_id, instance_id)
     if z_vx not in stored:
-        _stroke(ctx, session_id, instance_id, z_vx, mask)
-    _set_saved(ctx, session_id, instance_id, z_vx, True)
+        _stroke(session, instance_id, z_vx, mask)
+    _set_saved(session, instance_id, z_vx, True)
     return mask
 
 
@@ -274,18 +273,18 @@ def _point_field(which: str) -> str:
 
 
 def set_marker(
-    ctx: AppContext, session_id: str, instance_id: int, which: str, voxel_xyz: Triple
+    session: Session, instance_id: int, which: str, voxel_xyz: Triple
 ) -> Instance:
     """Place (or move) the pre or post marker at a target voxel; logged, undoable."""
     name = _point_field(which)
-    item = ctx.store.instance(session_id, instance_id)
+    item = session.store.instance(session.session_id, instance_id)
     old = getattr(item.synapse, name)
     new = tuple(int(v) for v in voxel_xyz)
     if old is not None and tuple(old) == new:
         return item
-    updated = ctx.store.edit(session_id, instance_id, **{name: new})
-    ctx.store.log_draw(
-        session_id, instance_id, which, None if old is None else list(old), list(new)
+    updated = session.store.edit(session.session_id, instance_id, **{name: new})
+    session.store.log_draw(
+        session.session_id, instance_id, which, None if old is None else list(old), list(new)
     )
     return updated
 
@@ -300,17 +299,17 @@ class Step:
     point: Triple | None = None
 
 
-def step(ctx: AppContext, session_id: str, instance_id: int, direction: str) -> Step | None:
+def step(session: Session, instance_id: int, direction: str) -> Step | None:
     """Undo or redo the newest drawing action of one instance; ``None`` if there is none."""
-    found = ctx.store.draw_step(session_id, instance_id, direction)
+    found = session.store.draw_step(session.session_id, instance_id, direction)
     if found is None:
         return None
     kind, value = found["field"], found["value"]
     if kind == "mask":
         mask = None if value["mask"] is None else _unpacked(value["mask"])
-        _write_slice(ctx, session_id, instance_id, int(value["z"]), mask)
-        _set_saved(ctx, session_id, instance_id, int(value["z"]), False)
+        _write_slice(session, instance_id, int(value["z"]), mask)
+        _set_saved(session, instance_id, int(value["z"]), False)
         return Step("mask", z_vx=int(value["z"]))
     point = None if value is None else (int(value[0]), int(value[1]), int(value[2]))
-    ctx.store.edit(session_id, instance_id, **{_point_field(kind): point})
+    session.store.edit(session.session_id, instance_id, **{_point_field(kind): point})
     return Step(kind, point=point)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from synanno_dash.core.geometry import Resolution
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, DatasetConfig
-from synanno_dash.data.demo import DemoInfo
-from synanno_dash.services.context import AppContext
+from synanno_dash.demo.dataset import DemoInfo
+from synanno_dash.services.session import Session
 
 
 def _triple(values: tuple) -> str:
@@ -34,10 +34,9 @@ def from_config(config: DatasetConfig) -> dict[str, str]:
     }
 
 
-def form_defaults(ctx: AppContext, session_id: str) -> dict[str, str]:
-    config = ctx.store.load_config(session_id)
-    if config is not None:
-        return from_config(config)
+def form_defaults(session: Session) -> dict[str, str]:
+    if session.has_dataset:
+        return from_config(session.config)
     defaults = {
         "source": "",
         "target": "",
@@ -50,7 +49,7 @@ def form_defaults(ctx: AppContext, session_id: str) -> dict[str, str]:
         "tiles_per_page": "24",
     }
     try:
-        demo = DemoInfo.load(ctx.settings.demo_dir)
+        demo = DemoInfo.load(session.settings.demo_dir)
     except (FileNotFoundError, ValueError, KeyError):
         return defaults
     defaults.update(

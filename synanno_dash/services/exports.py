@@ -16,22 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
-from synanno_dash.data.exports import (
+from synanno_dash.data.corrected_table import (
     AddedSynapse,
-    InstanceMask,
     Point,
     TableCorrections,
-    masks_zip,
     table_path,
     write_corrected_table,
-    write_segmentation_layer,
 )
+from synanno_dash.data.mask_layer import write_segmentation_layer
+from synanno_dash.data.masks_zip import InstanceMask, masks_zip
 from synanno_dash.data.table_schema import TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import correction, review
-from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import Session
 
 log = logging.getLogger(__name__)
 LAYER_FOLDER = "corrected_masks"
@@ -41,16 +41,16 @@ class ExportError(RuntimeError):
     """An export that cannot be written; the message is for the user."""
 
 
-def export_folder(ctx: AppContext, session_id: str, entry: str) -> Path:
+def export_folder(session: Session, entry: str) -> Path:
     """The folder for ``entry`` (a file or folder name): this session's newest export
     folder while it has no such entry (so one export's layer and table sit together),
     else a new one. Named from a hash, never the session id."""
-    tag = hashlib.sha256(session_id.encode()).hexdigest()[:12]
-    base = ctx.settings.data_dir / "exports" / tag
+    tag = hashlib.sha256(session.session_id.encode()).hexdigest()[:12]
+    base = session.settings.data_dir / "exports" / tag
     existing = sorted(base.glob("*"), key=lambda f: f.stat().st_mtime) if base.exists() else []
     if existing and not (existing[-1] / entry).exists():
         return existing[-1]
-    stamp = review.now_iso().replace(" ", "_").replace(":", "-")
+    stamp = stage_times.file_stamp()
     folder, suffix = base / stamp, 1
     while folder.exists():
         suffix += 1
@@ -59,22 +59,26 @@ def export_folder(ctx: AppContext, session_id: str, entry: str) -> Path:
     return folder
 
 
-def _edited(ctx: AppContext, session_id: str, instance_id: int) -> list[int]:
-    return sorted(ctx.store.mask_slices(session_id, instance_id))
-
-
 # -- session JSON ---------------------------------------------------------------------------
-def correction_json(ctx: AppContext, session_id: str) -> dict[str, Any]:
+def correction_json(session: Session) -> dict[str, Any]:
     """The review's session JSON with the corrections: points as corrected, added instances,
-    and per record ``sd_edited_slices_z`` and ``sd_draw_bbox_target_xyz_vx``."""
-    document = review.session_json_document(ctx, session_id)
-    slices = correction.draw_slices(ctx, session_id)
-    by_id = {i.instance_id: i for i in ctx.store.instances(session_id)}
+    and per record ``sd_edited_slices_z`` and ``sd_draw_bbox_target_xyz_vx``. The instances
+    of the correction view have their draw box in the original's keys (padded in z), as the
+    original writes them after drawing."""
+    slices = correction.draw_slices(session)
+    by_id = {i.instance_id: i for i in session.store.instances(session.session_id)}
+    drawn = {
+        item.instance_id: correction.draw_box(
+            item, slices, correction.edited_slices(session, item.instance_id)
+        )
+        for item in correction.correction_instances(session)
+    }
+    document = review.session_json_document(session, draw_boxes=drawn)
     for record in document["Metadata"]:
         item = by_id.get(record.get("sd_instance_id"))
         if item is None:
             continue
-        edited = _edited(ctx, session_id, item.instance_id)
+        edited = correction.edited_slices(session, item.instance_id)
         record["sd_edited_slices_z"] = edited
         record["sd_draw_bbox_target_xyz_vx"] = correction.draw_box(item, slices, edited).as_list()
     document["SynAnno Dash"]["draw_slices"] = slices
@@ -82,10 +86,10 @@ def correction_json(ctx: AppContext, session_id: str) -> dict[str, Any]:
 
 
 # -- masks ------------------------------------------------------------------------------------
-def instance_masks(ctx: AppContext, session_id: str) -> list[InstanceMask]:
+def instance_masks(session: Session) -> list[InstanceMask]:
     masks = []
-    for item in correction.correction_instances(ctx, session_id):
-        drawing = correction.load_drawing(ctx, session_id, item.instance_id)
+    for item in correction.correction_instances(session):
+        drawing = correction.load_drawing(session, item.instance_id)
         syn = item.synapse
         info = {
             "materialization_index": syn.materialization_index,
@@ -110,10 +114,10 @@ def instance_masks(ctx: AppContext, session_id: str) -> list[InstanceMask]:
     return masks
 
 
-def masks_zip_bytes(ctx: AppContext, session_id: str) -> bytes:
-    config = correction.config_of(ctx, session_id)
+def masks_zip_bytes(session: Session) -> bytes:
+    config = session.config
     try:
-        masks = instance_masks(ctx, session_id)
+        masks = instance_masks(session)
     except correction.CorrectionError as exc:
         raise ExportError(str(exc)) from None
     manifest = {
@@ -137,15 +141,15 @@ def segment_id(item: Instance) -> int:
     return item.instance_id + 1
 
 
-def write_layer(ctx: AppContext, session_id: str, folder: Path | None = None) -> LayerExport:
-    config = correction.config_of(ctx, session_id)
-    path = (folder or export_folder(ctx, session_id, LAYER_FOLDER)) / LAYER_FOLDER
+def write_layer(session: Session, folder: Path | None = None) -> LayerExport:
+    config = session.config
+    path = (folder or export_folder(session, LAYER_FOLDER)) / LAYER_FOLDER
     try:
-        bounds = ctx.volumes.get(config).target_bounds
-        masks = instance_masks(ctx, session_id)
+        bounds = session.volumes.target_bounds
+        masks = instance_masks(session)
     except (VolumeError, correction.CorrectionError) as exc:
         raise ExportError(str(exc)) from None
-    by_id = {i.instance_id: i for i in ctx.store.instances(session_id)}
+    by_id = {i.instance_id: i for i in session.store.instances(session.session_id)}
     entries = [(segment_id(by_id[m.instance_id]), m.bbox_target_vx, m.mask_zyx) for m in masks]
     labels = {
         segment_id(by_id[m.instance_id]): f"instance {m.instance_id} "
@@ -172,7 +176,9 @@ def _to_table(point: tuple[int, ...], config: DatasetConfig) -> Point:
     return convert_point(point, config.target_resolution, config.table_resolution)
 
 
-def _from_table(point: tuple[int, ...] | None, res: Resolution | None, target: Resolution):  # type: ignore[no-untyped-def]
+def _from_table(
+    point: tuple[int, ...] | None, res: Resolution | None, target: Resolution
+) -> tuple[int, ...] | None:
     """A table point in target voxels, rounded as when the session was prepared."""
     if point is None or res is None:
         return None if point is None else tuple(point)
@@ -180,15 +186,15 @@ def _from_table(point: tuple[int, ...] | None, res: Resolution | None, target: R
 
 
 def table_corrections(
-    ctx: AppContext, session_id: str, table_rows: dict[int, Synapse]
+    session: Session, table_rows: dict[int, Synapse]
 ) -> TableCorrections:
-    config = correction.config_of(ctx, session_id)
+    config = session.config
     drop, points, added = set(), {}, []
-    for item in ctx.store.instances(session_id):
+    for item in session.store.instances(session.session_id):
         syn = item.synapse
         if correction.is_added(item):
             if not item.discarded:
-                pre_id, post_id = neuron_ids_at_markers(ctx, config, syn)
+                pre_id, post_id = neuron_ids_at_markers(session, syn)
                 added.append(AddedSynapse(
                     _to_table(syn.center_xyz_vx, config),
                     None if syn.pre_xyz_vx is None else _to_table(syn.pre_xyz_vx, config),
@@ -214,16 +220,14 @@ def table_corrections(
     return TableCorrections(frozenset(drop), points, tuple(added))
 
 
-def neuron_ids_at_markers(
-    ctx: AppContext, config: DatasetConfig, synapse: Synapse
-) -> tuple[int | None, int | None]:
+def neuron_ids_at_markers(session: Session, synapse: Synapse) -> tuple[int | None, int | None]:
     """(pre, post) neuron ids of a synapse added by hand: the neuropil segments under its
     markers (its table row has none). ``None`` where there is no marker, no neuropil layer,
     or background under the marker."""
-    if not config.neuropil_url:
+    if not session.config.neuropil_url:
         return (None, None)
     try:
-        volumes = ctx.volumes.get(config)
+        volumes = session.volumes
         return (
             _segment_at(volumes, synapse.pre_xyz_vx),
             _segment_at(volumes, synapse.post_xyz_vx),
@@ -240,8 +244,9 @@ def _segment_at(volumes: VolumeSet, point_xyz_vx: tuple[int, int, int] | None) -
     return value or None
 
 
-def _table_rows(ctx: AppContext, config: DatasetConfig, mats: list[int]) -> dict[int, Synapse]:
-    table = ctx.tables.get(config.table_url)
+def _table_rows(session: Session, mats: list[int]) -> dict[int, Synapse]:
+    config = session.config
+    table = session.resources.tables.get(config.table_url)
     box = config.bbox_target_vx
     if box is not None and config.table_resolution is not None:
         box = box.scaled(config.target_resolution, config.table_resolution)
@@ -254,22 +259,22 @@ def _table_rows(ctx: AppContext, config: DatasetConfig, mats: list[int]) -> dict
     return rows
 
 
-def write_table(ctx: AppContext, session_id: str, folder: Path | None = None) -> TableExport:
+def write_table(session: Session, folder: Path | None = None) -> TableExport:
     """The input table with the corrections, in its own format and schema; without an
     input table (a session restored from a JSON only), the session's synapses as SynAnno CSV."""
-    config = correction.config_of(ctx, session_id)
-    items = ctx.store.instances(session_id)
+    config = session.config
+    items = session.store.instances(session.session_id)
     if not config.table_url:
         name = "corrected_synapses.csv"
-        out = (folder or export_folder(ctx, session_id, name)) / name
-        return _session_table(items, out, lambda syn: neuron_ids_at_markers(ctx, config, syn))
+        out = (folder or export_folder(session, name)) / name
+        return _session_table(items, out, lambda syn: neuron_ids_at_markers(session, syn))
     try:
         source = table_path(config.table_url)
-        rows = _table_rows(ctx, config, [i.synapse.materialization_index for i in items])
-        corrections = table_corrections(ctx, session_id, rows)
+        rows = _table_rows(session, [i.synapse.materialization_index for i in items])
+        corrections = table_corrections(session, rows)
         suffix = ".parquet" if source.suffix == ".parquet" else ".csv"
         name = f"{source.name.split('.')[0]}_corrected{suffix}"
-        out = (folder or export_folder(ctx, session_id, name)) / name
+        out = (folder or export_folder(session, name)) / name
         count = write_corrected_table(source, out, corrections)
     except (TableError, OSError) as exc:
         raise ExportError(f"The corrected table could not be written: {exc}") from None

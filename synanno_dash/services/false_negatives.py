@@ -12,7 +12,7 @@ from dataclasses import replace
 from synanno_dash.core.geometry import BBox, Triple, bbox_around
 from synanno_dash.core.instances import Instance, Synapse
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.services.context import AppContext
+from synanno_dash.services.session import Session
 
 ADDED_BY_HAND = "added_by_hand"
 NOT_IN_TABLE = -1  # materialization index of instances that no table row holds
@@ -22,38 +22,32 @@ class FalseNegativeError(ValueError):
     """The position or box cannot be used; the message is for the user."""
 
 
-def proposed_box(ctx: AppContext, session_id: str, center_xyz_vx: Triple) -> BBox:
+def proposed_box(session: Session, center_xyz_vx: Triple) -> BBox:
     """The default review box around a position: the session's crop size."""
-    config = ctx.store.load_config(session_id)
-    if config is None:
-        raise FalseNegativeError("No dataset is open in this browser: open one first.")
-    return bbox_around(center_xyz_vx, config.crop_size_xyz_vx)
+    return bbox_around(center_xyz_vx, session.config.crop_size_xyz_vx)
 
 
 def add_false_negative(
-    ctx: AppContext,
-    session_id: str,
+    session: Session,
     center_xyz_vx: Triple,
     bbox_target_vx: BBox | None = None,
     compartment: int | None = None,
 ) -> Instance:
     """Add a missed synapse at ``center_xyz_vx`` (target voxels) with its review box."""
-    config = ctx.store.load_config(session_id)
-    if config is None:
-        raise FalseNegativeError("No dataset is open in this browser: open one first.")
+    config = session.config
     box = bbox_target_vx or bbox_around(center_xyz_vx, config.crop_size_xyz_vx)
     if box.is_empty or not box.contains_point(center_xyz_vx):
         raise FalseNegativeError(
             f"the box {box.as_list()} must be non-empty and contain the position "
             f"{list(center_xyz_vx)} (x, y, z, target voxels)."
         )
-    volume = ctx.volumes.get(config).target_bounds
+    volume = session.volumes.target_bounds
     if not volume.contains_point(center_xyz_vx):
         raise FalseNegativeError(
             f"the position {list(center_xyz_vx)} lies outside the volume "
             f"{list(volume.start_xyz)}..{list(volume.stop_xyz)} (x, y, z, target voxels)."
         )
-    existing = ctx.store.instances(session_id)
+    existing = session.store.instances(session.session_id)
     new_id = 1 + max((i.instance_id for i in existing), default=-1)
     item = Instance(
         instance_id=new_id,
@@ -65,5 +59,5 @@ def add_false_negative(
         compartment=compartment,
         extra={ADDED_BY_HAND: True},
     )
-    ctx.store.add_instance(session_id, item)
+    session.store.add_instance(session.session_id, item)
     return replace(item)

@@ -2,46 +2,47 @@
 
 Developer notes
 - Neuroglancer's client runs in the browser and cannot read ``file://``; it fetches
-  ``precomputed://http://...`` sources instead. This route serves the folders of the configured
-  datasets under ``/ngdata/<token>/<path>``, where ``token`` is a short hash of the folder's
-  resolved path, so no server path appears in a URL.
-- Only folders returned by ``allowed_roots_provider()`` are served (asked on every request, so
-  a dataset opened later becomes visible); unknown tokens, ``..``, hidden files, symlinks that
-  leave the folder and directories (no listings) all give 404.
-- The viewer runs on another port (the Neuroglancer server), so responses carry
-  ``Access-Control-Allow-Origin: *``; Range requests (sharded volumes) are answered by Flask's
-  ``send_file``.
+  ``precomputed://http://...`` sources instead. This route serves registered folders under
+  ``/ngdata/<token>/<path>``. The token is random per registered folder (``folder_of`` maps a
+  token back; see ``data.store_tokens``): no server path appears in a URL and none can be
+  guessed from a path. Unknown tokens, ``..``, hidden files, symlinks that leave the folder
+  and directories (no listings) all give 404.
+- The viewer runs on another port (the Neuroglancer server in this process), so its requests
+  are cross-origin. Only that client's origin is answered (``origin_allowed``): a request whose
+  ``Origin`` is another site's gets 403 and no CORS headers; a request without ``Origin``
+  (not a browser's cross-origin fetch: CloudVolume, a same-origin page) is served.
+  Range requests (sharded volumes) are answered by Flask's ``send_file``.
 - Local data is written uncompressed (CloudVolume ``compress=False``). A chunk stored only as
   ``<name>.gz`` is still served, with ``Content-Encoding: gzip`` so the browser decodes it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import flask
 
 from synanno_dash.data.volume_layer import normalize_url
 
 DEFAULT_PREFIX = "/ngdata"
-TOKEN_LENGTH = 16
 
-AllowedRootsProvider = Callable[[], Iterable[Path]]
+FolderOfToken = Callable[[str], Path | None]  # a token -> its registered folder, or None
+TokenOfFolder = Callable[[Path], str]  # a folder -> its token (registering it if new)
+OriginAllowed = Callable[[str, str], bool]  # (Origin header, request host) -> answer it?
 
 _CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "Range",
     "Access-Control-Expose-Headers": "Content-Length, Content-Range, Content-Encoding",
+    "Vary": "Origin",
 }
 
 
-def folder_token(folder: Path | str) -> str:
-    """The URL token of a folder: a short hash of its resolved path."""
-    resolved = str(Path(folder).expanduser().resolve())
-    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:TOKEN_LENGTH]
+def resolved_folder(folder: Path | str) -> Path:
+    """The one spelling of a folder that tokens are registered under."""
+    return Path(folder).expanduser().resolve()
 
 
 def local_folder(url: str) -> Path | None:
@@ -58,14 +59,15 @@ def dataset_folders(urls: Iterable[str]) -> set[Path]:
     return {folder for folder in folders if folder is not None}
 
 
-def data_url(base_url: str, folder: Path | str, prefix: str = DEFAULT_PREFIX) -> str:
-    """The HTTP address under which ``folder`` is served by the app at ``base_url``."""
-    return f"{base_url.rstrip('/')}/{prefix.strip('/')}/{folder_token(folder)}"
+def data_url(base_url: str, token: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The HTTP address under which the folder of ``token`` is served by the app at
+    ``base_url``."""
+    return f"{base_url.rstrip('/')}/{prefix.strip('/')}/{token}"
 
 
-def layer_source_url(base_url: str, folder: Path | str, prefix: str = DEFAULT_PREFIX) -> str:
+def layer_source_url(base_url: str, token: str, prefix: str = DEFAULT_PREFIX) -> str:
     """A Neuroglancer source for a local folder: ``precomputed://http://host:port/ngdata/<t>``."""
-    return "precomputed://" + data_url(base_url, folder, prefix)
+    return "precomputed://" + data_url(base_url, token, prefix)
 
 
 def _safe_parts(subpath: str) -> tuple[str, ...] | None:
@@ -79,14 +81,12 @@ def _safe_parts(subpath: str) -> tuple[str, ...] | None:
     return parts
 
 
-def _resolve_file(roots: Iterable[Path], token: str, subpath: str) -> tuple[Path, bool] | None:
+def _resolve_file(root: Path, subpath: str) -> tuple[Path, bool] | None:
     """The file to send and whether it is the gzip fallback, or ``None`` (-> 404)."""
     parts = _safe_parts(subpath)
     if parts is None:
         return None
-    root = next((r.resolve() for r in roots if folder_token(r) == token), None)
-    if root is None:
-        return None
+    root = root.resolve()
     wanted = root.joinpath(*parts)
     for candidate, gzipped in ((wanted, False), (wanted.with_name(wanted.name + ".gz"), True)):
         resolved = candidate.resolve()
@@ -95,36 +95,63 @@ def _resolve_file(roots: Iterable[Path], token: str, subpath: str) -> tuple[Path
     return None
 
 
-def _with_cors(response: flask.Response) -> flask.Response:
+def _cors(response: flask.Response, origin: str | None) -> flask.Response:
     response.headers.update(_CORS_HEADERS)
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
     return response
 
 
 def make_local_data_blueprint(
-    allowed_roots_provider: AllowedRootsProvider, prefix: str = DEFAULT_PREFIX
+    folder_of: FolderOfToken, origin_allowed: OriginAllowed, prefix: str = DEFAULT_PREFIX
 ) -> flask.Blueprint:
     blueprint = flask.Blueprint("synanno_ngdata", __name__, url_prefix=prefix)
 
     @blueprint.route("/<token>/<path:subpath>", methods=["GET", "HEAD", "OPTIONS"])
     def serve(token: str, subpath: str) -> flask.Response:
+        origin = flask.request.headers.get("Origin")
+        if origin is not None and not origin_allowed(origin, flask.request.host):
+            return flask.Response("Not for this origin", status=403, mimetype="text/plain")
         if flask.request.method == "OPTIONS":  # CORS preflight (a Range header may trigger it)
-            return _with_cors(flask.Response(status=204))
-        found = _resolve_file(allowed_roots_provider(), token, subpath)
-        if found is None:
-            return _with_cors(flask.Response("Not found", status=404, mimetype="text/plain"))
+            return _cors(flask.Response(status=204), origin)
+        root = folder_of(token)
+        found = None if root is None else _resolve_file(root, subpath)
+        if found is None:  # Neuroglancer reads a missing chunk as empty: readable 404
+            return _cors(flask.Response("Not found", status=404, mimetype="text/plain"), origin)
         path, gzipped = found
         response = flask.send_file(path, mimetype="application/octet-stream", max_age=0)
         if gzipped:
             response.headers["Content-Encoding"] = "gzip"
-        return _with_cors(response)
+        return _cors(response, origin)
 
     return blueprint
 
 
 def register_local_data_route(
     server: flask.Flask,
-    allowed_roots_provider: AllowedRootsProvider,
+    folder_of: FolderOfToken,
+    origin_allowed: OriginAllowed,
     prefix: str = DEFAULT_PREFIX,
 ) -> None:
-    """Serve the folders that ``allowed_roots_provider()`` returns under ``prefix``."""
-    server.register_blueprint(make_local_data_blueprint(allowed_roots_provider, prefix))
+    """Serve the folder registered under each token (``folder_of``) under ``prefix``, to
+    requests without an ``Origin`` or from an origin ``origin_allowed`` accepts."""
+    server.register_blueprint(make_local_data_blueprint(folder_of, origin_allowed, prefix))
+
+
+def neuroglancer_origin_allowed(ng_port: int | None, origin: str, request_host: str) -> bool:
+    """Whether ``origin`` is our Neuroglancer client: the viewer is served on ``ng_port`` of
+    the host name the browser used for the app (``viewer_url`` keeps that host)."""
+    if ng_port is None:
+        return False
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    host = urlsplit("//" + request_host).hostname
+    return (
+        parts.scheme in ("http", "https")
+        and port == ng_port
+        and parts.hostname is not None
+        and parts.hostname == host
+    )

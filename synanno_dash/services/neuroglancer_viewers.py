@@ -15,14 +15,14 @@ Developer notes
   behind one lock; handlers look their session up by id and never hold the viewer, so closing a
   session drops its viewer. The least recently used viewers are closed beyond ``max_viewers``.
 - Local (``file://``) layers are fetched by the browser from the app's data route
-  (``services.local_data``); ``base_url`` is the app's address as the browser sees it.
+  (``services.local_data``) under tokens ``token_of`` registers; ``base_url`` is the app's
+  address as the browser sees it. The route answers this server's origin only.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -31,8 +31,9 @@ import neuroglancer
 
 from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.services import ng_state
-from synanno_dash.services.local_data import DEFAULT_PREFIX
+from synanno_dash.services.local_data import DEFAULT_PREFIX, TokenOfFolder
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +68,21 @@ class ViewerRegistry:
         on_candidate: CandidateCallback | None = None,
         max_viewers: int = 64,
         data_prefix: str = DEFAULT_PREFIX,
+        token_of: TokenOfFolder | None = None,
     ) -> None:
         if max_viewers < 1:
             raise ValueError("keep at least one viewer")
         neuroglancer.set_server_bind_address(host, bind_port=port)
         self.data_base_url = data_base_url
         self.data_prefix = data_prefix
+        self._token_of = token_of  # registers local folders with the app's data route
         self.max_viewers = max_viewers
         self._on_neuron_chosen = on_neuron_chosen
         self._on_candidate = on_candidate
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        # Beyond ``max_viewers`` the least recently used session's viewer is closed.
+        self._sessions: BoundedCache[str, _Session] = BoundedCache(
+            max_viewers, on_evict=lambda _sid, session: _forget(session.viewer)
+        )
         self._lock = threading.Lock()
 
     # -- viewers ---------------------------------------------------------------------------
@@ -91,20 +97,13 @@ class ViewerRegistry:
 
     def get_or_create(self, session_id: str) -> neuroglancer.Viewer:
         """The session's viewer, created (with the n / c key bindings) on first use."""
-        evicted: list[_Session] = []
         with self._lock:
             session = self._sessions.get(session_id)
-            if session is not None:
-                self._sessions.move_to_end(session_id)
-                return session.viewer
-            viewer = neuroglancer.Viewer()
-            self._bind_keys(viewer, session_id)
-            self._sessions[session_id] = _Session(viewer=viewer)
-            while len(self._sessions) > self.max_viewers:
-                evicted.append(self._sessions.popitem(last=False)[1])
-        for old in evicted:
-            _forget(old.viewer)
-        return viewer
+            if session is None:
+                viewer = neuroglancer.Viewer()
+                self._bind_keys(viewer, session_id)
+                session = self._sessions.put(session_id, _Session(viewer=viewer))
+            return session.viewer
 
     def viewer_url(self, session_id: str, browser_host: str | None = None) -> str:
         """The URL to embed; ``browser_host`` replaces the host name (e.g. behind 0.0.0.0)."""
@@ -118,16 +117,20 @@ class ViewerRegistry:
     def close(self, session_id: str) -> bool:
         """Close the session's viewer and forget its choice and candidates."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
+            session = self._sessions.pop(session_id)
         if session is None:
             return False
         _forget(session.viewer)
         return True
 
+    def server_port(self) -> int | None:
+        """The port of this process's Neuroglancer server, once a viewer started it."""
+        server = neuroglancer.server.global_server
+        return None if server is None else int(server.port)
+
     def close_all(self) -> None:
         with self._lock:
-            sessions = list(self._sessions.values())
-            self._sessions.clear()
+            sessions = self._sessions.clear()
         for session in sessions:
             _forget(session.viewer)
 
@@ -194,7 +197,9 @@ class ViewerRegistry:
         base_url: str | None = None,
     ) -> str:
         """Replace the session's viewer state with ``spec``'s view; returns the viewer URL."""
-        state = ng_state.build_state(config, spec, base_url or self.data_base_url, self.data_prefix)
+        state = ng_state.build_state(
+            config, spec, base_url or self.data_base_url, self._token_of, self.data_prefix
+        )
         viewer = self.get_or_create(session_id)
         viewer.set_state(state)
         with self._lock:

@@ -5,33 +5,31 @@ Developer notes: on Open Data Submit in neuron-centric mode, ``prepare_session``
 ``neuron_view`` (load the skeleton from the neuropil layer, heal, prune, cut into
 compartments) and ``neuron_instances`` (snap each synapse to its nearest node; order by
 compartment, then traversal index; instance ids 0..n-1 in that order, so pages follow
-compartments). The view is kept in the app's bounded ``NeuronViews`` cache (owned by
-``AppContext``) keyed by (neuropil url, neuron id), so the overview and the mini-map never
-recompute it; after a restart the first figure rebuilds it, with the same result, since the
-compartments are deterministic. Figure-only data derived from a view (the simplified lines)
-goes in its ``memo``, filled by the ui layer once.
+compartments). The view (``core.neuron_view.NeuronView``, immutable, with its drawing lines)
+is kept in the app's bounded cache ``AppContext.neurons`` keyed by (neuropil url or SWC file,
+neuron id), so the overview and the mini-map never recompute it; after a restart the first
+figure rebuilds it, with the same result, since the compartments are deterministic. Pages are
+those of ``core.paging`` (compartments never share a page).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import numpy as np
 
-from synanno_dash.core.compartments import Compartments, NeuronSkeleton, compute_compartments
+from synanno_dash.core.compartments import compute_compartments
 from synanno_dash.core.geometry import BBox, Resolution, bbox_around
-from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
+from synanno_dash.core.instances import DatasetConfig, Instance, Mode, Synapse
 from synanno_dash.core.labels import Label
-from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.neuron_view import NeuronView, NeuronViewKey
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
 from synanno_dash.data.skeletons import (
     SkeletonError,
@@ -39,81 +37,27 @@ from synanno_dash.data.skeletons import (
     parse_swc,
     prepare_skeleton,
 )
-
-if TYPE_CHECKING:
-    from synanno_dash.services.context import AppContext
-
-MAX_VIEWS = 8  # neurons kept prepared per process (a 100,000-node view is ~10 MB)
-ViewKey = tuple[str, int]
+from synanno_dash.data.volumes import VolumeError
+from synanno_dash.services.context import AppContext
+from synanno_dash.services.review import ReviewPage, instances
+from synanno_dash.services.session import Session
 
 
 class NeuronError(ValueError):
     """The neuron cannot be shown on its skeleton; the message is for the user."""
 
 
-@dataclass(frozen=True, eq=False)
-class NeuronView:
-    """A prepared neuron: skeleton (nm), compartments, and each compartment's extent (nm)."""
+class NotNeuronCentricError(NeuronError):
+    """The session reviews a volume, not a neuron."""
 
-    neuron_id: int
-    skeleton: NeuronSkeleton
-    compartments: Compartments
-    box_min_nm: np.ndarray  # (K, 3) x, y, z: smallest node coordinates per compartment
-    box_max_nm: np.ndarray  # (K, 3) largest
-    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # ui data, built once
-
-    @property
-    def n_compartments(self) -> int:
-        return self.compartments.n_compartments
-
-    @classmethod
-    def build(
-        cls, neuron_id: int, skeleton: NeuronSkeleton, compartments: Compartments
-    ) -> NeuronView:
-        k = compartments.n_compartments
-        labels = compartments.node_compartment
-        box_min = np.full((k, 3), np.inf)
-        box_max = np.full((k, 3), -np.inf)
-        np.minimum.at(box_min, labels, skeleton.vertices_nm)
-        np.maximum.at(box_max, labels, skeleton.vertices_nm)
-        return cls(
-            neuron_id=int(neuron_id),
-            skeleton=skeleton,
-            compartments=compartments,
-            box_min_nm=box_min,
-            box_max_nm=box_max,
+    def __init__(self) -> None:
+        super().__init__(
+            "This session reviews a volume, not a neuron: the overview needs a neuron-centric "
+            "session (Open Data, Neuron-centric)."
         )
 
 
-class NeuronViews:
-    """The most recently used neuron views; building happens outside the lock."""
-
-    def __init__(self, max_views: int = MAX_VIEWS) -> None:
-        if max_views < 1:
-            raise ValueError("the cache keeps at least one neuron view")
-        self.max_views = max_views
-        self._views: OrderedDict[ViewKey, NeuronView] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._views)
-
-    def get(self, key: ViewKey, build: Callable[[], NeuronView]) -> NeuronView:
-        with self._lock:
-            if key in self._views:
-                self._views.move_to_end(key)
-                return self._views[key]
-        view = build()
-        with self._lock:
-            view = self._views.setdefault(key, view)  # another request may have built it
-            self._views.move_to_end(key)
-            while len(self._views) > self.max_views:
-                self._views.popitem(last=False)
-            return view
-
-
-def view_key(config: DatasetConfig) -> ViewKey:
+def view_key(config: DatasetConfig) -> NeuronViewKey:
     """(where the skeleton comes from, neuron id): an uploaded SWC, else the neuropil layer."""
     source = config.skeleton_swc_url or config.neuropil_url
     if config.neuron_id is None or not source:
@@ -172,14 +116,23 @@ def load_view(url: str, neuron_id: int, secrets_path: str = "") -> NeuronView:
         ) from None
 
 
-def neuron_view(ctx: AppContext, config: DatasetConfig) -> NeuronView:
-    """The session's neuron view, prepared once per process."""
+def neuron_view(resources: AppContext, config: DatasetConfig) -> NeuronView:
+    """The neuron view of a dataset configuration, prepared once per process."""
     url, neuron_id = view_key(config)
     if config.skeleton_swc_url:
-        return ctx.neurons.get(
+        return resources.neurons.get_or_build(
             (url, neuron_id), lambda: load_swc_view(url, neuron_id, config.skeleton_swc_unit_nm)
         )
-    return ctx.neurons.get((url, neuron_id), lambda: load_view(url, neuron_id, config.secrets_path))
+    return resources.neurons.get_or_build(
+        (url, neuron_id), lambda: load_view(url, neuron_id, config.secrets_path)
+    )
+
+
+def session_neuron_view(session: Session) -> NeuronView:
+    """The neuron of a neuron-centric session (``NotNeuronCentricError`` otherwise)."""
+    if session.config.mode != Mode.NEURON:
+        raise NotNeuronCentricError()
+    return neuron_view(session.resources, session.config)
 
 
 def synapse_points_nm(
@@ -250,41 +203,23 @@ def compartment_progress(
     ]
 
 
-def _page_bounds(items: Sequence[Instance], per_page: int) -> list[tuple[int, int]]:
-    """The pages of ``services.review.page_bounds``: compartments never share a page."""
-    groups = [-1 if i.compartment is None else i.compartment for i in items]
-    return pages_by_group(groups, per_page) or [(0, 0)]
+def _pages(items: Sequence[Instance], per_page: int) -> ReviewPages:
+    return ReviewPages.of([i.compartment for i in items], per_page)
 
 
 def first_pages(items: Sequence[Instance], per_page: int) -> dict[int, int]:
-    """compartment -> the 1-based page where it starts."""
-    pages: dict[int, int] = {}
-    for page, (start, stop) in enumerate(_page_bounds(items, per_page), start=1):
-        if start < stop and items[start].compartment is not None:
-            pages.setdefault(int(items[start].compartment), page)  # type: ignore[arg-type]
-    return pages
+    """compartment -> the 1-based page where it starts (``items`` in review order)."""
+    return _pages(items, per_page).first_pages()
 
 
 def page_of_instance(items: Sequence[Instance], per_page: int, instance_id: int) -> int | None:
     position = next((n for n, i in enumerate(items) if i.instance_id == instance_id), None)
-    if position is None:
-        return None
-    bounds = _page_bounds(items, per_page)
-    return next(page for page, (a, b) in enumerate(bounds, start=1) if a <= position < b)
+    return None if position is None else _pages(items, per_page).page_of_position(position)
 
 
 def last_page_of_compartment(items: Sequence[Instance], per_page: int, page: int) -> int | None:
     """The compartment whose last page ``page`` is, or None (not its last page, or none)."""
-    bounds = _page_bounds(items, per_page)
-    if not 1 <= page <= len(bounds):
-        return None
-    start, stop = bounds[page - 1]
-    if start >= stop or items[start].compartment is None:
-        return None
-    k = int(items[start].compartment)  # type: ignore[arg-type]
-    if stop < len(items) and items[stop].compartment == k:
-        return None
-    return k
+    return _pages(items, per_page).compartment_ending_on(page)
 
 
 def compartment_box_vx(
@@ -310,10 +245,85 @@ def compartment_box_vx(
     return box if volume_xyz_vx is None else box.intersect(volume_xyz_vx)
 
 
-def missed_synapse_box(ctx: AppContext, config: DatasetConfig, compartment: int) -> BBox:
+def missed_synapse_box(session: Session, compartment: int) -> BBox:
     """Where to look for synapses the table missed along a compartment: its nodes' box,
     padded by half a review crop, within the target volume."""
-    view = neuron_view(ctx, config)
-    pad = tuple(s // 2 for s in config.crop_size_xyz_vx)
-    volume = ctx.volumes.get(config).target_bounds
-    return compartment_box_vx(view, compartment, config.target_resolution, pad, volume)  # type: ignore[arg-type]
+    config = session.config
+    view = neuron_view(session.resources, config)
+    pad = (config.crop_size_xyz_vx[0] // 2, config.crop_size_xyz_vx[1] // 2,
+           config.crop_size_xyz_vx[2] // 2)  # fmt: skip
+    volume = session.volumes.target_bounds
+    return compartment_box_vx(view, compartment, config.target_resolution, pad, volume)
+
+
+# -- what the views show -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Overview:
+    """The neuron overview (/neuron) of a session."""
+
+    config: DatasetConfig
+    view: NeuronView
+    items: list[Instance]
+    progress: list[CompartmentProgress]
+
+
+def overview(session: Session) -> Overview:
+    """``NoDatasetError``, ``NotNeuronCentricError`` or ``NeuronError`` when there is none."""
+    view = session_neuron_view(session)
+    items = instances(session)
+    progress = compartment_progress(items, view.n_compartments, session.config.tiles_per_page)
+    return Overview(session.config, view, items, progress)
+
+
+def page_of_pick(session: Session, kind: str, value: int) -> int | None:
+    """The review page of a picked compartment (``kind`` "compartment") or instance."""
+    if not session.has_dataset:
+        return None
+    items, per_page = instances(session), session.config.tiles_per_page
+    if kind == "compartment":
+        return first_pages(items, per_page).get(value)
+    return page_of_instance(items, per_page, value)
+
+
+@dataclass(frozen=True)
+class MissedOffer:
+    """At a compartment's last page: the box in which to look for missed synapses."""
+
+    compartment: int
+    box: BBox | None
+    problem: str = ""  # why there is no box
+
+
+@dataclass(frozen=True)
+class Minimap:
+    """What the mini-map beside the review grid shows (neuron-centric sessions)."""
+
+    config: DatasetConfig
+    view: NeuronView | None
+    items: list[Instance]
+    current_ids: list[int]
+    compartment: int | None  # the compartment of the page
+    missed: MissedOffer | None
+    problem: str = ""  # why there is no view
+
+
+def minimap(session: Session, page: ReviewPage) -> Minimap | None:
+    """The mini-map of a review page; None in volume-centric sessions."""
+    config = page.config
+    if config.mode != Mode.NEURON:
+        return None
+    current = [i.instance_id for i in page.instances]
+    compartment = page.instances[0].compartment if page.instances else None
+    try:
+        view = neuron_view(session.resources, config)
+    except NeuronError as exc:
+        return Minimap(config, None, [], current, compartment, None, str(exc))
+    items = instances(session)
+    last = last_page_of_compartment(items, config.tiles_per_page, page.page)
+    missed = None
+    if last is not None:
+        try:
+            missed = MissedOffer(last, missed_synapse_box(session, last))
+        except (NeuronError, VolumeError) as exc:
+            missed = MissedOffer(last, None, str(exc))
+    return Minimap(config, view, items, current, compartment, missed)

@@ -25,7 +25,12 @@ import neuroglancer
 from synanno_dash.core.geometry import BBox, Resolution, Triple, bbox_around
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.volume_layer import normalize_url
-from synanno_dash.services.local_data import DEFAULT_PREFIX, layer_source_url, local_folder
+from synanno_dash.services.local_data import (
+    DEFAULT_PREFIX,
+    TokenOfFolder,
+    layer_source_url,
+    local_folder,
+)
 
 SOURCE_LAYER = "source"
 TARGET_LAYER = "target"
@@ -90,15 +95,19 @@ def coordinate_space(resolution: Resolution) -> neuroglancer.CoordinateSpace:
     )
 
 
-def neuroglancer_source(url: str, base_url: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """A layer source: local folders through the app's data route, remote ones as they are."""
+def neuroglancer_source(
+    url: str, base_url: str, token_of: TokenOfFolder | None, prefix: str = DEFAULT_PREFIX
+) -> str:
+    """A layer source: local folders through the app's data route (under the folder's
+    registered token), remote ones as they are."""
     folder = local_folder(url)
     if folder is not None:
-        if not base_url:
+        if not base_url or token_of is None:
             raise ValueError(
-                f"The local volume {url} is served by the app: its base URL is needed."
+                f"The local volume {url} is served by the app: its base URL and data route "
+                "are needed."
             )
-        return layer_source_url(base_url, folder, prefix)
+        return layer_source_url(base_url, token_of(folder), prefix)
     return "precomputed://" + normalize_url(url)
 
 
@@ -155,9 +164,14 @@ def spec_markers(spec: ViewSpec) -> list[neuroglancer.PointAnnotation]:
 
 
 def build_state(
-    config: DatasetConfig, spec: ViewSpec, base_url: str, prefix: str = DEFAULT_PREFIX
+    config: DatasetConfig,
+    spec: ViewSpec,
+    base_url: str,
+    token_of: TokenOfFolder | None = None,
+    prefix: str = DEFAULT_PREFIX,
 ) -> neuroglancer.ViewerState:
-    """The whole viewer state of one view of ``config``'s dataset."""
+    """The whole viewer state of one view of ``config``'s dataset (``token_of`` registers the
+    local folders with the app's data route)."""
     res = config.target_resolution
     state = neuroglancer.ViewerState()
     state.dimensions = coordinate_space(res)
@@ -168,14 +182,15 @@ def build_state(
         spec.crop_size_xyz_vx, res, spec.panel_px, spec.context
     )
     state.layers[SOURCE_LAYER] = neuroglancer.ImageLayer(
-        source=neuroglancer_source(config.source_url, base_url, prefix)
+        source=neuroglancer_source(config.source_url, base_url, token_of, prefix)
     )
     state.layers[TARGET_LAYER] = neuroglancer.SegmentationLayer(
-        source=neuroglancer_source(config.target_url, base_url, prefix), selected_alpha=0.35
+        source=neuroglancer_source(config.target_url, base_url, token_of, prefix),
+        selected_alpha=0.35,
     )
     if config.neuropil_url:
         neuropil = neuroglancer.SegmentationLayer(
-            source=neuroglancer_source(config.neuropil_url, base_url, prefix),
+            source=neuroglancer_source(config.neuropil_url, base_url, token_of, prefix),
             segments=[int(n) for n in spec.neuron_ids],
         )
         state.layers[NEUROPIL_LAYER] = neuropil

@@ -1,6 +1,7 @@
 """Validate the Open Data form and prepare a session's instances (no Dash here).
 
-Every field gets its own message naming the problem and the fix; nothing raises past
+Every field gets its own message naming the problem and the fix (the fields, their parsers
+and messages are declared once, in ``core.open_data_form``); nothing raises past
 ``prepare_session`` for bad input, so the server keeps serving.
 """
 
@@ -8,17 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import overload
 
-from synanno_dash.core.forms import (
-    FieldError,
-    check_box_in_volume,
-    parse_axis_order,
-    parse_bbox,
-    parse_int_triple,
-    parse_neuron_id,
-    parse_resolution,
-)
-from synanno_dash.core.geometry import BBox, Resolution, convert_point
+from synanno_dash.core.forms import FieldError, check_box_in_volume
+from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
@@ -26,42 +20,19 @@ from synanno_dash.core.instances import (
     Synapse,
     instance_for,
 )
-from synanno_dash.core.session_json import SessionJsonError, parse_session_json
-from synanno_dash.data.tables import SynapseTable, TableError
+from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
+from synanno_dash.core.open_data_form import parse_form
+from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
+from synanno_dash.services.session import Session, open_session
 
 log = logging.getLogger(__name__)
 
 # A session holds its instances in the store; beyond this a box or a neuron must narrow it.
 MAX_INSTANCES = 200_000
-
-
-@dataclass(frozen=True)
-class OpenDataForm:
-    """The raw text of the Open Data form."""
-
-    source: str = ""
-    target: str = ""
-    neuropil: str = ""
-    table: str = ""
-    secrets: str = ""
-    mode: str = "volume"
-    axis_order: str = "xyz"
-    box_start: str = ""
-    box_stop: str = ""
-    source_res: str = ""
-    target_res: str = ""
-    table_res: str = ""
-    neuron_id: str = ""
-    crop_size: str = "64, 64, 6"
-    tiles_per_page: str = "24"
-    session_json: str = ""  # the uploaded session JSON's text, to restore a session
-    workflow: str = "detection"  # or "correction": which landing button started it
-    swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
-    swc_unit_nm: str = "1"  # nm per SWC coordinate unit
 
 
 @dataclass
@@ -75,43 +46,8 @@ class PrepareOutcome:
         return not self.errors and self.config is not None
 
 
-def _parse(form: OpenDataForm, errors: dict[str, str]) -> dict:
-    parsed: dict = {}
-
-    def attempt(name: str, func, *args):  # type: ignore[no-untyped-def]
-        try:
-            parsed[name] = func(*args)
-        except FieldError as exc:
-            errors[name] = str(exc)
-
-    attempt("source_res", parse_resolution, form.source_res, "source resolution")
-    attempt("target_res", parse_resolution, form.target_res, "target resolution")
-    attempt("table_res", parse_resolution, form.table_res, "table resolution")
-    attempt("crop_size", parse_int_triple, form.crop_size, "crop size")
-    try:
-        parsed["bbox"] = parse_bbox(
-            form.box_start, form.box_stop, parse_axis_order(form.axis_order)
-        )
-    except FieldError as exc:
-        errors["box_start"] = str(exc)
-    if form.mode == Mode.NEURON:
-        attempt("neuron_id", parse_neuron_id, form.neuron_id)
-    required = ("source", "target") if form.session_json else ("source", "target", "table")
-    if form.session_json:
-        try:
-            parsed["restored"] = parse_session_json(form.session_json)
-        except SessionJsonError as exc:
-            errors["session_json"] = str(exc)
-    for name in required:
-        if not getattr(form, name).strip():
-            errors[name] = f"the {name} is required."
-    if form.mode == Mode.NEURON and not form.neuropil.strip() and not form.swc_text:
-        errors["neuropil"] = "neuron-centric review needs the neuropil (neuron) segmentation."
-    return parsed
-
-
 def _open_volumes(
-    ctx: AppContext, form: OpenDataForm, parsed: dict, errors: dict[str, str]
+    resources: AppContext, form: OpenDataForm, parsed: dict, errors: dict[str, str]
 ) -> VolumeSet | None:
     try:
         return VolumeSet.open(
@@ -121,7 +57,7 @@ def _open_volumes(
             form.secrets.strip() or None,
             parsed.get("source_res"),
             parsed.get("target_res"),
-            cache=ctx.volumes.cache,
+            cache=resources.volumes.cache,
         )
     except VolumeError as exc:
         role = exc.role or "source"
@@ -130,15 +66,27 @@ def _open_volumes(
         return None
 
 
-def _open_table(ctx: AppContext, form: OpenDataForm, errors: dict[str, str]) -> SynapseTable | None:
+def _open_table(
+    resources: AppContext, form: OpenDataForm, errors: dict[str, str]
+) -> SynapseTable | None:
     try:
-        return ctx.tables.get(form.table.strip())
+        return resources.tables.get(form.table.strip())
     except TableError as exc:
         errors["table"] = str(exc)
         return None
 
 
-def _to_target(point: tuple | None, table_res: Resolution | None, target_res: Resolution):
+@overload
+def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
+
+
+@overload
+def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
+
+
+def _to_target(
+    point: Triple | None, table_res: Resolution | None, target_res: Resolution
+) -> Triple | None:
     if point is None or table_res is None:
         return point
     x, y, z = convert_point(point, table_res, target_res)
@@ -153,7 +101,7 @@ def synapses_in_target_voxels(
     return [
         Synapse(
             materialization_index=s.materialization_index,
-            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),  # type: ignore[arg-type]
+            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
             pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
             post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
             pre_neuron_id=s.pre_neuron_id,
@@ -192,22 +140,24 @@ def _select(
     return table.query(neuron_id=config.neuron_id, bbox=table_box)
 
 
-def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
+def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
     """Check every field; when all are fine, store the config and the instances."""
     outcome = PrepareOutcome()
+    parsed, errors = parse_form(form)
+    outcome.errors.update(errors)
     errors = outcome.errors
-    parsed = _parse(form, errors)
     volumes = (
-        _open_volumes(ctx, form, parsed, errors)
+        _open_volumes(resources, form, parsed, errors)
         if not ({"source", "target"} & errors.keys())
         else None
     )
     table = None
     if form.table.strip() and "table" not in errors:
-        table = _open_table(ctx, form, errors)
-    if volumes is None or errors or (table is None and "restored" not in parsed):
+        table = _open_table(resources, form, errors)
+    restored = parsed.get("session_json")
+    if volumes is None or errors or (table is None and restored is None):
         return outcome
-    bbox = parsed.get("bbox")
+    bbox = parsed.get("box_start")
     if bbox is not None:
         try:
             check_box_in_volume(bbox, volumes.target_bounds)
@@ -229,15 +179,15 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         crop_size_xyz_vx=parsed["crop_size"],
         tiles_per_page=int(form.tiles_per_page),
     )
-    if form.mode == Mode.NEURON and form.swc_text:
+    if form.is_neuron_centric and form.swc_text:
         try:
-            swc_url, unit_nm = save_swc(ctx.settings.data_dir, form.swc_text, form.swc_unit_nm)
+            data_dir = resources.settings.data_dir
+            swc_url, unit_nm = save_swc(data_dir, form.swc_text, form.swc_unit_nm)
         except NeuronError as exc:
             errors["swc"] = str(exc)
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
-    if "restored" in parsed:
-        restored = parsed["restored"]
+    if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
             config = config.with_changes(neuron_id=restored.neuron_id)
@@ -254,27 +204,28 @@ def prepare_session(ctx: AppContext, session_id: str, form: OpenDataForm) -> Pre
         )
         if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
             try:
-                items = neuron_instances(neuron_view(ctx, config), synapses, config)
+                items = neuron_instances(neuron_view(resources, config), synapses, config)
             except NeuronError as exc:
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
-    ctx.volumes.adopt(config, volumes)
-    store_prepared(ctx, session_id, config, items, page, stage_times)
+    resources.volumes.adopt(config, volumes)
+    store_prepared(resources, session_id, config, items, page, stage_times)
     # The correction view shows every instance of a JSON opened for Error Correction.
-    ctx.store.update_state(
+    resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
     )
-    review.prefetch(ctx, session_id, page)  # read and encode the first page meanwhile
+    # read and encode the first page meanwhile
+    review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
     outcome.instance_count = len(items)
     return outcome
 
 
 def store_prepared(
-    ctx: AppContext,
+    resources: AppContext,
     session_id: str,
     config: DatasetConfig,
     items: list[Instance],
@@ -282,6 +233,19 @@ def store_prepared(
     stage_times: dict | None = None,
 ) -> None:
     """Replace the session's review with a new one (the old edit log goes with it)."""
-    ctx.store.save_config(session_id, config)
-    ctx.store.replace_instances(session_id, items)
-    ctx.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+    resources.store.save_config(session_id, config)
+    resources.store.replace_instances(session_id, items)
+    resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+
+
+def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
+    """Open Data Submit for a browser session: ``prepare_session``, then the session reads
+    its new configuration."""
+    outcome = prepare_session(session.resources, session.session_id, form)
+    session.forget_config()
+    return outcome
+
+
+def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
+    """The neurons of a synapse table with their synapse counts (``TableError``)."""
+    return session.resources.tables.get(table_url).neurons()

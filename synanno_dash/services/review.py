@@ -4,23 +4,29 @@ Developer notes: a page is a slice of the session's instances in review order (t
 order, or compartment then traversal order in neuron-centric mode; pages never mix
 compartments). Loading a page reads its crops through the volume layer (parallel, LRU),
 marks them seen, remembers the page in the session state and prefetches the next page in
-the background, so moving on finds the crops in memory.
+the background, so moving on finds the crops in memory. Pages are cut by ``core.paging``.
+
+A label click is one store call (``SessionStore.cycle_label``: one transaction, one atomic
+statement); keeping the crops of instances to fix happens afterwards, in the background.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from synanno_dash.core import stage_times
+from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Instance
-from synanno_dash.core.labels import Label
-from synanno_dash.core.paging import pages_by_group
+from synanno_dash.core.labels import Category, Label
+from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json import build_session_json
-from synanno_dash.data.volumes import InstanceCrops, VolumeError, VolumeSet
+from synanno_dash.data.volumes import InstanceCrops, Prefetch, VolumeError
 from synanno_dash.services.context import AppContext
-from synanno_dash.services.tile_images import SliceImages
+from synanno_dash.services.session import Session
+from synanno_dash.services.tile_images import SliceImages, encode_slices
 
 log = logging.getLogger(__name__)
 
@@ -38,179 +44,246 @@ class ReviewPage:
     images: list[SliceImages]  # encoded slices, one entry per instance
 
 
-def page_bounds(compartments: list[int | None], per_page: int) -> list[tuple[int, int]]:
-    """(start, stop) per page, from each instance's compartment in review order; pages
-    never mix compartments."""
-    groups = [-1 if c is None else c for c in compartments]
-    return pages_by_group(groups, per_page) or [(0, 0)]
-
-
-def _config(ctx: AppContext, session_id: str) -> DatasetConfig:
-    config = ctx.store.load_config(session_id)
-    if config is None:
-        raise ReviewError("No dataset is open in this browser yet: open one on Open Data first.")
-    return config
-
-
-def page_instances(
-    ctx: AppContext, session_id: str, page: int
-) -> tuple[DatasetConfig, list[Instance], int]:
-    config = _config(ctx, session_id)
-    bounds = page_bounds(ctx.store.compartment_sequence(session_id), config.tiles_per_page)
-    if bounds == [(0, 0)]:
+def page_instances(session: Session, page: int) -> tuple[DatasetConfig, list[Instance], int]:
+    """(config, the instances of ``page`` (clamped into range), number of pages)."""
+    config = session.config
+    pages = ReviewPages.of(
+        session.store.compartment_sequence(session.session_id), config.tiles_per_page
+    )
+    if pages.is_empty:
         raise ReviewError("This session has no synapses to review: submit Open Data again.")
-    page = min(max(1, page), len(bounds))
-    start, stop = bounds[page - 1]
-    return config, ctx.store.instances_slice(session_id, start, stop), len(bounds)
+    start, stop = pages.positions(page)
+    return config, session.store.instances_slice(session.session_id, start, stop), pages.count
 
 
-def load_page(ctx: AppContext, session_id: str, page: int) -> ReviewPage:
-    config, items, count = page_instances(ctx, session_id, page)
+def load_page(session: Session, page: int) -> ReviewPage:
+    config, items, count = page_instances(session, page)
     page = min(max(1, page), count)
     try:
-        images = page_images(ctx, config, items)
+        # A prefetch of another page (the user jumped) is cancelled; one of this page is joined.
+        session.volumes.prefetch([i.bbox_target_vx for i in items], lane=session.session_id)
+        images = page_images(session, items)
     except VolumeError as exc:
         raise ReviewError(str(exc)) from None
-    ctx.store.mark_seen(session_id, [i.instance_id for i in items])
-    state = ctx.store.get_state(session_id)
+    store, sid = session.store, session.session_id
+    store.mark_seen(sid, [i.instance_id for i in items])
+    state = store.get_state(sid)
     changes: dict[str, Any] = {"page": page}
-    if "start_grid" not in state.get("stage_times", {}):
-        changes["stage_times"] = {**state.get("stage_times", {}), "start_grid": now_iso()}
-    ctx.store.update_state(session_id, **changes)
+    times = state.get("stage_times", {})
+    if "start_grid" not in times:
+        changes["stage_times"] = {**times, "start_grid": stage_times.now_iso()}
+    store.update_state(sid, **changes)
     if page < count:
-        prefetch(ctx, session_id, page + 1)
+        prefetch(session, page + 1)
     return ReviewPage(config, page, count, items, images)
 
 
-def _image_key(config: DatasetConfig, item: Instance) -> tuple:
+def last_page(session: Session) -> int:
+    """The page this browser was last on (1 at first)."""
+    return int(session.store.get_state(session.session_id).get("page", 1))
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Totals for progress bars: instances, seen, and per label."""
+    return session.store.counts(session.session_id)
+
+
+def instance(session: Session, instance_id: int) -> Instance:
+    """One instance of the session (``StoreError`` if it has no such instance)."""
+    return session.store.instance(session.session_id, instance_id)
+
+
+def instances(session: Session) -> list[Instance]:
+    """Every instance of the session, in review order."""
+    return session.store.instances(session.session_id)
+
+
+def instance_crops(session: Session, instance_id: int) -> tuple[Instance, InstanceCrops]:
+    """An instance and its crops (the enlarged view)."""
+    item = instance(session, instance_id)
+    return item, session.volumes.read_instance(item.bbox_target_vx)
+
+
+def flagged_instances(session: Session) -> list[Instance]:
+    """The instances marked incorrect or unsure (not discarded), in review order."""
+    return [i for i in instances(session) if i.needs_fixing]
+
+
+def image_key(config: DatasetConfig, item: Instance) -> tuple[str, str, tuple[int, ...]]:
+    """The tile-image cache key of an instance."""
     return (config.source_url, config.target_url, tuple(item.bbox_target_vx.as_list()))
 
 
-def page_images(ctx: AppContext, config: DatasetConfig, items: list[Instance]) -> list[SliceImages]:
-    """Encoded slices of ``items``: from the tile cache, else read (in parallel) and encoded."""
-    found = [ctx.tile_images.get(_image_key(config, item)) for item in items]
+def page_images(session: Session, items: list[Instance]) -> list[SliceImages]:
+    """Encoded slices of ``items``: from the tile cache, else read (in parallel) and encoded.
+    ``VolumeError`` when the volumes cannot be read."""
+    config, tile_images = session.config, session.resources.tile_images
+    found = [tile_images.get(image_key(config, item)) for item in items]
     missing = [item for item, images in zip(items, found, strict=True) if images is None]
     if missing:
-        crops = ctx.volumes.get(config).read_page([i.bbox_target_vx for i in missing])
-        encoded = iter(_encode(ctx, config, missing, crops))
+        crops = session.volumes.read_page([i.bbox_target_vx for i in missing])
+        encoded = iter(_encode(session.resources, config, missing, crops))
         found = [images if images is not None else next(encoded) for images in found]
     return [images for images in found if images is not None]
 
 
 def _encode(
-    ctx: AppContext, config: DatasetConfig, items: list[Instance], crops: list[InstanceCrops]
-) -> list[SliceImages]:
-    return [
-        ctx.tile_images.get_or_encode(_image_key(config, item), crop.em_zyx, crop.cleft_zyx)
-        for item, crop in zip(items, crops, strict=True)
-    ]
+    resources: AppContext, config: DatasetConfig, items: list[Instance],
+    crops: list[InstanceCrops],
+) -> list[SliceImages]:  # fmt: skip
+    cache = resources.tile_images
+    encoded = []
+    for item, crop in zip(items, crops, strict=True):
+        key = image_key(config, item)
+        found = cache.get(key)
+        encoded.append(found or cache.put(key, encode_slices(crop.em_zyx, crop.cleft_zyx)))
+    return encoded
 
 
-def prefetch(ctx: AppContext, session_id: str, page: int) -> None:
-    """Read and encode ``page`` in the background; errors only get logged."""
+def prefetch(session: Session, page: int) -> None:
+    """Read and encode ``page`` in the background; errors only get logged.
+
+    One prefetch per session (its lane in the volume set): asking for another page cancels
+    a prefetch still running for a page the user jumped away from.
+    """
     try:
-        config, items, _count = page_instances(ctx, session_id, page)
-        volumes = ctx.volumes.get(config)
+        config, items, _count = page_instances(session, page)
+        handle = session.volumes.prefetch(
+            [i.bbox_target_vx for i in items], lane=session.session_id
+        )
     except (ReviewError, VolumeError):
         log.warning("prefetch of page %s failed", page, exc_info=True)
         return
-    ctx.executor.submit(_prefetch_job, ctx, config, items, volumes)
+    session.resources.run_in_background(
+        _encode_prefetched, session.resources, config, items, handle
+    )
 
 
-def _prefetch_job(
-    ctx: AppContext, config: DatasetConfig, items: list[Instance], volumes: VolumeSet
+def _encode_prefetched(
+    resources: AppContext, config: DatasetConfig, items: list[Instance], handle: Prefetch
 ) -> None:
     try:
-        _encode(ctx, config, items, volumes.read_page([i.bbox_target_vx for i in items]))
-    except VolumeError:
-        log.warning("prefetch failed", exc_info=True)
+        tiles = handle.result()
+    except CancelledError:
+        return
+    if handle.cancelled:  # the user jumped elsewhere: nothing to encode or to warn about
+        return
+    read = [(item, tile.crops) for item, tile in zip(items, tiles, strict=True) if tile.crops]
+    if len(read) < len(items):
+        log.warning("prefetch: %d of %d tiles unreadable", len(items) - len(read), len(items))
+    _encode(resources, config, [item for item, _ in read], [crops for _, crops in read])
 
 
-def _keep_crops_if_flagged(ctx: AppContext, session_id: str, item: Instance) -> Instance:
-    """Crops of an instance to fix are kept (categorize and draw need them); others are cache."""
-    config = ctx.store.load_config(session_id)
-    if config is None:
-        return item
-    try:
-        volumes = ctx.volumes.get(config)
-    except VolumeError:
-        return item  # keeping is an optimisation: an unreachable volume must not fail a label
-    if item.needs_fixing:
-        if not volumes.keep_instance(item.bbox_target_vx):
-            ctx.executor.submit(_read_and_keep, volumes, item.bbox_target_vx)
-    else:
-        volumes.release_instance(item.bbox_target_vx)
+# -- labels ------------------------------------------------------------------------------
+# A label change answers as soon as the database has it; the crop bookkeeping (crops of an
+# instance to fix are kept for categorize and draw, others are cache) runs in the background.
+
+
+def _after_label_change(session: Session, item: Instance) -> Instance:
+    session.resources.run_in_background(
+        _keep_crops_if_flagged, session.resources, session.session_id, item
+    )
     return item
 
 
-def _read_and_keep(volumes: Any, bbox: Any) -> None:
-    volumes.read_instance(bbox)
-    volumes.keep_instance(bbox)
+def _keep_crops_if_flagged(resources: AppContext, session_id: str, item: Instance) -> None:
+    config = resources.store.load_config(session_id)
+    if config is None:
+        return
+    try:
+        volumes = resources.volumes.get(config)
+        if not item.needs_fixing:
+            volumes.release_instance(item.bbox_target_vx)
+        elif not volumes.keep_instance(item.bbox_target_vx):
+            volumes.read_instance(item.bbox_target_vx)
+            volumes.keep_instance(item.bbox_target_vx)
+    except VolumeError:  # keeping is an optimisation: an unreachable volume only costs time
+        log.warning("crops of instance %s not kept", item.instance_id, exc_info=True)
 
 
-def cycle_label(ctx: AppContext, session_id: str, instance_id: int) -> Instance:
-    """One click: correct -> incorrect -> unsure -> correct, saved before it returns."""
-    current = ctx.store.instance(session_id, instance_id)
-    item = ctx.store.edit(session_id, instance_id, label=current.label.next)
-    return _keep_crops_if_flagged(ctx, session_id, item)
+def cycle_label(session: Session, instance_id: int) -> Instance:
+    """One click: correct -> incorrect -> unsure -> correct, saved (one atomic database
+    transaction) before it returns."""
+    return _after_label_change(session, session.store.cycle_label(session.session_id, instance_id))
 
 
-def set_label(ctx: AppContext, session_id: str, instance_id: int, label: Label) -> Instance:
-    current = ctx.store.instance(session_id, instance_id)
-    if current.label is label:
-        return current
-    item = ctx.store.edit(session_id, instance_id, label=label)
-    return _keep_crops_if_flagged(ctx, session_id, item)
+def set_label(session: Session, instance_id: int, label: Label) -> Instance:
+    """Keys 1/2/3 and the categorize cards: set a label (nothing logged if it is already so)."""
+    item = session.store.edit_if_changed(session.session_id, instance_id, label=label)
+    return _after_label_change(session, item)
 
 
-def undo(ctx: AppContext, session_id: str) -> Instance | None:
-    item = ctx.store.undo(session_id)
-    return None if item is None else _keep_crops_if_flagged(ctx, session_id, item)
+def undo(session: Session) -> Instance | None:
+    item = session.store.undo(session.session_id)
+    return None if item is None else _after_label_change(session, item)
 
 
-def redo(ctx: AppContext, session_id: str) -> Instance | None:
-    item = ctx.store.redo(session_id)
-    return None if item is None else _keep_crops_if_flagged(ctx, session_id, item)
+def redo(session: Session) -> Instance | None:
+    item = session.store.redo(session.session_id)
+    return None if item is None else _after_label_change(session, item)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+# -- categories, notes, discarding (Categorize) --------------------------------------------
+def set_category(session: Session, instance_id: int, category: Category | None) -> Instance:
+    return session.store.edit_if_changed(session.session_id, instance_id, category=category)
 
 
-def mark_stage(ctx: AppContext, session_id: str, key: str, overwrite: bool = True) -> None:
+def set_custom_category(session: Session, instance_id: int, text: str) -> Instance | None:
+    """Typing a custom category selects "Custom" (one undo step for both); clearing the text
+    keeps the category. None when the text is unchanged."""
+    if text == instance(session, instance_id).custom_category:
+        return None
+    if text:
+        return session.store.edit(
+            session.session_id, instance_id, category=Category.CUSTOM, custom_category=text
+        )
+    return session.store.edit(session.session_id, instance_id, custom_category="")
+
+
+def set_note(session: Session, instance_id: int, text: str) -> Instance:
+    return session.store.edit_if_changed(session.session_id, instance_id, note=text)
+
+
+def false_positives(session: Session) -> list[int]:
+    """Ids of the flagged instances categorized as false positives."""
+    return [
+        i.instance_id for i in flagged_instances(session) if i.category is Category.FALSE_POSITIVE
+    ]
+
+
+def discard(session: Session, instance_ids: list[int]) -> None:
+    """Leave instances out of the exports (each one an undoable edit; they stay in the log)."""
+    for instance_id in instance_ids:
+        session.store.edit(session.session_id, instance_id, discarded=True)
+
+
+def mark_stage(session: Session, key: str, overwrite: bool = True) -> None:
     """Record a stage time (``start_grid``, ``finish_grid``, ...) for the JSON export."""
-    times = dict(ctx.store.get_state(session_id).get("stage_times", {}))
+    store, sid = session.store, session.session_id
+    times = dict(store.get_state(sid).get("stage_times", {}))
     if overwrite or key not in times:
-        times[key] = now_iso()
-        ctx.store.update_state(session_id, stage_times=times)
+        times[key] = stage_times.now_iso()
+        store.update_state(sid, stage_times=times)
 
 
-def proofread_time(stage_times: dict[str, str]) -> dict[str, str]:
-    """The original's "Proofread Time": start, finish and difference per stage."""
-    result = dict(stage_times)
-    for stage in ("grid", "categorize"):
-        start, finish = stage_times.get(f"start_{stage}"), stage_times.get(f"finish_{stage}")
-        if start and finish:
-            fmt = "%Y-%m-%d %H:%M:%S"
-            delta = datetime.strptime(finish, fmt) - datetime.strptime(start, fmt)
-            result[f"difference_{stage}"] = str(delta)
-    return result
-
-
-def session_json_document(ctx: AppContext, session_id: str) -> dict[str, Any]:
-    config = _config(ctx, session_id)
-    state = ctx.store.get_state(session_id)
+def session_json_document(
+    session: Session, draw_boxes: dict[int, BBox] | None = None
+) -> dict[str, Any]:
+    """The session JSON of this session (``draw_boxes``: a correction export's boxes)."""
+    config = session.config
+    state = session.store.get_state(session.session_id)
     volume = None
     try:
-        volume = ctx.volumes.get(config).target_bounds
+        volume = session.volumes.target_bounds
     except VolumeError:
         log.warning("export without padding information: volumes unreachable", exc_info=True)
     return build_session_json(
-        ctx.store.instances(session_id),
+        instances(session),
         per_page=config.tiles_per_page,
-        proofread_time=proofread_time(state.get("stage_times", {})),
+        proofread_time=stage_times.proofread_time(state.get("stage_times", {})),
         neuron_id=config.neuron_id,
         volume=volume,
+        draw_boxes=draw_boxes,
         extra={
             "page": state.get("page", 1),
             "source_url": config.source_url,

@@ -32,6 +32,7 @@ from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
 from synanno_dash.data.volumes import VolumeError, VolumeRegistry
 from synanno_dash.services.neuron import NeuronError, view_key
+from synanno_dash.services.session import Session
 from synanno_dash.services.statistics_accuracy import accuracy_section, find_truth
 from synanno_dash.services.statistics_types import (
     AccuracyResult,
@@ -46,7 +47,7 @@ from synanno_dash.services.statistics_types import (
 
 __all__ = [  # the statistics view and the report need only this module
     "AccuracyResult", "Scope", "Section", "StatisticsError", "StatisticsResult",
-    "collect_statistics", "same_dataset",
+    "collect_statistics", "same_dataset", "session_statistics",
 ]  # fmt: skip
 TOP_NEURONS = 20
 CUSTOM_TEXTS_SHOWN = 12
@@ -118,6 +119,17 @@ def collect_statistics(
             agreement=agreement_job.result(),
             accuracy=accuracy_job.result(),
         )
+
+
+def session_statistics(
+    session: Session, scope: Scope = Scope.SESSION, ground_truth: str | Path | None = None
+) -> StatisticsResult:
+    """What the statistics view shows for a browser session (``NoDatasetError`` without a
+    dataset, like every use case)."""
+    session.config  # noqa: B018 - raises NoDatasetError, the one "no dataset" error
+    return collect_statistics(
+        session.store, session.session_id, scope, ground_truth, session.resources.volumes
+    )
 
 
 def _same_neuron(

@@ -2,16 +2,14 @@
 
 Images travel as data URIs inside the page, so a page is one response and the browser
 can switch slices without asking the server again. Encoding costs more than reading a
-local crop, so the prefetch of the next page encodes it too, into ``TileImageCache``.
+local crop, so the prefetch of the next page encodes it too, into the app's tile-image
+cache (``AppContext.tile_images``, a ``BoundedCache``).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,37 +72,3 @@ def encode_slices(em_zyx: np.ndarray, cleft_zyx: np.ndarray) -> SliceImages:
         em=tuple(em_slice_uri(s) for s in source_slices_for_target(em_zyx, n_slices)),
         masks=tuple(mask_slice_uri(cleft_zyx[k]) for k in range(n_slices)),
     )
-
-
-class TileImageCache:
-    """A thread-safe LRU of encoded slices, bounded by bytes; cache, never state."""
-
-    def __init__(self, max_bytes: int = 64 * 1024**2) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, SliceImages] = OrderedDict()
-        self._nbytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> SliceImages | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, images: SliceImages) -> SliceImages:
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._nbytes -= old.nbytes
-            self._items[key] = images
-            self._nbytes += images.nbytes
-            while self._nbytes > self.max_bytes and self._items:
-                _key, evicted = self._items.popitem(last=False)
-                self._nbytes -= evicted.nbytes
-        return images
-
-    def get_or_encode(
-        self, key: Hashable, em_zyx: np.ndarray, cleft_zyx: np.ndarray
-    ) -> SliceImages:
-        return self.get(key) or self.put(key, encode_slices(em_zyx, cleft_zyx))

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-import flask
 from dash import html, set_props
 
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
-from synanno_dash.ui.session import COOKIE, EXTENSION_KEY, install_session_cookie
+from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.request_limits import install_request_limits
+from synanno_dash.ui.reset import add_reset_route
+from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+UNUSED_SESSION_IDLE_S = 30 * 24 * 3600  # ids issued to visitors who never opened anything
 log = logging.getLogger(__name__)
 
 
 def _report_callback_error(error: Exception) -> None:
-    """Any unexpected callback failure: log the traceback, show the user a short message."""
-    log.exception("callback failed", exc_info=error)
-    set_props(
-        ids.SERVER_ERROR,
-        {
-            "is_open": True,
-            "children": f"Something went wrong on the server ({type(error).__name__}). "
-            "Your saved work is safe; try again, or reload the page.",
-        },
-    )
+    """A callback failure: "no dataset open" says so; anything unexpected is logged with its
+    traceback and the user sees a short message."""
+    if isinstance(error, NoDatasetError):
+        message = str(error)
+    else:
+        log.exception("callback failed", exc_info=error)
+        message = (
+            f"Something went wrong on the server ({type(error).__name__}). "
+            "This action may not have taken effect; try again, or reload the page."
+        )
+    set_props(ids.SERVER_ERROR, {"is_open": True, "header": "Error", "children": message})
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -45,18 +51,20 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         title="SynAnno Dash",
         on_error=_report_callback_error,
     )
-    for module in (shell, enlarge_callbacks, ng_panel):
-        module.register_callbacks(app)
+    app.index_string = with_client_ids(app.index_string)
+    register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
     # plotly's JSON encoder uses pandas whenever it is in sys.modules; imported first by a
     # request (tables, navis), another request could see it half-initialised. Import it
     # here, before any request thread runs.
     importlib.import_module("pandas")
+    install_request_limits(app.server, settings)
     install_session_cookie(app.server)
-    # Neuroglancer's client fetches local volumes here (only the sessions' dataset folders).
-    register_local_data_route(app.server, context.data_roots)
-    _add_reset_route(app.server, context)
+    context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
+    # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
+    register_local_data_route(app.server, context.data_folder, context.ng_origin_allowed)
+    add_reset_route(app.server, context)
     app.layout = html.Div(
         [
             shell.layout(),
@@ -73,11 +81,18 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     return app
 
 
-def _add_reset_route(server: flask.Flask, context: AppContext) -> None:
-    @server.route("/reset")
-    def reset() -> flask.typing.ResponseReturnValue:
-        sid = flask.request.cookies.get(COOKIE)
-        if sid:
-            context.store.reset_session(sid)
-            context.close_viewer(sid)
-        return flask.redirect("/")
+# Modules whose callbacks every app gets, besides the views (``pages/``).
+CALLBACK_MODULES = (shell, enlarge_callbacks, ng_panel)
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Every callback is registered one way: a module's ``register_callbacks(app)`` attaches
+    its callbacks with ``app.callback`` (never the module-level ``dash.callback``, which would
+    bind only the first app of a process). Views are the modules Dash loaded from ``pages/``
+    for this app."""
+    views = [sys.modules[page["module"]] for page in dash.page_registry.values()]
+    for module in (*CALLBACK_MODULES, *views):
+        register = getattr(module, "register_callbacks", None)
+        if register is not None:
+            register(app)
+

@@ -36,7 +36,9 @@ def _marker_trace(name: str, point: tuple[int, int, int] | None, z: int, color: 
     )
 
 
-def enlarged_figure(item: Instance, crops: InstanceCrops, slice_index: int, opacity: float):
+def enlarged_figure(
+    item: Instance, crops: InstanceCrops, slice_index: int, opacity: float
+) -> go.Figure:
     box = item.bbox_target_vx
     n_slices = crops.cleft_zyx.shape[0]
     k = min(max(0, slice_index), n_slices - 1)

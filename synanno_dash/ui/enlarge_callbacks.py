@@ -5,8 +5,10 @@ from __future__ import annotations
 import dash
 from dash import ALL, Input, Output, ctx, no_update
 
+from synanno_dash.services import review
+from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import enlarge, ids
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.session import current_session
 
 
 def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) -> tuple:
@@ -14,7 +16,7 @@ def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) 
     if not ctx.triggered_id or not ctx.triggered[0].get("value"):
         return no_update, no_update, no_update, no_update, no_update
     instance_id = int(ctx.triggered_id["index"])
-    item = app_context().store.instance(session_id(), instance_id)
+    item = review.instance(current_session(), instance_id)
     n_slices = item.bbox_target_vx.shape_xyz[2]
     middle = item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
     # The instance also goes to the Neuroglancer panel, which returns to the 2D view.
@@ -24,12 +26,10 @@ def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) 
 def draw_enlarged(instance_id: int | None, slice_index: int | None, opacity: float) -> tuple:
     if instance_id is None:
         return no_update, no_update
-    context, sid = app_context(), session_id()
-    item = context.store.instance(sid, int(instance_id))
-    config = context.store.load_config(sid)
-    if config is None:
-        return no_update, "No dataset is open in this browser."
-    crops = context.volumes.get(config).read_instance(item.bbox_target_vx)
+    try:
+        item, crops = review.instance_crops(current_session(), int(instance_id))
+    except NoDatasetError as exc:
+        return no_update, str(exc)
     k = int(slice_index or 0)
     return enlarge.enlarged_figure(item, crops, k, float(opacity)), enlarge.info_text(item, k)
 

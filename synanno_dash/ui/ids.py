@@ -5,6 +5,8 @@ Pattern-matching ids are dicts built by the helpers at the bottom.
 
 from __future__ import annotations
 
+from synanno_dash.core.open_data_form import FIELD
+
 # shell
 URL = "url"
 SESSION_NOTICE = "session-notice"
@@ -16,38 +18,53 @@ HOME_REDIRECT = "home-redirect"
 HELP_MODAL = "help-modal"
 HELP_BODY = "help-body"
 MENU_MODAL = "menu-modal"
+MENU_RESET = "menu-reset"  # asks in RESET_CONFIRM, then posts RESET_FORM to /reset
+RESET_CONFIRM = "reset-confirm"
+RESET_FORM = "reset-form"
 SERVER_ERROR = "server-error"
 
 # landing
 LANDING_DETECTION = "landing-detection"
 LANDING_CORRECTION = "landing-correction"
 
-# open data
-OD_WORKFLOW = "od-workflow"
-OD_SOURCE = "od-source"
-OD_TARGET = "od-target"
-OD_NEUROPIL = "od-neuropil"
-OD_TABLE = "od-table"
-OD_SECRETS = "od-secrets"
-OD_JSON_UPLOAD = "od-json-upload"
+# open data: the form's fields are declared in ``core.open_data_form``; their ids derive
+# from it ("od-" + component), so each is written once.
+OPEN_DATA_PREFIX = "od-"
+
+
+def open_data(field_name: str) -> str:
+    """The component id of an Open Data field, by its name in ``core.open_data_form``."""
+    return OPEN_DATA_PREFIX + FIELD[field_name].component
+
+
+OD_WORKFLOW = open_data("workflow")
+OD_SOURCE = open_data("source")
+OD_TARGET = open_data("target")
+OD_NEUROPIL = open_data("neuropil")
+OD_TABLE = open_data("table")
+OD_SECRETS = open_data("secrets")
+OD_JSON_UPLOAD = open_data("session_json")
+OD_MODE = open_data("mode")
+OD_AXIS_ORDER = open_data("axis_order")
+OD_BOX_START = open_data("box_start")
+OD_BOX_STOP = open_data("box_stop")
+OD_SOURCE_RES = open_data("source_res")
+OD_TARGET_RES = open_data("target_res")
+OD_TABLE_RES = open_data("table_res")
+OD_NEURON_ID = open_data("neuron_id")
+OD_CROP_SIZE = open_data("crop_size")
+OD_TILES_PER_PAGE = open_data("tiles_per_page")
+OD_SWC_UPLOAD = open_data("swc_text")
+OD_SWC_UNIT = open_data("swc_unit_nm")
 OD_JSON_STATUS = "od-json-status"
-OD_MODE = "od-mode"
 OD_VOLUME_PANEL = "od-volume-panel"
 OD_NEURON_PANEL = "od-neuron-panel"
-OD_AXIS_ORDER = "od-axis-order"
-OD_BOX_START = "od-box-start"
-OD_BOX_STOP = "od-box-stop"
-OD_SOURCE_RES = "od-source-res"
-OD_TARGET_RES = "od-target-res"
-OD_TABLE_RES = "od-table-res"
-OD_NEURON_ID = "od-neuron-id"
 OD_NEURON_LIST = "od-neuron-list"
 OD_NEURON_LIST_LOAD = "od-neuron-list-load"
 OD_NEURON_LIST_STATUS = "od-neuron-list-status"
-OD_CROP_SIZE = "od-crop-size"
-OD_TILES_PER_PAGE = "od-tiles-per-page"
 OD_SUBMIT = "od-submit"
 OD_SUBMIT_STATUS = "od-submit-status"
+OD_READY = "od-ready"
 OD_START = "od-start"
 OD_FEEDBACK_SUFFIX = "-feedback"
 
@@ -237,6 +254,4 @@ EXD_TABLE = "exd-table"
 EXD_NEW = "exd-new"
 
 # ---- Open Data: SWC skeleton upload (neuron-centric) ----
-OD_SWC_UPLOAD = "od-swc-upload"
-OD_SWC_UNIT = "od-swc-unit"
 OD_SWC_STATUS = "od-swc-status"

@@ -4,7 +4,8 @@ Developer notes: the synapse trace (trace 0) holds one point per instance id 0..
 a label click patches ``data[0].marker.color[instance_id]`` with a few bytes and never
 re-sends the skeleton. Ids missing from a session (dropped when a session JSON without its
 discarded instances was restored) are NaN points, which plotly skips. The simplified
-skeleton lines are built once per neuron view and kept in its ``memo``.
+skeleton lines come with the neuron view (``NeuronView.display``). What the mini-map shows
+is gathered by ``services.neuron.minimap``; this module only draws it.
 """
 
 from __future__ import annotations
@@ -17,19 +18,15 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Patch, dcc, html, set_props
 
-from synanno_dash.core.instances import DatasetConfig, Instance, Mode
-from synanno_dash.data.volumes import VolumeError
+from synanno_dash.core.instances import DatasetConfig, Instance
+from synanno_dash.core.neuron_view import NeuronView
 from synanno_dash.services import neuron
-from synanno_dash.services.context import AppContext
-from synanno_dash.services.neuron import NeuronView, review_state, synapse_points_nm
-from synanno_dash.services.review import ReviewPage
+from synanno_dash.services.neuron import review_state, synapse_points_nm
 from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.skeleton_figure import (
     SYNAPSE_TRACE,
-    SkeletonDisplay,
-    State,
-    display_skeleton,
+    ReviewState,
     skeleton_figure,
     state_code,
 )
@@ -37,24 +34,13 @@ from synanno_dash.ui.skeleton_figure import (
 MINIMAP_HEIGHT_PX = 340
 OVERVIEW_HEIGHT_PX = 620
 CURRENT_LINE_WIDTH = 7
-_DISPLAY_KEY = "skeleton_display"
 # floats right of the review grid, which (a grid container) narrows beside it
 PANEL_STYLE = {"float": "right", "width": "330px", "marginLeft": "10px"}
 
 
-def view_display(view: NeuronView) -> SkeletonDisplay:
-    """The simplified lines of a neuron view, built on first use."""
-    display = view.memo.get(_DISPLAY_KEY)
-    if display is None:
-        display = display_skeleton(view.skeleton, view.compartments)
-        view.memo[_DISPLAY_KEY] = display
-    assert isinstance(display, SkeletonDisplay)
-    return display
-
-
 def trace_points(
     items: Sequence[Instance], config: DatasetConfig
-) -> tuple[dict[int, list[float]], dict[int, State]]:
+) -> tuple[dict[int, list[float]], dict[int, ReviewState]]:
     """(points nm, review states) keyed by every id 0..max instance id, in id order."""
     n = 1 + max((i.instance_id for i in items), default=-1)
     points = np.full((n, 3), np.nan, dtype=np.float32)
@@ -63,7 +49,7 @@ def trace_points(
         points[[i.instance_id for i in items]] = synapse_points_nm(
             synapses, config.neuron_id, config.target_resolution
         )
-    states: dict[int, State] = {i.instance_id: review_state(i) for i in items}
+    states: dict[int, ReviewState] = {i.instance_id: review_state(i) for i in items}
     return {i: points[i].tolist() for i in range(n)}, states
 
 
@@ -76,7 +62,7 @@ def neuron_figure(
 ) -> go.Figure:
     """The skeleton, one trace per compartment, and the synapses by review state."""
     points, states = trace_points(items, config)
-    figure = skeleton_figure(view_display(view), view.compartments, points, states, current_ids)
+    figure = skeleton_figure(view.display, view.compartments, points, states, current_ids)
     if compact:
         hidden = {"visible": False}
         figure.update_layout(
@@ -143,20 +129,17 @@ def follow_label(item: Instance) -> None:
         set_props(ids.MINIMAP, {"figure": marker_patch(item)})
 
 
-def review_panel(ctx: AppContext, session_id: str, page: ReviewPage) -> html.Div | None:
+def review_panel(minimap_data: neuron.Minimap | None) -> html.Div | None:
     """The mini-map beside the review grid (floats right of it), and at a compartment's
     last page the box in which to look for missed synapses; None in volume-centric mode."""
-    config = page.config
-    if config.mode != Mode.NEURON:
+    if minimap_data is None:
         return None
-    try:
-        view = neuron.neuron_view(ctx, config)
-    except neuron.NeuronError as exc:
-        return html.Div(dbc.Alert(str(exc), color="warning"), style=PANEL_STYLE)
-    items = ctx.store.instances(session_id)
-    current = [i.instance_id for i in page.instances]
-    compartment = page.instances[0].compartment if page.instances else None
-    figure = neuron_figure(view, items, config, current, compact=True)
+    view, compartment = minimap_data.view, minimap_data.compartment
+    if view is None:
+        return html.Div(dbc.Alert(minimap_data.problem, color="warning"), style=PANEL_STYLE)
+    figure = neuron_figure(
+        view, minimap_data.items, minimap_data.config, minimap_data.current_ids, compact=True
+    )
     if compartment is not None:  # the compartment under review stands out
         figure.data[SYNAPSE_TRACE + 1 + compartment].line.width = CURRENT_LINE_WIDTH
     children: list[Any] = [
@@ -169,17 +152,15 @@ def review_panel(ctx: AppContext, session_id: str, page: ReviewPage) -> html.Div
         ),
         graph(ids.MINIMAP, figure, compact=True),
     ]
-    last = neuron.last_page_of_compartment(items, config.tiles_per_page, page.page)
-    if last is not None:
-        children.append(_missed_offer(ctx, config, last))
+    if minimap_data.missed is not None:
+        children.append(_missed_offer(minimap_data.missed))
     return html.Div(children, style=PANEL_STYLE, className="sd-minimap-panel")
 
 
-def _missed_offer(ctx: AppContext, config: DatasetConfig, compartment: int) -> dbc.Alert:
-    try:
-        box = neuron.missed_synapse_box(ctx, config, compartment)
-    except (neuron.NeuronError, VolumeError) as exc:
-        return dbc.Alert(str(exc), color="warning")
+def _missed_offer(offer: neuron.MissedOffer) -> dbc.Alert:
+    if offer.box is None:
+        return dbc.Alert(offer.problem, color="warning")
+    box, compartment = offer.box, offer.compartment
     (x0, y0, z0), (x1, y1, z1) = box.start_xyz, box.stop_xyz
     return dbc.Alert(
         [

@@ -7,34 +7,48 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
+from synanno_dash.core.instances import Workflow
+from synanno_dash.core.limits import MAX_SESSION_JSON_BYTES, MAX_SWC_BYTES
+from synanno_dash.core.open_data_form import FIELD, FIELDS, FieldKind
 from synanno_dash.core.paging import PAGE_SIZES
 from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui.uploads import limited_upload
 
-# Fields with a message under them, in the order the submit callback reports them.
-VALIDATED_FIELDS = (
-    ids.OD_SOURCE,
-    ids.OD_TARGET,
-    ids.OD_NEUROPIL,
-    ids.OD_TABLE,
-    ids.OD_SECRETS,
-    ids.OD_BOX_START,
-    ids.OD_SOURCE_RES,
-    ids.OD_TARGET_RES,
-    ids.OD_TABLE_RES,
-    ids.OD_NEURON_ID,
-    ids.OD_CROP_SIZE,
-)
+# Fields with a message under them, in declaration order.
+FEEDBACK_FIELDS = tuple(f for f in FIELDS if f.kind is FieldKind.TEXT)
+
+def open_data_href(workflow: Workflow) -> str:
+    """The Open Data page for a workflow."""
+    return f"/open-data?workflow={workflow.value}"
 
 
-def text_field(field_id: str, label: str, value: str, placeholder: str = "", help_text: str = ""):
+def text_field(name: str, value: str) -> html.Div:
+    """A declared text field (``core.open_data_form``) with its label, hint and message."""
+    field, field_id = FIELD[name], ids.open_data(name)
     children: list[Any] = [
-        dbc.Label(label, html_for=field_id),
-        dbc.Input(id=field_id, value=value, placeholder=placeholder, type="text", debounce=True),
+        dbc.Label(field.label, html_for=field_id),
+        dbc.Input(
+            id=field_id, value=value, placeholder=field.placeholder, type="text", debounce=True
+        ),
         dbc.FormFeedback(id=ids.feedback(field_id), type="invalid"),
     ]
-    if help_text:
-        children.append(dbc.FormText(help_text))
+    if field.help_text:
+        children.append(dbc.FormText(field.help_text))
     return html.Div(children, className="mb-3")
+
+
+def _label(name: str) -> dbc.Label:
+    return dbc.Label(FIELD[name].label, html_for=ids.open_data(name))
+
+
+def _upload(name: str, kind_limit: int, class_name: str) -> html.Div:
+    """A declared upload field, bounded in the browser (``ui.uploads``)."""
+    return limited_upload(
+        kind_limit,
+        id=ids.open_data(name),
+        children=html.Div([FIELD[name].placeholder, html.A("choose one")]),
+        className=class_name,
+    )
 
 
 def _volume_panel(defaults: dict[str, str]) -> html.Div:
@@ -44,7 +58,7 @@ def _volume_panel(defaults: dict[str, str]) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            dbc.Label("Axis order of the box", html_for=ids.OD_AXIS_ORDER),
+                            _label("axis_order"),
                             dbc.Select(
                                 id=ids.OD_AXIS_ORDER,
                                 options=[{"label": o, "value": o} for o in ("xyz", "zyx")],
@@ -54,21 +68,16 @@ def _volume_panel(defaults: dict[str, str]) -> html.Div:
                         md=2,
                     ),
                     dbc.Col(
-                        text_field(
-                            ids.OD_BOX_START,
-                            "Box start (target voxels)",
-                            defaults.get("box_start", ""),
-                            "empty = whole table",
-                        ),
+                        text_field("box_start", defaults.get("box_start", "")),
                         md=5,
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Box stop (target voxels)", html_for=ids.OD_BOX_STOP),
+                            _label("box_stop"),
                             dbc.Input(
                                 id=ids.OD_BOX_STOP,
                                 value=defaults.get("box_stop", ""),
-                                placeholder="empty = whole table",
+                                placeholder=FIELD["box_stop"].placeholder,
                                 debounce=True,
                             ),
                         ],
@@ -126,23 +135,18 @@ def _swc_upload() -> html.Div:
     """An SWC skeleton of the neuron, for datasets whose neuropil layer has no skeletons."""
     return html.Div(
         [
-            dbc.Label("Skeleton as SWC (optional: instead of the neuropil layer's skeletons)"),
+            _label("swc_text"),
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Upload(
-                            id=ids.OD_SWC_UPLOAD,
-                            children=html.Div(["Drop an .swc file here or ", html.A("choose one")]),
-                            className="border rounded p-1 text-center",
-                            max_size=200 * 1024**2,
-                        ),
+                        _upload("swc_text", MAX_SWC_BYTES, "border rounded p-1 text-center"),
                         md=8,
                     ),
                     dbc.Col(
                         dbc.InputGroup(
                             [
                                 dbc.Input(id=ids.OD_SWC_UNIT, value="1", debounce=True, size="sm"),
-                                dbc.InputGroupText("nm per unit", className="small"),
+                                dbc.InputGroupText(FIELD["swc_unit_nm"].label, className="small"),
                             ],
                             size="sm",
                         ),
@@ -159,13 +163,7 @@ def _swc_upload() -> html.Div:
 def _neuron_panel(defaults: dict[str, str]) -> html.Div:
     return html.Div(
         [
-            text_field(
-                ids.OD_NEURON_ID,
-                "Neuron id",
-                defaults.get("neuron_id", ""),
-                "a 64-bit segment id",
-                "Type an id, pick a row of the list below, or choose it in Neuroglancer.",
-            ),
+            text_field("neuron_id", defaults.get("neuron_id", "")),
             _neuron_chooser(),
             _swc_upload(),
             dbc.Button(
@@ -196,52 +194,26 @@ def _neuron_panel(defaults: dict[str, str]) -> html.Div:
     )
 
 
-def form(workflow: str, defaults: dict[str, str]) -> html.Div:
-    detection = workflow != "correction"
+def form(workflow: Workflow, defaults: dict[str, str]) -> html.Div:
+    detection = workflow is Workflow.DETECTION
     return html.Div(
         [
-            dcc.Store(id=ids.OD_WORKFLOW, data=workflow),
+            dcc.Store(id=ids.OD_WORKFLOW, data=workflow.value),
             html.H3("Open Data: " + ("Error Detection" if detection else "Error Correction")),
             dbc.Row(
                 [
                     dbc.Col(
                         [
-                            text_field(
-                                ids.OD_SOURCE,
-                                "Source (EM image)",
-                                defaults["source"],
-                                "precomputed URL: gs://, s3://, https://, file://",
-                            ),
-                            text_field(
-                                ids.OD_TARGET,
-                                "Target (synapse clefts)",
-                                defaults["target"],
-                                "precomputed URL",
-                            ),
-                            text_field(
-                                ids.OD_NEUROPIL,
-                                "Neuropil (neurons, neuron-centric)",
-                                defaults["neuropil"],
-                                "precomputed URL (optional)",
-                            ),
-                            text_field(
-                                ids.OD_TABLE,
-                                "Synapse table (materialization)",
-                                defaults["table"],
-                                "CSV or Parquet path or file:// URL",
-                            ),
-                            text_field(
-                                ids.OD_SECRETS,
-                                "Credentials file (optional)",
-                                "",
-                                "default: ~/.cloudvolume/secrets",
-                            ),
-                            dbc.Label("Session JSON (optional, restores a session)"),
-                            dcc.Upload(
-                                id=ids.OD_JSON_UPLOAD,
-                                children=html.Div(["Drop a JSON here or ", html.A("choose one")]),
-                                className="border rounded p-2 text-center mb-1",
-                                max_size=50 * 1024**2,
+                            text_field("source", defaults["source"]),
+                            text_field("target", defaults["target"]),
+                            text_field("neuropil", defaults["neuropil"]),
+                            text_field("table", defaults["table"]),
+                            text_field("secrets", ""),
+                            _label("session_json"),
+                            _upload(
+                                "session_json",
+                                MAX_SESSION_JSON_BYTES,
+                                "border rounded p-2 text-center mb-1",
                             ),
                             html.Div(id=ids.OD_JSON_STATUS, className="small mb-3"),
                         ],
@@ -249,7 +221,7 @@ def form(workflow: str, defaults: dict[str, str]) -> html.Div:
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Selection"),
+                            _label("mode"),
                             dbc.RadioItems(
                                 id=ids.OD_MODE,
                                 options=[
@@ -265,30 +237,15 @@ def form(workflow: str, defaults: dict[str, str]) -> html.Div:
                             dbc.Row(
                                 [
                                     dbc.Col(
-                                        text_field(
-                                            ids.OD_SOURCE_RES,
-                                            "Source resolution (nm)",
-                                            defaults["source_res"],
-                                            "x, y, z",
-                                        ),
+                                        text_field("source_res", defaults["source_res"]),
                                         md=4,
                                     ),
                                     dbc.Col(
-                                        text_field(
-                                            ids.OD_TARGET_RES,
-                                            "Target resolution (nm)",
-                                            defaults["target_res"],
-                                            "x, y, z",
-                                        ),
+                                        text_field("target_res", defaults["target_res"]),
                                         md=4,
                                     ),
                                     dbc.Col(
-                                        text_field(
-                                            ids.OD_TABLE_RES,
-                                            "Table resolution (nm)",
-                                            "",
-                                            "empty = target voxels",
-                                        ),
+                                        text_field("table_res", ""),
                                         md=4,
                                     ),
                                 ]
@@ -296,17 +253,12 @@ def form(workflow: str, defaults: dict[str, str]) -> html.Div:
                             dbc.Row(
                                 [
                                     dbc.Col(
-                                        text_field(
-                                            ids.OD_CROP_SIZE,
-                                            "Crop size (target voxels)",
-                                            defaults["crop_size"],
-                                            "x, y, z",
-                                        ),
+                                        text_field("crop_size", defaults["crop_size"]),
                                         md=6,
                                     ),
                                     dbc.Col(
                                         [
-                                            dbc.Label("Tiles per page"),
+                                            _label("tiles_per_page"),
                                             dbc.Select(
                                                 id=ids.OD_TILES_PER_PAGE,
                                                 options=[

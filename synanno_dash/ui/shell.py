@@ -6,13 +6,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
+from synanno_dash.services import review
 from synanno_dash.ui import ids
 from synanno_dash.ui.help_texts import SHORTCUTS, help_for
-from synanno_dash.ui.session import app_context, session_id
+from synanno_dash.ui.reset import CONFIRM_TEXT, RESET_PATH
+from synanno_dash.ui.session import current_session
 
 
 def start_new_process_button(button_id: str) -> dbc.Button:
-    """Ends this browser's session (``/reset``), after the user has downloaded what they need."""
+    """Ends this browser's session: ``/reset`` asks for confirmation before it erases."""
     return dbc.Button(
         "Start New Process",
         id=button_id,
@@ -57,7 +59,22 @@ def _menu_body() -> list:
         dbc.Table(html.Tbody(rows), size="sm"),
         html.H5("Contact"),
         html.P("Report problems to the people who host this instance."),
-        html.P([html.A("Reset this browser's session", href="/reset")]),
+        dbc.Button(
+            "Reset this browser's session",
+            id=ids.MENU_RESET,
+            color="danger",
+            outline=True,
+            size="sm",
+            title="erases this browser's session on the server; asks first",
+        ),
+    ]
+
+
+def _reset_parts() -> list:
+    """The Menu reset's confirmation and the form it posts (``ui.reset`` checks the origin)."""
+    return [
+        dcc.ConfirmDialog(id=ids.RESET_CONFIRM, message=CONFIRM_TEXT),
+        html.Form(id=ids.RESET_FORM, action=RESET_PATH, method="POST"),
     ]
 
 
@@ -72,6 +89,7 @@ def layout() -> html.Div:
                 "start a new process from the landing page to discard them. Continue?",
             ),
             dcc.Location(id=ids.HOME_REDIRECT, refresh=True),
+            *_reset_parts(),
             dbc.Modal(
                 [dbc.ModalHeader(dbc.ModalTitle("Help")), dbc.ModalBody(id=ids.HELP_BODY)],
                 id=ids.HELP_MODAL,
@@ -89,7 +107,7 @@ def layout() -> html.Div:
 
 
 def ask_before_home(_clicks: int | None) -> tuple:
-    counts = app_context().store.counts(session_id())
+    counts = review.counts(current_session())
     if counts["total"] > 0:
         return True, no_update
     return False, "/"
@@ -133,3 +151,18 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.NAV_MENU, "n_clicks"),
         prevent_initial_call=True,
     )(show_menu)
+    app.clientside_callback(
+        "function(clicks) { return Boolean(clicks); }",
+        Output(ids.RESET_CONFIRM, "displayed"),
+        Input(ids.MENU_RESET, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        f"""function(confirmed) {{
+            if (confirmed) {{ document.getElementById({ids.RESET_FORM!r}).submit(); }}
+            return window.dash_clientside.no_update;
+        }}""",
+        Output(ids.RESET_FORM, "title"),
+        Input(ids.RESET_CONFIRM, "submit_n_clicks"),
+        prevent_initial_call=True,
+    )

@@ -1,4 +1,4 @@
-"""The statistics report: one self-contained HTML file (docs/formats.md, section 6).
+"""The statistics report: one self-contained HTML file (docs/formats.md, section 7).
 
 plotly.js is written into the file once, so the report opens offline with interactive
 figures; there is no external script, style sheet, font or link. Every text that comes from

@@ -19,7 +19,7 @@ from synanno_dash.core.masks import (
     polygon_area,
     polygon_mask,
 )
-from synanno_dash.data.exports import parse_mask_file_name
+from synanno_dash.data.masks_zip import parse_mask_file_name
 
 pytestmark = pytest.mark.browser
 

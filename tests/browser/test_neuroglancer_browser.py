@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import flask
+import neuroglancer
 import pytest
 from werkzeug.serving import make_server
 
 from synanno_dash.core.instances import DatasetConfig
-from synanno_dash.services.local_data import register_local_data_route
+from synanno_dash.services.context import AppContext
+from synanno_dash.services.local_data import (
+    neuroglancer_origin_allowed,
+    register_local_data_route,
+)
 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
-from tests.data.test_local_data_route import NEURON_LEFT, config_folders, write_dataset
+from tests.services.test_local_data_route import NEURON_LEFT, write_dataset
+from tests.services.test_local_data_route import registry as token_registry
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -59,11 +65,23 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> DatasetConfig:
 
 
 @pytest.fixture(scope="module")
-def app_base_url(dataset: DatasetConfig) -> Iterator[str]:
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> AppContext:
+    """The app's data-route tokens (a real store)."""
+    return token_registry(tmp_path_factory.mktemp("ngtokens"))
+
+
+def _our_viewer(origin: str, host: str) -> bool:
+    """The route's origin rule with this process's Neuroglancer server port (the app's
+    ``AppContext.ng_origin_allowed`` does the same): other origins get 403."""
+    server = neuroglancer.server.global_server
+    return neuroglancer_origin_allowed(None if server is None else server.port, origin, host)
+
+
+@pytest.fixture(scope="module")
+def app_base_url(tokens: AppContext) -> Iterator[str]:
     """The app's local data route on a real HTTP server thread (a free port)."""
     app = flask.Flask(__name__)
-    folders = config_folders(dataset)
-    register_local_data_route(app, lambda: folders)
+    register_local_data_route(app, tokens.data_folder, _our_viewer)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -73,8 +91,8 @@ def app_base_url(dataset: DatasetConfig) -> Iterator[str]:
 
 
 @pytest.fixture()
-def registry(app_base_url: str) -> Iterator[ViewerRegistry]:
-    reg = ViewerRegistry("127.0.0.1", 0, app_base_url)
+def registry(app_base_url: str, tokens: AppContext) -> Iterator[ViewerRegistry]:
+    reg = ViewerRegistry("127.0.0.1", 0, app_base_url, token_of=tokens.data_token)
     yield reg
     reg.close_all()
 

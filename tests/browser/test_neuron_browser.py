@@ -19,7 +19,7 @@ FIGURE = "document.getElementById('{}')?.querySelector('.js-plotly-plot')"
 
 def expected_pages(data_dir: Path, tmp_path: Path, demo_info) -> list[list[tuple[int, int]]]:  # type: ignore[no-untyped-def]
     """(instance id, compartment) per page, prepared in this process from the same data."""
-    from synanno_dash.services.neuron import _page_bounds
+    from synanno_dash.core.paging import ReviewPages
 
     context = AppContext.create(
         Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 'expected.db'}")
@@ -33,7 +33,7 @@ def expected_pages(data_dir: Path, tmp_path: Path, demo_info) -> list[list[tuple
     items = context.store.instances("expected")
     return [
         [(i.instance_id, int(i.compartment)) for i in items[a:b]]  # type: ignore[arg-type]
-        for a, b in _page_bounds(items, PER_PAGE)
+        for a, b in ReviewPages.of([i.compartment for i in items], PER_PAGE).bounds
     ]
 
 

@@ -111,10 +111,10 @@ def test_review_categorize_export_and_restore(server, new_page) -> None:  # type
     document = json.loads(open(path).read())
     records = {r["Image_Index"]: r for r in document["Metadata"]}
     assert 0 not in records  # discarded false positive left the export
-    assert records[1]["Label"] == "Unsure" and records[1]["Error_Description"] == "odd membrane"
-    assert records[6]["Label"] == "Incorrect" and records[6]["Error_Description"] == "badFit"
+    assert records[1]["Label"] == "unsure" and records[1]["Error_Description"] == "odd membrane"
+    assert records[6]["Label"] == "incorrect" and records[6]["Error_Description"] == "badFit"
     assert records[7]["sd_note"] == "fuzzy cleft"
-    assert records[2]["Label"] == "Correct" and records[2]["Annotated"] == "Yes"
+    assert records[2]["Label"] == "correct" and records[2]["Annotated"] == "Yes"
     assert records[20]["Annotated"] == "No"
     assert {"start_grid", "finish_grid", "start_categorize", "finish_categorize",
             "difference_grid"} <= set(document["Proofread Time"])

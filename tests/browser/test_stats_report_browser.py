@@ -11,6 +11,7 @@ from synanno_dash.core.labels import Label
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import open_session
 from synanno_dash.services.statistics import collect_statistics
 from synanno_dash.settings import Settings
 from synanno_dash.ui.stats_figures import build_panels
@@ -30,10 +31,11 @@ def test_report_of_a_demo_review_opens_offline(data_dir: Path, tmp_path: Path, d
         neuron_id=str(demo_info.demo_neuron_id), tiles_per_page="6",
     )  # fmt: skip
     assert prepare_session(ctx, "r", form).ok
+    session = open_session(ctx, "r")
     for page in (1, 2):
-        review.load_page(ctx, "r", page)
-    review.set_label(ctx, "r", 1, Label.INCORRECT)
-    review.set_label(ctx, "r", 4, Label.UNSURE)
+        review.load_page(session, page)
+    review.set_label(session, 1, Label.INCORRECT)
+    review.set_label(session, 4, Label.UNSURE)
     result = collect_statistics(ctx.store, "r", volumes=ctx.volumes)
     figures = [p.key for p in build_panels(result) if p.figure is not None]
     assert {"compartments", "accuracy", "confusion", "positions"} <= set(figures)

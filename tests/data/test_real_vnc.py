@@ -17,6 +17,7 @@ import pytest
 
 from synanno_dash.core.geometry import BBox, Resolution, bbox_around
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX
+from synanno_dash.data.precomputed import write_volume
 from synanno_dash.data.volumes import VolumeSet
 
 pytestmark = pytest.mark.realdata
@@ -36,15 +37,9 @@ class VncStack:
 
 
 def _write(url: str, data_zyx: np.ndarray, layer_type: str, resolution: Resolution) -> None:
-    from cloudvolume import CloudVolume
-
-    info = CloudVolume.create_new_info(
-        1, layer_type, str(data_zyx.dtype), "raw", list(resolution.as_tuple()), [0, 0, 0],
-        list(data_zyx.shape[::-1]), chunk_size=[128, 128, 10],
-    )  # fmt: skip
-    cv = CloudVolume(url, info=info, compress=False, progress=False)
-    cv.commit_info()
-    cv[:, :, :] = data_zyx.transpose(2, 1, 0)
+    path = Path(url.removeprefix("file://"))
+    data_xyz = data_zyx.transpose(2, 1, 0)
+    write_volume(path, data_xyz, resolution.as_tuple(), (128, 128, 10), layer_type)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cloudvolume import CloudVolume, Skeleton
 
 from synanno_dash.core.compartments import NeuronSkeleton, compute_compartments, find_root
+from synanno_dash.data.precomputed import SkeletonData, new_layer, write_skeletons
 from synanno_dash.data.skeletons import (
     SkeletonError,
     load_neuron_skeleton,
@@ -40,33 +40,17 @@ def y_skeleton() -> NeuronSkeleton:
 
 
 def write_layer(path: Path, with_skeletons: bool = True, transform: list | None = None) -> str:
-    url = f"file://{path}"
-    info = CloudVolume.create_new_info(
-        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="raw",
-        resolution=[8, 8, 40], voxel_offset=[0, 0, 0], chunk_size=[64, 64, 8],
-        volume_size=[128, 128, 16],
+    new_layer(
+        path, "segmentation", "uint64", (8, 8, 40), (128, 128, 16), (64, 64, 8),
+        skeletons=with_skeletons, skeleton_transform=transform,
     )  # fmt: skip
-    if with_skeletons:
-        info["skeletons"] = "skeletons"
-    volume = CloudVolume(url, info=info, compress=False)
-    volume.commit_info()
-    if with_skeletons:
-        if transform is not None:
-            volume.skeleton.meta.info["transform"] = transform
-        volume.skeleton.meta.commit_info()
-    return url
+    return path.resolve().as_uri()
 
 
 def upload(url: str, segment_id: int, sk: NeuronSkeleton, vertices: np.ndarray) -> None:
-    volume = CloudVolume(url, compress=False)
-    volume.skeleton.upload(
-        Skeleton(
-            vertices.astype(np.float32),
-            sk.edges.astype(np.uint32),
-            radii=sk.radii_nm.astype(np.float32),
-            vertex_types=sk.swc_types.astype(np.uint8),
-            segid=segment_id,
-        )
+    write_skeletons(
+        Path(url.removeprefix("file://")),
+        [SkeletonData(segment_id, vertices, sk.edges, sk.radii_nm, sk.swc_types)],
     )
 
 
@@ -191,10 +175,10 @@ def test_swc_with_odd_ids_comments_and_order() -> None:
     ("text", "message"),
     [
         ("1 1 0 0 0 1 -1\n2 3 1 1\n", r"line 2: expected 7 columns .*found 4"),
-        ("1 1 0 0 0 1 -1\n\n2 3 x 0 0 1 1\n", r"line 3: .*must be integers"),
+        ("1 1 0 0 0 1 -1\n\n2 3 x 0 0 1 1\n", r"line 3: the x coordinate 'x' is not a number"),
         ("1 1 0 0 0 1 -1\n1 3 1 0 0 1 1\n", r"line 2: node id 1 is already used on line 1"),
         ("1 1 0 0 0 1 -1\n2 3 1 0 0 1 5\n", r"line 2: parent 5 of node 2 is not in the file"),
-        ("1 1 0 nan 0 1 -1\n", r"line 1: a coordinate is not finite"),
+        ("1 1 0 nan 0 1 -1\n", r"line 1: the y coordinate is 'nan'; .* finite"),
         ("# only a comment\n", r"has no nodes"),
     ],
 )

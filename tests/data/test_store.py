@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,71 @@ def test_mask_slices(db_url: str) -> None:
     store.save_mask_slice("a", 0, 3, b"one")
     store.save_mask_slice("a", 0, 3, b"two")
     assert store.mask_slices("a", 0) == {3: b"two"}
+
+
+def _click_concurrently(store: SessionStore, threads: int, clicks: int) -> None:
+    import threading
+
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def clicker() -> None:
+        try:
+            start.wait()
+            for _ in range(clicks):
+                store.cycle_label("a", 0)
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+
+    workers = [threading.Thread(target=clicker) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+
+
+def _check_every_click_counted(store: SessionStore, total: int) -> None:
+    expected = Label.CORRECT
+    for _ in range(total):
+        expected = expected.next
+    assert store.instance("a", 0).label is expected
+    log = [e for e in store.history("a") if e["kind"] == "do"]
+    assert len(log) == total
+    chain = [(json.loads(e["old_json"])["label"], json.loads(e["new_json"])["label"]) for e in log]
+    assert chain[0][0] == Label.CORRECT.value and chain[-1][1] == expected.value
+    assert all(chain[n][1] == chain[n + 1][0] for n in range(total - 1))  # log = what was seen
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_simultaneous_clicks_on_one_tile_all_count(
+    database: str, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    url = db_url if database == "sqlite" else request.getfixturevalue("postgres_url")
+    store = SessionStore(url)
+    store.replace_instances("a", _items(1))
+    _click_concurrently(store, threads=4, clicks=5)
+    _check_every_click_counted(store, 20)
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_click_is_one_transaction_and_one_round_trip_on_postgresql(
+    database: str, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import event
+
+    url = db_url if database == "sqlite" else request.getfixturevalue("postgres_url")
+    store = SessionStore(url)
+    store.replace_instances("a", _items(2))
+    statements: list[str] = []
+    begins: list[object] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2].split()[0].upper()))
+    event.listen(store.engine, "begin", lambda conn: begins.append(conn))
+    assert store.cycle_label("a", 1).label is Label.INCORRECT
+    assert len(begins) == 1
+    assert statements == (["WITH"] if database == "postgresql" else ["UPDATE", "INSERT"])
+    assert store.instance("a", 1).label is Label.INCORRECT
+    assert store.undo("a").label is Label.CORRECT  # type: ignore[union-attr]
+    store.engine.dispose()

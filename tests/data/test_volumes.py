@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.crop_cache import CropCache
+from synanno_dash.data.precomputed import write_volume
 from synanno_dash.data.volumes import VolumeError, VolumeRegistry, VolumeSet, normalize_url
 
 SOURCE_RES = Resolution(4, 4, 40)
@@ -68,18 +69,9 @@ def write_layer(
     layer_type: str = "image",
     chunk_xyz: tuple[int, int, int] = (16, 16, 4),
 ) -> Layer:
-    from cloudvolume import CloudVolume
-
-    size_xyz = data_zyx.shape[::-1]
-    info = CloudVolume.create_new_info(
-        1, layer_type, str(data_zyx.dtype), "raw", list(resolution.as_tuple()),
-        list(offset_xyz), list(size_xyz), chunk_size=list(chunk_xyz),
-    )  # fmt: skip
-    url = "file://" + str(path)
-    cv = CloudVolume(url, info=info, compress=False, progress=False)
-    cv.commit_info()
-    (x0, y0, z0), (sx, sy, sz) = offset_xyz, size_xyz
-    cv[x0 : x0 + sx, y0 : y0 + sy, z0 : z0 + sz] = data_zyx.transpose(2, 1, 0)
+    url = write_volume(
+        path, data_zyx.transpose(2, 1, 0), resolution.as_tuple(), chunk_xyz, layer_type, offset_xyz
+    )
     return Layer(url, offset_xyz, data_zyx)
 
 

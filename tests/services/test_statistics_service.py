@@ -15,10 +15,12 @@ from synanno_dash.core.labels import Category, Label
 from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
+from synanno_dash.services.session import NoDatasetError, open_session
 from synanno_dash.services.statistics import (
     Scope,
     StatisticsError,
     collect_statistics,
+    session_statistics,
 )
 from synanno_dash.settings import Settings
 
@@ -63,7 +65,7 @@ def test_a_neuron_review_scored_against_the_demo_ground_truth(ctx: AppContext, d
     _prepared(ctx, "s1", _form(demo_info))
     truth = _truth(demo_info)
     for page in (1, 2, 3, 4):
-        review.load_page(ctx, "s1", page)
+        review.load_page(open_session(ctx, "s1"), page)
     reviewed = [i for i in ctx.store.instances("s1") if i.seen]
     errors = [i for i in reviewed if truth[i.synapse.materialization_index] != "none"]
     correct = [i for i in reviewed if truth[i.synapse.materialization_index] == "none"]
@@ -73,14 +75,15 @@ def test_a_neuron_review_scored_against_the_demo_ground_truth(ctx: AppContext, d
     found, missed = errors[:-1], errors[-1]
     for n, item in enumerate(found):
         kind = truth[item.synapse.materialization_index]
-        review.set_label(ctx, "s1", item.instance_id, Label.INCORRECT)
+        review.set_label(open_session(ctx, "s1"), item.instance_id, Label.INCORRECT)
         named = Category.MERGED if n == 0 else Category(kind)
-        ctx.store.edit("s1", item.instance_id, category=named)
-    review.set_label(ctx, "s1", correct[0].instance_id, Label.INCORRECT)
-    ctx.store.edit("s1", correct[0].instance_id, category=Category.CUSTOM, custom_category="odd")
-    review.set_label(ctx, "s1", correct[1].instance_id, Label.UNSURE)
+        review.set_category(open_session(ctx, "s1"), item.instance_id, named)
+    review.set_label(open_session(ctx, "s1"), correct[0].instance_id, Label.INCORRECT)
+    review.set_custom_category(open_session(ctx, "s1"), correct[0].instance_id, "odd")
+    review.set_label(open_session(ctx, "s1"), correct[1].instance_id, Label.UNSURE)
 
-    result = collect_statistics(ctx.store, "s1")  # ground truth found beside the table
+    # the statistics view's call; the ground truth is found beside the table
+    result = session_statistics(open_session(ctx, "s1"))
     acc = result.accuracy.value
     assert acc is not None, result.accuracy.message
     assert acc.ground_truth.name == "ground_truth.csv"
@@ -124,10 +127,10 @@ def test_a_neuron_review_scored_against_the_demo_ground_truth(ctx: AppContext, d
 def test_two_reviewers_of_the_neuron_agree_or_not(ctx: AppContext, demo_info) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
     for sid in ("r1", "r2"):
         _prepared(ctx, sid, _form(demo_info))
-        review.load_page(ctx, sid, 1)
-    review.set_label(ctx, "r1", 0, Label.INCORRECT)
-    review.set_label(ctx, "r2", 0, Label.INCORRECT)
-    review.set_label(ctx, "r2", 3, Label.UNSURE)
+        review.load_page(open_session(ctx, sid), 1)
+    review.set_label(open_session(ctx, "r1"), 0, Label.INCORRECT)
+    review.set_label(open_session(ctx, "r2"), 0, Label.INCORRECT)
+    review.set_label(open_session(ctx, "r2"), 3, Label.UNSURE)
     result = collect_statistics(ctx.store, "r1", Scope.DATASET)
     assert [s.session_id for s in result.sessions] == ["r1", "r2"]
     assert result.neuron_sessions == ("r1", "r2")
@@ -147,8 +150,8 @@ def test_volume_centric_table_without_neuron_ids(ctx: AppContext, demo_info, tmp
     frame.drop(columns=["pre_neuron_id", "post_neuron_id"]).to_csv(table, index=False)
     _prepared(ctx, "v", _form(demo_info, mode="volume", table=str(table),
                               box=("0, 0, 0", "256, 256, 64")))  # fmt: skip
-    review.load_page(ctx, "v", 1)
-    review.set_label(ctx, "v", 1, Label.INCORRECT)
+    review.load_page(open_session(ctx, "v"), 1)
+    review.set_label(open_session(ctx, "v"), 1, Label.INCORRECT)
     result = collect_statistics(ctx.store, "v")
     assert "volume-centric" in result.compartments.message
     assert result.neurons.value is None and "no pre or post neuron ids" in result.neurons.message
@@ -164,6 +167,8 @@ def test_volume_centric_table_without_neuron_ids(ctx: AppContext, demo_info, tmp
 def test_bad_input_gets_messages_not_exceptions(ctx: AppContext, demo_info, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
     with pytest.raises(StatisticsError, match="has no dataset open"):
         collect_statistics(ctx.store, "nobody")
+    with pytest.raises(NoDatasetError):
+        session_statistics(open_session(ctx, "nobody"))
     config = _prepared(ctx, "e", _form(demo_info))
     ctx.store.replace_instances("e", [])
     empty = collect_statistics(ctx.store, "e", Scope.DATASET)
@@ -176,7 +181,7 @@ def test_bad_input_gets_messages_not_exceptions(ctx: AppContext, demo_info, tmp_
     _prepared(ctx, "f", _form(demo_info))
     unreviewed = collect_statistics(ctx.store, "f")
     assert "Nothing has been reviewed yet" in unreviewed.compartments.message
-    review.load_page(ctx, "f", 1)
+    review.load_page(open_session(ctx, "f"), 1)
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("row,kind\n1,none\n")
     bad = collect_statistics(ctx.store, "f", ground_truth=wrong)
@@ -194,7 +199,7 @@ def test_ground_truth_named_after_the_table(ctx: AppContext, demo_info, tmp_path
     shutil.copy(Path(demo_info.out_dir) / "synapses.csv", folder / "cells.csv")
     shutil.copy(Path(demo_info.out_dir) / "ground_truth.csv", folder / "cells_ground_truth.csv")
     _prepared(ctx, "n", _form(demo_info, table=str(folder / "cells.csv")))
-    review.load_page(ctx, "n", 1)
+    review.load_page(open_session(ctx, "n"), 1)
     result = collect_statistics(ctx.store, "n")
     assert result.accuracy.value is not None
     assert result.accuracy.value.ground_truth.name == "cells_ground_truth.csv"

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synanno_dash.core.labels import Category
+from synanno_dash.settings import DEFAULT_CATEGORIES, load_settings, parse_categories
+
+
+def test_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("APP_IP=0.0.0.0\nAPP_PORT=9001\n")
+    for name in ("APP_IP", "APP_PORT", "SYNANNO_CATEGORIES"):
+        monkeypatch.setenv(name, "")  # remembers the original, so .env's values are undone
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("APP_PORT", "9002")
+    settings = load_settings(env_file)
+    assert (settings.host, settings.port) == ("0.0.0.0", 9002)
+    assert settings.categories == DEFAULT_CATEGORIES
+    assert Category.FALSE_NEGATIVE not in DEFAULT_CATEGORIES
+
+
+def test_categories_are_configurable_and_checked() -> None:
+    assert parse_categories("merged, false_positive,custom") == (
+        Category.MERGED, Category.FALSE_POSITIVE)
+    with pytest.raises(ValueError, match="unknown categories"):
+        parse_categories("merged, wobbly")
+
+
+def test_cache_sizes_come_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synanno_dash.services.context import AppContext
+
+    monkeypatch.setenv("SYNANNO_TILE_CACHE_BYTES", "1000")
+    monkeypatch.setenv("SYNANNO_MAX_VOLUME_SETS", "2")
+    monkeypatch.setenv("SYNANNO_MAX_NEURON_VIEWS", "3")
+    monkeypatch.setenv("SYNANNO_MAX_VIEWERS", "5")
+    settings = load_settings(None).with_changes(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 's.db'}"
+    )
+    resources = AppContext.create(settings)
+    assert resources.tile_images.max_size == 1000
+    assert resources.volumes.max_sets == 2 and resources.neurons.max_size == 3
+    assert settings.max_viewers == 5
+    resources.executor.shutdown()
