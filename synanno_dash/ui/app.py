@@ -20,6 +20,7 @@ from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
+from synanno_dash.ui.tile_route import add_tile_image_route
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UNUSED_SESSION_IDLE_S = 30 * 24 * 3600  # ids issued to visitors who never opened anything
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
     register_local_data_route(app.server, context.data_folder, context.ng_origin_allowed)
     add_reset_route(app.server, context)
+    add_tile_image_route(app.server)
     app.layout = html.Div(
         [
             shell.layout(),
