@@ -255,3 +255,14 @@ EXD_NEW = "exd-new"
 
 # ---- Open Data: SWC skeleton upload (neuron-centric) ----
 OD_SWC_STATUS = "od-swc-status"
+
+
+# ---- background jobs (``ui.jobs``): one panel per job, its parts named by ``job`` ----
+JOB_PARTS = ("panel", "running", "bar", "text", "cancel", "status")
+
+
+def job(name: str, part: str) -> str:
+    """The id of a part (``JOB_PARTS``) of the job panel ``name``."""
+    if part not in JOB_PARTS:
+        raise ValueError(f"a job panel has no part {part!r}; parts: {JOB_PARTS}")
+    return f"job-{name}-{part}"
