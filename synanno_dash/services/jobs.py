@@ -99,6 +99,15 @@ class Job:
             self._last_report_s,
         )
 
+    def bytes_read(self, what: str) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` callback in bytes (the data layer's table
+        conversion) reporting "``what``: 12 of 80 MB"."""
+
+        def progress(done: int, total: int) -> None:
+            self.report(done / max(1, total), f"{what}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB")
+
+        return progress
+
 
 # -- the queue: Celery with Redis ---------------------------------------------------------------
 CELERY_APP_NAME = "synanno_dash"

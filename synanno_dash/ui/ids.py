@@ -66,6 +66,12 @@ OD_SUBMIT = "od-submit"
 OD_SUBMIT_STATUS = "od-submit-status"
 OD_READY = "od-ready"
 OD_START = "od-start"
+OD_DEMO_ALERT = "od-demo-alert"  # shown when the demo dataset is missing
+OD_DEMO_WRITE = "od-demo-write"
+# background jobs of Open Data (``ui.jobs`` panels)
+OD_SUBMIT_JOB = "od-submit"
+OD_NEURONS_JOB = "od-neurons"
+OD_DEMO_JOB = "od-demo"
 OD_FEEDBACK_SUFFIX = "-feedback"
 
 
