@@ -1,5 +1,5 @@
-"""Command line: ``synanno-dash serve``, ``demo --out DIR``, ``convert-table PATH`` and
-``report --session ID --out FILE``."""
+"""Command line: ``synanno-dash serve``, ``worker``, ``demo --out DIR``, ``convert-table PATH``
+and ``report --session ID --out FILE``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,30 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
     print(f"SynAnno Dash on http://{settings.host}:{settings.port}/", flush=True)
     app.run(host=settings.host, port=settings.port, debug=args.debug or settings.debug)
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """A Celery worker running the app's background jobs (``services.jobs``)."""
+    if args.data_dir:
+        settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
+    if args.processes:
+        settings = settings.with_changes(job_worker_processes=args.processes)
+    if not settings.redis_url:
+        print(
+            "synanno-dash worker needs SYNANNO_REDIS_URL (for example redis://127.0.0.1:6379/0),"
+            " the same as the app's; without it the app runs its jobs itself.",
+            file=sys.stderr,
+        )
+        return 2
+    from synanno_dash.services.jobs import worker_arguments
+    from synanno_dash.ui.app import create_app
+    from synanno_dash.ui.jobs import app_job_manager
+
+    # The app registers its jobs as Celery tasks; the worker runs them.
+    manager = app_job_manager(create_app(settings))
+    extra = ["--hostname", args.name] if args.name else []
+    manager.handle.worker_main(worker_arguments(settings, extra))
     return 0
 
 
@@ -64,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
     serve.add_argument("--no-demo", action="store_true", help="do not generate the demo data")
     serve.add_argument("--debug", action="store_true", help="Dash debug mode")
+    worker = sub.add_parser(
+        "worker", help="run background jobs from Redis (SYNANNO_REDIS_URL; Celery worker)"
+    )
+    worker.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR), as the app's")
+    worker.add_argument(
+        "--processes", type=int, help="jobs run at once (env SYNANNO_JOB_WORKER_PROCESSES)"
+    )
+    worker.add_argument("--name", help="worker name, unique per machine (default celery@host)")
     demo = sub.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--out", help="folder to write into (default: <data dir>/demo)")
     demo.add_argument("--seed", type=int, default=0)
@@ -78,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.command == "demo":
         return _demo(args, settings)
+    if args.command == "worker":
+        return _worker(args, settings)
     if args.command == "convert-table":
         return cli_tables.run(args, settings)
     if args.command == "report":

@@ -54,6 +54,13 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
     trusted_proxies: int = 0
+    # Background jobs (``services.jobs``): empty runs them in processes of this machine
+    # (results in ``jobs_dir``); a Redis URL queues them for ``synanno-dash worker``.
+    redis_url: str = ""
+    # Seconds after which a job whose worker died unacknowledged is handed to another
+    # worker (Redis only); longer than the longest job, or a job may run twice.
+    job_redelivery_s: int = 600
+    job_worker_processes: int = 2  # processes of one ``synanno-dash worker``
 
     @property
     def demo_dir(self) -> Path:
@@ -62,6 +69,11 @@ class Settings:
     @property
     def table_cache_dir(self) -> Path:
         return self.data_dir / "tables"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Background jobs' results and progress on one machine (a diskcache folder)."""
+        return self.data_dir / "jobs"
 
     @property
     def effective_database_url(self) -> str:
@@ -97,6 +109,13 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         else defaults.categories,
         max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
         trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
+        redis_url=env.get("SYNANNO_REDIS_URL", "").strip(),
+        job_redelivery_s=_positive_int(
+            env, "SYNANNO_JOB_REDELIVERY_S", defaults.job_redelivery_s
+        ),
+        job_worker_processes=_positive_int(
+            env, "SYNANNO_JOB_WORKER_PROCESSES", defaults.job_worker_processes
+        ),
     )
 
 

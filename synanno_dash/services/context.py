@@ -14,6 +14,7 @@ in the store (``data_token``), and the route answers only that viewer's origin.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -74,6 +75,10 @@ class AppContext:
     # per chunk the viewer fetches). Bounded by the folders of the datasets shown.
     _folders: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # The process that made these resources, and the resources of a process forked from it
+    # (a background job's), made on its first use there.
+    owner_pid: int = field(default_factory=os.getpid, init=False, repr=False)
+    _forked: AppContext | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AppContext:
@@ -88,6 +93,22 @@ class AppContext:
             neurons=BoundedCache(settings.max_neuron_views),
             tile_images=BoundedCache(settings.tile_cache_bytes, _slice_images_size),
         )
+
+    def in_this_process(self) -> AppContext:
+        """These resources as the current process may use them: ``self`` in the process
+        that made them; in a process forked from it (a background job's), resources of its
+        own on the same settings, made once per process. Database connections, threads and
+        locks never cross a fork (another thread may have held a lock at that moment)."""
+        if os.getpid() == self.owner_pid:
+            return self
+        forked = self._forked
+        if forked is None or forked.owner_pid != os.getpid():
+            # Drop the parent's pooled connections without closing them: closing would end
+            # the parent's connections to the database server too.
+            self.store.engine.dispose(close=False)
+            forked = AppContext.create(self.settings)
+            self._forked = forked
+        return forked
 
     def run_in_background(self, work: Callable[..., object], *args: object) -> Future[object]:
         """Run ``work(*args)`` on the background executor (errors are logged, not raised)."""

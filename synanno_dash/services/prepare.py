@@ -25,6 +25,7 @@ from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review, selection
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.jobs import Job
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 from synanno_dash.services.session import Session, open_session
 
@@ -67,10 +68,13 @@ def _open_volumes(
 
 
 def _open_table(
-    resources: AppContext, form: OpenDataForm, errors: dict[str, str]
+    resources: AppContext, form: OpenDataForm, errors: dict[str, str], job: Job
 ) -> SynapseTable | None:
+    """The table, converted on its first opening (progress in bytes of the file)."""
     try:
-        return resources.tables.get(form.table.strip())
+        return resources.tables.get(
+            form.table.strip(), progress=job.bytes_read("converting the synapse table")
+        )
     except TableError as exc:
         errors["table"] = str(exc)
         return None
@@ -105,8 +109,18 @@ def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
     return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
 
 
-def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
-    """Check every field; when all are fine, store the config and the instances."""
+def prepare_session(
+    resources: AppContext,
+    session_id: str,
+    form: OpenDataForm,
+    job: Job | None = None,
+    prefetch: bool = True,
+) -> PrepareOutcome:
+    """Check every field; when all are fine, store the config and the instances. ``job``
+    hears of the progress; ``prefetch`` reads the first page meanwhile (not in a job process,
+    whose caches end with it)."""
+    job = job or Job()
+    job.report(0.0, "opening the volumes", force=True)
     outcome = PrepareOutcome()
     parsed, errors = parse_form(form)
     outcome.errors.update(errors)
@@ -118,7 +132,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     )
     table = None
     if form.table.strip() and "table" not in errors:
-        table = _open_table(resources, form, errors)
+        job.report(0.1, "opening the synapse table", force=True)
+        table = _open_table(resources, form, errors, job.part(0.1, 0.5))
     restored = parsed.get("session_json")
     if volumes is None or errors or (table is None and restored is None):
         return outcome
@@ -162,12 +177,14 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         page, stage_times = restored.page, restored.proofread_time
     else:
         assert table is not None
+        job.report(0.5, "selecting the synapses", force=True)
         count = _count_selection(table, config, errors)
         if count is None:
             return outcome
         if not selection.stored_whole(config, count):
             items, selection_total = [], count
         elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+            job.report(0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments")
             try:
                 view = neuron_view(resources, config)
                 items = neuron_instances(view, _select(table, config), config)
@@ -178,14 +195,16 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
+    stored = f"{len(items):,} instances" if selection_total is None else "the review"
+    job.report(0.9, f"storing {stored}", force=True)
     resources.volumes.adopt(config, volumes)
     store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
     )
-    # read and encode the first page meanwhile
-    review.prefetch(open_session(resources, session_id), page)
+    if prefetch:  # read and encode the first page meanwhile
+        review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
     outcome.instance_count = len(items) if selection_total is None else selection_total
     return outcome
@@ -212,14 +231,31 @@ def store_prepared(
     )
 
 
-def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
-    """Open Data Submit for a browser session: ``prepare_session``, then the session reads
-    its new configuration."""
-    outcome = prepare_session(session.resources, session.session_id, form)
+def submit_open_data(
+    session: Session, form: OpenDataForm, job: Job | None = None
+) -> PrepareOutcome:
+    """Open Data Submit for a browser session, as a background job: ``prepare_session``
+    (the first page is read afterwards, by ``prefetch_first_page`` in the app's process),
+    then the session reads its new configuration."""
+    outcome = prepare_session(session.resources, session.session_id, form, job, prefetch=False)
     session.forget_config()
     return outcome
 
 
-def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
-    """The neurons of a synapse table with their synapse counts (``TableError``)."""
-    return session.resources.tables.get(table_url).neurons()
+def prefetch_first_page(session: Session) -> None:
+    """Read and encode the session's current page in the background (after a Submit)."""
+    if session.has_dataset:
+        review.prefetch(session, review.last_page(session))
+
+
+def table_neurons(
+    session: Session, table_url: str, job: Job | None = None
+) -> list[NeuronCount]:
+    """The neurons of a synapse table with their synapse counts (``TableError``); the table
+    is converted on its first opening (``job`` hears of it)."""
+    job = job or Job()
+    table = session.resources.tables.get(
+        table_url, progress=job.part(0.0, 0.8).bytes_read("converting the synapse table")
+    )
+    job.report(0.8, "counting the synapses of each neuron", force=True)
+    return table.neurons()

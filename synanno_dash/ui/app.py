@@ -17,6 +17,7 @@ from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.jobs import install_job_manager
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=_report_callback_error,
     )
     app.index_string = with_client_ids(app.index_string)
+    install_job_manager(app, settings)
     register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context

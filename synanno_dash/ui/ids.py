@@ -66,6 +66,12 @@ OD_SUBMIT = "od-submit"
 OD_SUBMIT_STATUS = "od-submit-status"
 OD_READY = "od-ready"
 OD_START = "od-start"
+OD_DEMO_ALERT = "od-demo-alert"  # shown when the demo dataset is missing
+OD_DEMO_WRITE = "od-demo-write"
+# background jobs of Open Data (``ui.jobs`` panels)
+OD_SUBMIT_JOB = "od-submit"
+OD_NEURONS_JOB = "od-neurons"
+OD_DEMO_JOB = "od-demo"
 OD_FEEDBACK_SUFFIX = "-feedback"
 
 
@@ -261,3 +267,14 @@ EXD_NEW = "exd-new"
 
 # ---- Open Data: SWC skeleton upload (neuron-centric) ----
 OD_SWC_STATUS = "od-swc-status"
+
+
+# ---- background jobs (``ui.jobs``): one panel per job, its parts named by ``job`` ----
+JOB_PARTS = ("panel", "running", "bar", "text", "cancel", "status")
+
+
+def job(name: str, part: str) -> str:
+    """The id of a part (``JOB_PARTS``) of the job panel ``name``."""
+    if part not in JOB_PARTS:
+        raise ValueError(f"a job panel has no part {part!r}; parts: {JOB_PARTS}")
+    return f"job-{name}-{part}"

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 
+import dash
 import flask
 
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.session import (
+    NoDatasetError,
     Session,
     open_session,
     session_is_known,
@@ -48,6 +50,20 @@ def current_session() -> Session:
         found = open_session(app_context(), session_id())
         flask.g.synanno_session = found
     return found
+
+
+def job_session() -> Session:
+    """The browser session of a background job (``ui.jobs``), which runs outside the
+    request: the app is Dash's current one, the id the cookie the request carried (Dash keeps
+    it for the job), the resources those of this process. A cookie naming no session the
+    server issued opens nothing (``NoDatasetError``)."""
+    resources = dash.get_app().server.extensions[EXTENSION_KEY]
+    assert isinstance(resources, AppContext)
+    resources = resources.in_this_process()
+    cookie = str(dash.ctx.cookies.get(COOKIE, ""))
+    if not (_WELL_FORMED.match(cookie) and session_is_known(resources, cookie)):
+        raise NoDatasetError()
+    return open_session(resources, cookie)
 
 
 def issue_session_id() -> str:

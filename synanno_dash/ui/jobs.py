@@ -1,0 +1,196 @@
+"""Background jobs in the browser: the job queue of an app, the job panel (progress bar,
+what the job is doing, Cancel, its outcome) and ``job_callback``, which runs a use case as a
+Dash background callback with that panel.
+
+Use (a view's ``register_callbacks(app)``)::
+
+    job_panel("export-layer")                       # in the layout, once per job
+    job_callback(app, "export-layer", "Writing the layer", write_layer_job,
+                 [Output(ids.EXD_LAYER_STATUS, "children")],
+                 [Input(ids.EXD_LAYER_BUTTON, "n_clicks")],
+                 start=ids.EXD_LAYER_BUTTON)
+
+    def write_layer_job(job: Job, session: Session, clicks: int) -> list: ...
+
+The work function gets a ``services.jobs.Job`` (progress) and the browser's ``Session``; its
+return value sets ``outputs``. A ``JobError`` (or ``NoDatasetError``) shows its message in the
+panel and leaves the outputs as they were; anything else is logged and the panel says which
+job failed. While the job runs, the start button is disabled and the panel shows the bar and
+Cancel; Cancel stops the job's process.
+
+Developer notes
+- The queue is Dash's: ``DiskcacheManager`` (a process per job, results in
+  ``Settings.jobs_dir``) or, with ``SYNANNO_REDIS_URL``, ``CeleryManager`` on
+  ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``).
+- Dash keys a job's result by its function and arguments; two browsers clicking the same
+  button would share a key. ``_OwnKeys`` gives every job a key of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import diskcache
+from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
+
+from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
+from synanno_dash.services.session import NoDatasetError, Session
+from synanno_dash.settings import Settings
+from synanno_dash.ui import ids
+from synanno_dash.ui.session import job_session
+
+log = logging.getLogger(__name__)
+MANAGER_KEY = "synanno_jobs"
+POLL_INTERVAL_MS = 500
+HIDDEN = {"display": "none"}
+SHOWN = {"display": "block"}
+Work = Callable[..., Any]
+
+
+class _OwnKeys:
+    """A fresh result key per job (never shared by two browsers or two clicks)."""
+
+    def build_cache_key(self, *_args: object, **_kwargs: object) -> str:
+        return secrets.token_hex(32)
+
+
+class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
+    pass
+
+
+class _CeleryJobs(_OwnKeys, CeleryManager):
+    pass
+
+
+def job_manager(settings: Settings) -> DiskcacheManager | CeleryManager:
+    """The app's job queue: Celery on ``settings.redis_url`` when set, else processes of this
+    machine with results in ``settings.jobs_dir``."""
+    if settings.redis_url:
+        return _CeleryJobs(celery_app(settings))
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)))
+
+
+def install_job_manager(app: dash.Dash, settings: Settings) -> None:
+    """Give ``app`` its job queue (before its callbacks are registered)."""
+    app.server.extensions[MANAGER_KEY] = job_manager(settings)
+
+
+def app_job_manager(app: dash.Dash) -> DiskcacheManager | CeleryManager:
+    return app.server.extensions[MANAGER_KEY]
+
+
+def job_panel(name: str, note: str = "") -> html.Div:
+    """The panel of the job ``name``: while it runs, a progress bar, what it is doing and
+    Cancel; afterwards its outcome (an error says what to do)."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Progress(
+                        id=ids.job(name, "bar"), value=0, striped=True, animated=True,
+                        className="mb-1", style={"height": "1.2rem"},
+                    ),  # fmt: skip
+                    html.Div(
+                        [
+                            html.Span(id=ids.job(name, "text"), className="small me-2"),
+                            dbc.Button(
+                                "Cancel", id=ids.job(name, "cancel"), size="sm",
+                                color="outline-danger",
+                            ),  # fmt: skip
+                        ],
+                        className="d-flex align-items-center",
+                    ),
+                ],
+                id=ids.job(name, "running"),
+                style=HIDDEN,
+            ),
+            html.Div(note, id=ids.job(name, "status"), className="small"),
+        ],
+        id=ids.job(name, "panel"),
+        className="sd-job-panel",
+    )
+
+
+def _failure(title: str, error: Exception) -> html.Span:
+    if isinstance(error, JobError | NoDatasetError):
+        message = str(error)
+    else:
+        log.exception("job %r failed", title, exc_info=error)
+        message = (
+            f"{title} failed on the server ({type(error).__name__}); nothing was changed. "
+            "Try again; if it fails again, the server log has the details."
+        )
+    return html.Span(message, className="text-danger")
+
+
+def _progress(set_progress: Callable[[tuple[int, str]], None]) -> Callable[[JobProgress], None]:
+    def sink(progress: JobProgress) -> None:
+        set_progress((progress.percent, progress.text))
+
+    return sink
+
+
+def job_callback(
+    app: dash.Dash,
+    name: str,
+    title: str,
+    work: Work,
+    outputs: Sequence[Output],
+    inputs: Sequence[Input],
+    states: Sequence[State] = (),
+    start: str | Sequence[str] = (),
+    done_text: str = "",
+) -> None:
+    """Run ``work(job, session, *inputs, *states)`` as a background job of ``app`` whose
+    panel is ``job_panel(name)``; its return value (one value per output, a list for several)
+    sets ``outputs``. ``start``: the ids of buttons disabled while it runs. ``title`` names
+    the job in messages ("Writing the layer"); ``done_text`` is the panel's text after it."""
+    multiple = len(outputs) != 1
+    starts = [start] if isinstance(start, str) else list(start)
+
+    def run(set_progress: Callable[[tuple[int, str]], None], *args: object) -> list[object]:
+        set_progress((0, f"{title}: starting"))
+        job = Job(_progress(set_progress))
+        try:
+            session: Session = job_session()
+            result = work(job, session, *args)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a message
+            return [*([no_update] * len(outputs)), _failure(title, error)]
+        values = list(result) if multiple else [result]
+        return [*values, done_text]
+
+    app.callback(
+        [*outputs, Output(ids.job(name, "status"), "children")],
+        list(inputs),
+        list(states),
+        background=True,
+        manager=app_job_manager(app),
+        progress=[Output(ids.job(name, "bar"), "value"), Output(ids.job(name, "text"), "children")],
+        progress_default=[0, ""],
+        running=[
+            (Output(ids.job(name, "running"), "style"), SHOWN, HIDDEN),
+            (Output(ids.job(name, "status"), "style"), HIDDEN, SHOWN),
+            *[(Output(button, "disabled"), True, False) for button in starts],
+        ],
+        cancel=[Input(ids.job(name, "cancel"), "n_clicks")],
+        interval=POLL_INTERVAL_MS,
+        prevent_initial_call=True,
+    )(run)
+    app.callback(
+        Output(ids.job(name, "status"), "children", allow_duplicate=True),
+        Input(ids.job(name, "cancel"), "n_clicks"),
+        prevent_initial_call=True,
+    )(_cancelled_text(title))
+
+
+def _cancelled_text(title: str) -> Callable[[int | None], object]:
+    def cancelled(_clicks: int | None) -> object:
+        return html.Span(f"{title}: cancelled.", className="text-warning")
+
+    return cancelled
