@@ -35,7 +35,10 @@ def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-BATCH_ROWS = 250_000  # with one DuckDB thread: peak memory ~450 MB while building
+# With one DuckDB thread and its build memory limit (tables.BUILD_MEMORY_LIMIT), building
+# peaks near 420 MB (bench_big_table.py, "side files"); 250,000 rows and a million held with
+# DuckDB at 300 MB peaked at 758 MB.
+BATCH_ROWS = 100_000
 
 
 # snappy, not zstd: zstd saves a third of the disk but a neuron query, which decodes a whole
@@ -47,7 +50,7 @@ _WRITER_OPTIONS: dict[str, Any] = {
     "compression": "snappy",
     "write_statistics": False,
 }
-BUFFER_ROWS = 1_000_000  # rows held back to make row groups larger (~110 MB)
+BUFFER_ROWS = 700_000  # rows held back to make row groups larger (~75 MB)
 
 
 class _PartWriters:
