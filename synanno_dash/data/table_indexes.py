@@ -36,8 +36,8 @@ def _quote(path: Path | str) -> str:
 
 
 # With one DuckDB thread and its build memory limit (tables.BUILD_MEMORY_LIMIT), building
-# peaks near 420 MB (bench_big_table.py, "side files"); 250,000 rows and a million held with
-# DuckDB at 300 MB peaked at 758 MB.
+# peaked at 472 MB at 5 x 10^7 rows (413 MB at 5 x 10^6); 250,000 rows and a million held,
+# DuckDB at 300 MB and one file per part peaked at 758 MB.
 BATCH_ROWS = 100_000
 
 
@@ -53,7 +53,7 @@ _WRITER_OPTIONS: dict[str, Any] = {
 BUFFER_ROWS = 700_000  # rows held back to make row groups larger (~75 MB)
 
 
-ROW_GROUPS_PER_FILE = 32  # a writer keeps every row group's metadata until it closes
+ROW_GROUPS_PER_FILE = 8  # a writer keeps every row group's metadata until it closes
 
 
 class _PartWriters:

@@ -53,7 +53,7 @@ INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and
 MEMORY_LIMIT = "300MB"
 # Building side files streams the table through Arrow batches held in Python (table_indexes);
 # DuckDB needs little for that scan, and what it is allowed adds to the peak (758 MB at 5 x 10^7
-# rows with 300 MB, about 420 MB with 100 MB and the smaller batches of table_indexes).
+# rows with 300 MB, 472 MB with 100 MB and the smaller batches and files of table_indexes).
 BUILD_MEMORY_LIMIT = "100MB"
 _TWO_64 = 2**64
 _SELECT = ", ".join(COLUMNS)
