@@ -219,7 +219,9 @@ def prepare_session(
             synapses, config.table_resolution, config.target_resolution
         )
         if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
-            job.report(0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments")
+            job.report(
+                0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
+            )
             try:
                 items = neuron_instances(neuron_view(resources, config), synapses, config)
             except NeuronError as exc:
