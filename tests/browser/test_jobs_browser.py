@@ -78,12 +78,14 @@ def test_an_export_shows_its_progress_and_completes(  # type: ignore[no-untyped-
 
 
 def _job_processes(server: ServerProcess) -> list[int]:
-    """The server's job processes (the fork server they come from left out)."""
+    """The server's job processes: those of its fork server (``ui.jobs``)."""
     assert server.process is not None
     return [
-        p.pid for p in psutil.Process(server.process.pid).children(recursive=True)
-        if "forkserver" not in " ".join(p.cmdline())
-    ]  # fmt: skip
+        job.pid
+        for helper in psutil.Process(server.process.pid).children()
+        if "forkserver" in " ".join(helper.cmdline())
+        for job in helper.children()
+    ]
 
 
 def _alive(pids: list[int]) -> list[int]:
