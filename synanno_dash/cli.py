@@ -25,7 +25,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_demo:
         _ensure_demo(settings.demo_dir)
     from synanno_dash.ui.app import create_app
+    from synanno_dash.ui.jobs import start_job_processes
 
+    start_job_processes(settings)
     app = create_app(settings)
     print(f"SynAnno Dash on http://{settings.host}:{settings.port}/", flush=True)
     app.run(host=settings.host, port=settings.port, debug=args.debug or settings.debug)

@@ -80,9 +80,7 @@ class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
         callback = next(name for name, fn in self.func_registry.items() if fn is job_fn)
-        processes = multiprocess.get_context("forkserver")
-        processes.set_forkserver_preload(FORK_SERVER_PRELOAD)
-        process = processes.Process(
+        process = _job_processes().Process(
             target=run_job_process,
             args=(self.factory, self.settings, callback, key, self._make_progress_key(key),
                   args, dict(context)),  # fmt: skip
@@ -90,6 +88,22 @@ class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
         )
         process.start()
         return int(process.pid)
+
+
+def _job_processes() -> Any:
+    processes = multiprocess.get_context("forkserver")
+    processes.set_forkserver_preload(FORK_SERVER_PRELOAD)
+    return processes
+
+
+def start_job_processes(settings: Settings) -> None:
+    """Start the fork server now (its imports take seconds), not on the first job; in the
+    process that serves requests, before it starts threads. Nothing to do with Redis."""
+    if not settings.redis_url:
+        from multiprocess import forkserver
+
+        _job_processes()
+        forkserver.ensure_running()
 
 
 def run_job_process(
