@@ -6,8 +6,9 @@
 
 Developer notes
 - The page shows this browser's viewer; `c` records a candidate and draws a yellow marker in
-  the Neuroglancer service (``ViewerRegistry`` there), whichever app worker served the page. A ~300 ms interval, running only while the
-  viewer shows, copies the candidates into the list beside it.
+  the Neuroglancer service (``ViewerRegistry`` there), whichever app worker served the page.
+  A ~300 ms interval, running only while the viewer shows, copies the candidates into the
+  list beside it (any worker reads them from the service).
 - "Done" takes the candidates, closes the viewer and opens one review dialog per candidate:
   the proposed box (the session's crop size around it, ``ng_state.proposed_bbox``) is editable;
   "Save" adds it through ``add_false_negative`` (labelled incorrect, category False negative)

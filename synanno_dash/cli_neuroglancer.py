@@ -114,7 +114,8 @@ class NeuroglancerSupervisor:
     def _spawn(self) -> None:
         command = [
             sys.executable, "-m", "synanno_dash.cli", "neuroglancer", "--host", self.host,
-            "--port", str(self.port), "--max-viewers", str(self.max_viewers), "--parent-pid", str(os.getpid()),
+            "--port", str(self.port), "--max-viewers", str(self.max_viewers),
+            "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
         env = {**os.environ, "SYNANNO_NG_SECRET": self.secret}
         with self._lock:

@@ -32,7 +32,9 @@ COOKIE = "synanno_session"
 EXTENSION_KEY = "synanno"
 COOKIE_MAX_AGE_S = 60 * 60 * 24 * 365
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what services.session.issue_session_id makes
-_STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/", "/neuroglancer/")
+_STATIC_PREFIXES = (
+    "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/", "/neuroglancer/",
+)  # fmt: skip
 
 
 def app_context() -> AppContext:

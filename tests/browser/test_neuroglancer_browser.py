@@ -23,8 +23,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from synanno_dash.core.instances import DatasetConfig
-from synanno_dash.services.context import AppContext
 from synanno_dash.services import ng_state
+from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route, same_origin
 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
 from synanno_dash.services.ng_proxy import PREFIX, register_proxy
@@ -183,7 +183,8 @@ def test_two_sessions_have_their_own_viewers(
 ) -> None:
     chooser = ng_state.chooser_spec(dataset, CENTER, None)
     url_a = show(registry, app_base_url, "a", dataset, chooser)
-    url_b = show(registry, app_base_url, "b", dataset, ng_state.instance_spec(CENTER, PRE, POST, CROP))
+    instance = ng_state.instance_spec(CENTER, PRE, POST, CROP)
+    url_b = show(registry, app_base_url, "b", dataset, instance)
     assert url_a != url_b
     context_a, page_a = open_viewer(browser, url_a, tmp_path)
     context_b, page_b = open_viewer(browser, url_b, tmp_path)

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from synanno_dash.cli_neuroglancer import NeuroglancerSupervisor, free_port
+from tests.browser.test_neuron_browser import PER_PAGE, expected_pages
 from tests.browser.test_ng_integration_browser import (
     POSITION_JS,
     focus_panel,
@@ -31,7 +32,6 @@ from tests.browser.test_ng_integration_browser import (
     viewer_frame,
     wait_for_position,
 )
-from tests.browser.test_neuron_browser import PER_PAGE, expected_pages
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -101,7 +101,9 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def two_workers(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoundRobinProxy]:
+def two_workers(
+    data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RoundRobinProxy]:
     logs = tmp_path_factory.mktemp("two-workers")
     secret = secrets.token_urlsafe(24)
     service = NeuroglancerSupervisor(port=free_port(), secret=secret, max_viewers=8)
