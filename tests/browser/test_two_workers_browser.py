@@ -195,11 +195,12 @@ def test_one_browser_across_two_workers_uses_one_viewer(  # type: ignore[no-unty
     page.keyboard.press("c")
     page.locator("#missed-list li").first.wait_for()
     # Several polls later (alternating workers) the list still shows exactly that one.
-    polls_before = len(served_by(proxy, "_dash-update-component"))
-    page.wait_for_function(
-        "(n) => performance.getEntriesByType('resource')"
-        ".filter(e => e.name.includes('_dash-update-component')).length > n", arg=4,
-    )  # fmt: skip
+    count_js = (
+        "() => performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('_dash-update-component')).length"
+    )
+    seen = int(page.evaluate(count_js))
+    page.wait_for_function(f"() => ({count_js})() >= {seen + 4}")
     assert page.locator("#missed-list li").count() == 1
     page.locator("#missed-done").click()
     page.locator("#missed-review-title").get_by_text("Missed synapse 1 of 1").wait_for()
@@ -212,7 +213,6 @@ def test_one_browser_across_two_workers_uses_one_viewer(  # type: ignore[no-unty
     # Both workers served callbacks, and the viewer's client traffic, throughout.
     callbacks = served_by(proxy, "_dash-update-component")
     assert min(callbacks[0], callbacks[1]) >= 10, callbacks
-    assert polls_before >= 0
     client = served_by(proxy, r"^/neuroglancer/(events|action|state)/")
     assert client[0] >= 1 and client[1] >= 1, client
     assert served_by(proxy, r"^/neuroglancer/action/").total() >= 2  # n and c, through the app
