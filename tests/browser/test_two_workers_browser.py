@@ -207,7 +207,8 @@ def test_one_browser_across_two_workers_uses_one_viewer(  # type: ignore[no-unty
     page.locator("#missed-save").click()
     page.wait_for_url(re.compile(r".*/annotation"))
     page.goto(proxy.url + "/categorize")
-    new_id = demo_info.n_table_rows  # instances 0..n-1 come from the table
+    # an instance added by hand comes after every instance of the review
+    new_id = max(instance_id for page_items in pages for instance_id, _ in page_items) + 1
     page.locator(f'.sd-card[data-instance="{new_id}"]').wait_for()
 
     # Both workers served callbacks, and the viewer's client traffic, throughout.
