@@ -26,10 +26,11 @@ import requests
 from synanno_dash.services.ng_client import service_down_message
 
 PREFIX = "/neuroglancer"
+_TOKEN = r"[A-Za-z0-9_\-]{1,128}"  # Neuroglancer's viewer and request tokens are hex
 CLIENT_PATH = re.compile(
-    r"^(?:v/[^/]+/[@A-Za-z0-9_\-./]*"
-    r"|(?:events|state|action|credentials)/[^/]+"
-    r"|volume_response/[^/]+/[^/]+/(?:info|chunk))$"
+    rf"^(?:v/{_TOKEN}/[@A-Za-z0-9_\-./]*"
+    rf"|(?:events|state|action|credentials)/{_TOKEN}"
+    rf"|volume_response/{_TOKEN}/{_TOKEN}/(?:info|chunk))$"
 )
 STREAM_IDLE_S = 300.0
 CONNECT_TIMEOUT_S = 2.0
@@ -54,9 +55,16 @@ def _stream(upstream: requests.Response) -> Iterator[bytes]:
         upstream.close()
 
 
+def client_path_allowed(subpath: str) -> bool:
+    """Whether ``subpath`` is one of the viewer client's own paths (never the API, never a
+    ``.``/``..`` segment that a URL library would fold into another path)."""
+    segments = subpath.split("/")
+    return bool(CLIENT_PATH.match(subpath)) and not any(s in (".", "..") for s in segments)
+
+
 def forward(upstream_url: str | None, subpath: str) -> flask.Response:
     """Forward this request to the Neuroglancer server at ``upstream_url``."""
-    if not CLIENT_PATH.match(subpath):
+    if not client_path_allowed(subpath):
         return _text(404, "Not a Neuroglancer viewer address.")
     if upstream_url is None:
         return _text(404, "No Neuroglancer viewer has been shown yet.")

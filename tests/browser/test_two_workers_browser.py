@@ -207,9 +207,10 @@ def test_one_browser_across_two_workers_uses_one_viewer(  # type: ignore[no-unty
     page.locator("#missed-save").click()
     page.wait_for_url(re.compile(r".*/annotation"))
     page.goto(proxy.url + "/categorize")
-    # an instance added by hand comes after every instance of the review
-    new_id = max(instance_id for page_items in pages for instance_id, _ in page_items) + 1
-    page.locator(f'.sd-card[data-instance="{new_id}"]').wait_for()
+    new_id = sum(len(tiles) for tiles in pages)  # after the neuron's instances
+    card = page.locator(f'.sd-card[data-instance="{new_id}"]')
+    card.wait_for()
+    assert "table row -1" in card.inner_text()  # added by hand: the saved missed synapse
 
     # Both workers served callbacks, and the viewer's client traffic, throughout.
     callbacks = served_by(proxy, "_dash-update-component")
