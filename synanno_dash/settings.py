@@ -47,6 +47,7 @@ class Settings:
     max_volume_sets: int = 4  # opened datasets (CloudVolume handles)
     max_neuron_views: int = 8  # prepared neurons (a 100,000-node neuron is ~10 MB)
     max_viewers: int = 64  # Neuroglancer viewers, one per browser session using one
+    max_statistics: int = 16  # statistics results (/stats), one per browser session showing it
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
@@ -91,6 +92,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         max_volume_sets=int(env.get("SYNANNO_MAX_VOLUME_SETS", defaults.max_volume_sets)),
         max_neuron_views=int(env.get("SYNANNO_MAX_NEURON_VIEWS", defaults.max_neuron_views)),
         max_viewers=int(env.get("SYNANNO_MAX_VIEWERS", defaults.max_viewers)),
+        max_statistics=_positive_int(env, "SYNANNO_MAX_STATISTICS", defaults.max_statistics),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")
