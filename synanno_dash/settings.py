@@ -54,6 +54,7 @@ class Settings:
     ng_service_url: str = ""
     ng_port: int = 0
     ng_secret: str = ""
+    max_statistics: int = 16  # statistics results (/stats), one per browser session showing it
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
@@ -113,6 +114,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         ng_service_url=env.get("SYNANNO_NG_SERVICE_URL", "").strip(),
         ng_port=_positive_int(env, "SYNANNO_NG_PORT", 0, minimum=0),
         ng_secret=env.get("SYNANNO_NG_SECRET", "").strip(),
+        max_statistics=_positive_int(env, "SYNANNO_MAX_STATISTICS", defaults.max_statistics),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")

@@ -41,6 +41,7 @@ from synanno_dash.settings import Settings
 
 if TYPE_CHECKING:
     from synanno_dash.services.ng_client import ViewerBackend
+    from synanno_dash.services.statistics_jobs import StatisticsJob
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class AppContext:
     neurons: BoundedCache[NeuronViewKey, NeuronView]
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: BoundedCache[Hashable, SliceImages]
+    # The statistics view's latest computation per browser session (running or done).
+    statistics: BoundedCache[str, StatisticsJob]
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(
@@ -95,6 +98,7 @@ class AppContext:
             tables=TableRegistry(cache_dir=settings.table_cache_dir),
             neurons=BoundedCache(settings.max_neuron_views),
             tile_images=BoundedCache(settings.tile_cache_bytes, _slice_images_size),
+            statistics=BoundedCache(settings.max_statistics),
         )
 
     def in_this_process(self) -> AppContext:
