@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=_report_callback_error,
     )
     app.index_string = with_client_ids(app.index_string)
-    install_job_manager(app, settings)
+    install_job_manager(app, settings, create_app)
     register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context

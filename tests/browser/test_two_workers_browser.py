@@ -112,7 +112,7 @@ def two_workers(
         "SYNANNO_NG_SERVICE_URL": service.url, "SYNANNO_NG_SECRET": secret,
         "SYNANNO_DATABASE_URL": f"sqlite:///{logs / 'shared.db'}",
     }  # fmt: skip
-    workers = [ServerProcess(data_dir, logs / f"worker-{n}.log", env) for n in (0, 1)]
+    workers = [ServerProcess(data_dir, logs / f"worker-{n}.log", env=env) for n in (0, 1)]
     try:
         service.wait_ready()
         for worker in workers:
