@@ -210,14 +210,30 @@ class SynapseTable:
         """The next ``limit`` matching synapses with a materialization index above
         ``after_mat`` (``None``: from the start). Keyset paging: page 100,000 costs what
         page 1 does. Pass the last synapse's index of a page to get the next one."""
+        return self._keyset(">", after_mat, limit, neuron_id, bbox)
+
+    def page_before(
+        self, before_mat: int, limit: int, neuron_id: int | None = None, bbox: BBox | None = None
+    ) -> list[Synapse]:
+        """The ``limit`` matching synapses just below materialization index ``before_mat``,
+        in ascending order (the page before a known one, by keyset paging too)."""
+        return self._keyset("<", before_mat, limit, neuron_id, bbox)[::-1]
+
+    def _keyset(
+        self, op: Literal[">", "<"], mat: int | None, limit: int,
+        neuron_id: int | None, bbox: BBox | None,
+    ) -> list[Synapse]:  # fmt: skip
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         sql, params = self._from(neuron_id, bbox)
-        if after_mat is not None:
-            sql += (" AND" if " WHERE " in sql else " WHERE") + " mat > ?"
-            params.append(int(after_mat))
+        if mat is not None:
+            sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {op} ?"
+            params.append(int(mat))
+        order = "mat" if op == ">" else "mat DESC"
         with self._cursor() as cursor:
-            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY mat LIMIT {int(limit)}", params)
+            rows = cursor.execute(
+                f"SELECT {_SELECT}{sql} ORDER BY {order} LIMIT {int(limit)}", params
+            )
             return [_synapse(row) for row in rows.fetchall()]
 
     def get(self, materialization_index: int) -> Synapse | None:

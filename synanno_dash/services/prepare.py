@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import overload
 
 from synanno_dash.core.forms import FieldError, check_box_in_volume
-from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
     Mode,
     Synapse,
     instance_for,
+    synapses_in_target_voxels,
 )
 from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
 from synanno_dash.core.open_data_form import parse_form
 from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
-from synanno_dash.services import review
+from synanno_dash.services import review, selection
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
@@ -32,8 +31,9 @@ from synanno_dash.services.session import Session, open_session
 
 log = logging.getLogger(__name__)
 
-# A session holds its instances in the store; beyond this a box or a neuron must narrow it.
-MAX_INSTANCES = 200_000
+# A neuron-centric review is ordered along the skeleton, so its session stores every instance
+# at Submit; volume-centric reviews of any size are stored page by page (services.selection).
+MAX_NEURON_INSTANCES = 200_000
 
 
 @dataclass
@@ -80,52 +80,11 @@ def _open_table(
         return None
 
 
-@overload
-def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
-
-
-@overload
-def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
-
-
-def _to_target(
-    point: Triple | None, table_res: Resolution | None, target_res: Resolution
-) -> Triple | None:
-    if point is None or table_res is None:
-        return point
-    x, y, z = convert_point(point, table_res, target_res)
-    return (int(round(x)), int(round(y)), int(round(z)))
-
-
-def synapses_in_target_voxels(
-    synapses: list[Synapse], table_res: Resolution | None, target_res: Resolution
-) -> list[Synapse]:
-    if table_res is None or table_res == target_res:
-        return synapses
-    return [
-        Synapse(
-            materialization_index=s.materialization_index,
-            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
-            pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
-            post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
-            pre_neuron_id=s.pre_neuron_id,
-            post_neuron_id=s.post_neuron_id,
-        )
-        for s in synapses
-    ]
-
-
-def _select(
+def _count_selection(
     table: SynapseTable, config: DatasetConfig, errors: dict[str, str]
-) -> list[Synapse] | None:
-    table_box: BBox | None = None
-    if config.bbox_target_vx is not None:
-        table_box = config.bbox_target_vx
-        if config.table_resolution is not None:
-            table_box = config.bbox_target_vx.scaled(
-                config.target_resolution, config.table_resolution
-            )
-    count = table.count(neuron_id=config.neuron_id, bbox=table_box)
+) -> int | None:
+    """How many synapses the session reviews; None (and a message) when none or too many."""
+    count = table.count(neuron_id=config.neuron_id, bbox=selection.table_box(config))
     if count == 0:
         if config.mode == Mode.NEURON:
             errors["neuron_id"] = (
@@ -135,13 +94,19 @@ def _select(
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
-    if count > MAX_INSTANCES:
-        errors["box_start"] = (
-            f"{count:,} synapses match; a session holds at most {MAX_INSTANCES:,}. "
-            "Give a smaller box or choose a neuron."
+    if config.mode == Mode.NEURON and count > MAX_NEURON_INSTANCES:
+        errors["neuron_id"] = (
+            f"neuron {config.neuron_id} has {count:,} synapses; a neuron-centric session holds "
+            f"at most {MAX_NEURON_INSTANCES:,}. Review it volume-centric with a box instead."
         )
         return None
-    return table.query(neuron_id=config.neuron_id, bbox=table_box)
+    return count
+
+
+def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
+    """Every synapse of the selection, in target voxels (selections stored whole)."""
+    synapses = table.query(neuron_id=config.neuron_id, bbox=selection.table_box(config))
+    return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
 
 
 def prepare_session(
@@ -202,6 +167,7 @@ def prepare_session(
             errors["swc"] = str(exc)
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
+    selection_total: int | None = None  # set for a selection stored page by page
     if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
@@ -212,27 +178,28 @@ def prepare_session(
     else:
         assert table is not None
         job.report(0.5, "selecting the synapses", force=True)
-        synapses = _select(table, config, errors)
-        if synapses is None:
+        count = _count_selection(table, config, errors)
+        if count is None:
             return outcome
-        synapses = synapses_in_target_voxels(
-            synapses, config.table_resolution, config.target_resolution
-        )
-        if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+        if not selection.stored_whole(config, count):
+            items, selection_total = [], count
+        elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
             job.report(
                 0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
             )
             try:
-                items = neuron_instances(neuron_view(resources, config), synapses, config)
+                view = neuron_view(resources, config)
+                items = neuron_instances(view, _select(table, config), config)
             except NeuronError as exc:
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
+            synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
     job.report(0.9, f"storing {len(items):,} instances", force=True)
     resources.volumes.adopt(config, volumes)
-    store_prepared(resources, session_id, config, items, page, stage_times)
+    store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
@@ -240,7 +207,7 @@ def prepare_session(
     if prefetch:  # read and encode the first page meanwhile
         review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
-    outcome.instance_count = len(items)
+    outcome.instance_count = len(items) if selection_total is None else selection_total
     return outcome
 
 
@@ -251,11 +218,18 @@ def store_prepared(
     items: list[Instance],
     page: int = 1,
     stage_times: dict | None = None,
+    selection_total: int | None = None,
 ) -> None:
-    """Replace the session's review with a new one (the old edit log goes with it)."""
+    """Replace the session's review with a new one (the old edit log goes with it).
+    ``selection_total``: the size of a selection stored page by page (``items`` empty)."""
     resources.store.save_config(session_id, config)
     resources.store.replace_instances(session_id, items)
-    resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+    resources.store.update_state(
+        session_id,
+        page=page,
+        stage_times=dict(stage_times or {}),
+        **{selection.SELECTION_TOTAL_KEY: selection_total},
+    )
 
 
 def submit_open_data(

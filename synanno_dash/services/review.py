@@ -21,9 +21,9 @@ from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json import build_session_json
 from synanno_dash.data.volumes import InstanceCrops, Prefetch, VolumeError
+from synanno_dash.services import selection
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.session import Session
 from synanno_dash.services.tile_images import SliceImages, encode_slices
@@ -47,13 +47,11 @@ class ReviewPage:
 def page_instances(session: Session, page: int) -> tuple[DatasetConfig, list[Instance], int]:
     """(config, the instances of ``page`` (clamped into range), number of pages)."""
     config = session.config
-    pages = ReviewPages.of(
-        session.store.compartment_sequence(session.session_id), config.tiles_per_page
-    )
+    pages = selection.review_pages(session)
     if pages.is_empty:
         raise ReviewError("This session has no synapses to review: submit Open Data again.")
     start, stop = pages.positions(page)
-    return config, session.store.instances_slice(session.session_id, start, stop), pages.count
+    return config, selection.page_instances(session, start, stop), pages.count
 
 
 def load_page(session: Session, page: int) -> ReviewPage:
@@ -85,7 +83,7 @@ def last_page(session: Session) -> int:
 
 def counts(session: Session) -> dict[str, int]:
     """Totals for progress bars: instances, seen, and per label."""
-    return session.store.counts(session.session_id)
+    return selection.counts(session)
 
 
 def instance(session: Session, instance_id: int) -> Instance:
@@ -94,7 +92,8 @@ def instance(session: Session, instance_id: int) -> Instance:
 
 
 def instances(session: Session) -> list[Instance]:
-    """Every instance of the session, in review order."""
+    """Every stored instance of the session, in review order: all of a review stored
+    whole, those of the pages read so far of one stored page by page (``selection``)."""
     return session.store.instances(session.session_id)
 
 
@@ -277,9 +276,11 @@ def session_json_document(
         volume = session.volumes.target_bounds
     except VolumeError:
         log.warning("export without padding information: volumes unreachable", exc_info=True)
+    items = instances(session)
     return build_session_json(
-        instances(session),
+        items,
         per_page=config.tiles_per_page,
+        pages=selection.export_pages(session, items),
         proofread_time=stage_times.proofread_time(state.get("stage_times", {})),
         neuron_id=config.neuron_id,
         volume=volume,

@@ -112,12 +112,16 @@ def test_data_route_serves_registered_folders_to_our_viewer_only(
     base = "http://localhost/"
     view_in_ng(browser_a, 3)  # shows the demo: its folders get tokens; the viewer starts
     token = context.data_token(demo_target)
-    ng_origin = f"http://localhost:{context.viewers.server_port()}"
+    ng_origin = "http://localhost"  # the client is served by the app itself (one origin)
     response = client.get(data_url(base, token) + "/info", headers={"Origin": ng_origin})
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == ng_origin
     assert json.loads(response.data)["type"] == "segmentation"
-    # another site's page cannot read it, even knowing the token
+    # another site's page, or a page on another port of this host, cannot read it
+    other_port = client.get(
+        data_url(base, token) + "/info", headers={"Origin": "http://localhost:8051"}
+    )
+    assert other_port.status_code == 403
     foreign = client.get(data_url(base, token) + "/info", headers={"Origin": "https://x.example"})
     assert foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers
     # a folder no viewer showed has no token; once shown (chosen on Open Data), it is served
@@ -151,7 +155,8 @@ def test_view_in_ng_centres_the_session_viewer_on_the_instance(
     result = view_in_ng(browser_a, 3)
     assert result is not None
     src = result[_id_text(ids.ng(ids.NG_FRAME, ids.ENLARGE_PANEL))]["src"]
-    assert src == browser_a.context.viewers.viewer_url(browser_a.sid, "localhost")
+    # The viewer is embedded from the app's own origin (the /neuroglancer/ proxy).
+    assert src == "/neuroglancer" + browser_a.context.viewers.viewer_path(browser_a.sid)
     state = viewer_state(browser_a)
     np.testing.assert_allclose(state.position, np.add(item.synapse.center_xyz_vx, 0.5))
     markers = state.layers[ng_state.MARKERS_LAYER].layer.annotations
@@ -280,7 +285,7 @@ def test_a_compartment_opens_on_its_skeleton_box(app, demo_info) -> None:  # typ
     assert box.contains_point(target.center_xyz_vx)
     with app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
         ng_views.show_missed_search(
-            open_session(context, sid), target.center_xyz_vx, box, "http://localhost/", "localhost"
+            open_session(context, sid), target.center_xyz_vx, box, "http://localhost/"
         )
     state = viewer_state(client)
     assert state.layers[ng_state.NEUROPIL_LAYER].visible is True
@@ -314,7 +319,7 @@ def test_mark_review_and_save_missed_synapses(browser_a: DashClient) -> None:
     page = {"compartment": None, "back": "/annotation?page=2"}
     with browser_a.app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
         ng_views.show_missed_search(
-            open_session(context, sid), (200, 200, 30), None, "http://localhost/", "localhost"
+            open_session(context, sid), (200, 200, 30), None, "http://localhost/"
         )
     viewer = context.viewers.get_or_create(sid)
     viewer.actions.invoke(ADD_CANDIDATE_ACTION, client_action([300.2, 301.7, 20.5]))
