@@ -79,7 +79,12 @@ class ServiceProcess:
             ],
             cwd=REPO, env=env,
         )  # fmt: skip
-        wait_until(lambda: ViewerServiceClient(self.url, SECRET).health())
+        # A loaded machine may take long to import Neuroglancer: a generous bound.
+        wait_until(lambda: self._alive() and ViewerServiceClient(self.url, SECRET).health(), 180)
+
+    def _alive(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "the service exited"
+        return True
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
