@@ -103,9 +103,13 @@ def layout(
     )
 
 
-def poll_candidates(_ticks: int | None, shown: int | None) -> tuple:
+def poll_candidates(_ticks: int | None, shown: int | None, frame_src: str | None) -> tuple:
+    """The candidates marked so far; a viewer that is gone or a service that is down is said."""
+    session = current_session()
     try:
-        candidates = ng_views.candidates(current_session())
+        candidates = ng_views.candidates(session)
+        if frame_src and not ng_views.viewer_is_open(session, frame_src):
+            return dbc.Alert(ng_views.VIEWER_GONE_MESSAGE, color="warning"), None
     except ng_views.NeuroglancerError as exc:  # the service is down: say so, keep polling
         return dbc.Alert(str(exc), color="danger"), None
     if len(candidates) == shown:
@@ -188,6 +192,7 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(ids.MISSED_COUNT, "data"),
         Input(ids.MISSED_POLL, "n_intervals"),
         State(ids.MISSED_COUNT, "data"),
+        State(ids.MISSED_FRAME, "src"),
         prevent_initial_call=True,
     )(poll_candidates)
     app.callback(

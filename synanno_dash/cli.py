@@ -39,9 +39,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # SIGTERM ends ``serve`` like Ctrl+C, so the service it started is stopped with it.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        if supervisor is not None:
-            supervisor.wait_ready()
-            print(f"Neuroglancer service on {supervisor.url}", flush=True)
+        if supervisor is not None and not _service_ready(supervisor):
+            return 1
         from synanno_dash.ui.app import create_app
         from synanno_dash.ui.jobs import start_job_processes
 
@@ -77,6 +76,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     extra = ["--hostname", args.name] if args.name else []
     manager.handle.worker_main(worker_arguments(settings, extra))
     return 0
+def _service_ready(supervisor: cli_neuroglancer.NeuroglancerSupervisor) -> bool:
+    from synanno_dash.services.ng_client import ViewerServiceError
+
+    try:
+        supervisor.wait_ready()
+    except ViewerServiceError:
+        print(
+            f"The Neuroglancer service did not answer on {supervisor.url} within "
+            f"{cli_neuroglancer.READY_TIMEOUT_S:.0f} s (see its output above; is the port "
+            "taken? set SYNANNO_NG_PORT to a free one).",
+            file=sys.stderr,
+        )
+        return False
+    print(f"Neuroglancer service on {supervisor.url}", flush=True)
+    return True
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 

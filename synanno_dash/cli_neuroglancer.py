@@ -140,12 +140,13 @@ class NeuroglancerSupervisor:
             ran_long = time.monotonic() - started > MAX_RESTART_DELAY_S
             delay = RESTART_DELAY_S if ran_long else min(2 * delay, MAX_RESTART_DELAY_S)
 
-    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Wait until the service answers its health check (it imports Neuroglancer first)."""
+    def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Wait until the service answers its health check (it imports Neuroglancer first);
+        ``ViewerServiceError`` after ``timeout_s`` (default ``READY_TIMEOUT_S``)."""
         from synanno_dash.services.ng_client import ViewerServiceClient, ViewerServiceError
 
         client = ViewerServiceClient(self.url, self.secret, timeout_s=(1.0, 5.0))
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + (READY_TIMEOUT_S if timeout_s is None else timeout_s)
         while True:
             try:
                 client.health()

@@ -151,6 +151,11 @@ class AppContext:
             return ViewerServiceClient(self.settings.ng_service_url, self.settings.ng_secret)
         from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
 
+        log.info(
+            "Neuroglancer viewers are kept in this process (SYNANNO_NG_SERVICE_URL is not set): "
+            "fine for one worker; with several, use `synanno-dash serve` or a shared "
+            "`synanno-dash neuroglancer` service (docs/neuroglancer.md)"
+        )
         # Loopback only: the browser reaches it through the app's proxy.
         return ViewerRegistry(
             host="127.0.0.1", max_viewers=self.settings.max_viewers, token_of=self.data_token

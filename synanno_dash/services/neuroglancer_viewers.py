@@ -176,6 +176,12 @@ class ViewerRegistry:
                 session.target_resolution = target_resolution
         return viewer_path(viewer)
 
+    def shown_path(self, session_id: str) -> str | None:
+        """The path of the session's viewer if it has one (never makes one)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        return None if session is None else viewer_path(session.viewer)
+
     def viewer_path(self, session_id: str) -> str:
         """The path of the session's viewer on the Neuroglancer server: ``/v/<token>/``."""
         return viewer_path(self.get_or_create(session_id))

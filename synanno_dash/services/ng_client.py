@@ -39,6 +39,8 @@ class ViewerBackend(Protocol):
         self, session_id: str, state: neuroglancer.ViewerState, target_resolution: Resolution
     ) -> str: ...
 
+    def shown_path(self, session_id: str) -> str | None: ...
+
     def chosen_neuron(self, session_id: str) -> int | None: ...
 
     def candidates(self, session_id: str) -> list[Triple]: ...
@@ -108,6 +110,10 @@ class ViewerServiceClient:
 
     def _record(self, session_id: str) -> dict:
         return self._call("GET", self._session(session_id))
+
+    def shown_path(self, session_id: str) -> str | None:
+        path = self._record(session_id).get("path")
+        return None if path is None else str(path)
 
     def chosen_neuron(self, session_id: str) -> int | None:
         value = self._record(session_id).get("neuron_id")

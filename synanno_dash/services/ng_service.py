@@ -84,7 +84,7 @@ class _HealthHandler(_ApiHandler):
 
 class _SessionHandler(_ApiHandler):
     def get(self, session_id: str) -> None:
-        path = self.registry.viewer_path(session_id) if session_id in self.registry else None
+        path = self.registry.shown_path(session_id)
         neuron = self.registry.chosen_neuron(session_id)
         self.finish(
             {

@@ -132,6 +132,21 @@ def show_neuron_chooser(session: Session, config: DatasetConfig, base_url: str) 
     return show(session, config, spec, base_url)
 
 
+VIEWER_GONE_MESSAGE = (
+    "This page's Neuroglancer viewer was closed (the Neuroglancer service restarted, or more "
+    "browsers opened viewers than it keeps). Open it again (reload the page, or reopen the "
+    "chooser); marks not taken yet are lost."
+)
+
+
+def viewer_is_open(session: Session, embedded: str) -> bool:
+    """Whether the viewer embedded at ``embedded`` (an address ``show`` returned) is still
+    the session's, so what is marked in it reaches the app."""
+    viewers = session.resources.viewers
+    path = _service(lambda: viewers.shown_path(session.session_id))
+    return path is not None and PREFIX + path == embedded
+
+
 def chosen_neuron(session: Session) -> int | None:
     """The neuron picked with ``n`` in the session's viewer, if any."""
     viewers = session.resources.viewers

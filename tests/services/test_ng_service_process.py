@@ -79,7 +79,12 @@ class ServiceProcess:
             ],
             cwd=REPO, env=env,
         )  # fmt: skip
-        wait_until(lambda: ViewerServiceClient(self.url, SECRET).health())
+        # A loaded machine may take long to import Neuroglancer: a generous bound.
+        wait_until(lambda: self._alive() and ViewerServiceClient(self.url, SECRET).health(), 180)
+
+    def _alive(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "the service exited"
+        return True
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -250,3 +255,39 @@ def test_the_app_proxy_serves_the_viewer_but_not_the_api(service: ServiceProcess
     assert down.status_code == 502 and b"not answering" in down.data
     upstream[0] = None
     assert web.get("/neuroglancer" + path).status_code == 404
+
+
+def _clean_ng_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SYNANNO_NG_SERVICE_URL", "SYNANNO_NG_SECRET", "SYNANNO_NG_PORT"):
+        monkeypatch.setenv(name, "")  # remembered, so what serve exports is undone
+        monkeypatch.delenv(name)
+
+
+def test_the_service_refuses_to_start_without_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from synanno_dash import cli
+
+    _clean_ng_env(monkeypatch)
+    assert cli.main(["neuroglancer", "--port", str(free_port())]) == 2
+    assert "set SYNANNO_NG_SECRET" in capsys.readouterr().err
+
+
+def test_serve_says_when_the_service_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import socket
+
+    from synanno_dash import cli, cli_neuroglancer
+
+    _clean_ng_env(monkeypatch)
+    monkeypatch.setattr(cli_neuroglancer, "READY_TIMEOUT_S", 5.0)
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # keep pytest's own handlers
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("SYNANNO_NG_PORT", str(taken.getsockname()[1]))
+        code = cli.main(["serve", "--no-demo", "--data-dir", str(tmp_path), "--port", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "did not answer" in err and "SYNANNO_NG_PORT" in err
