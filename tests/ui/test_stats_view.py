@@ -171,3 +171,33 @@ def test_without_ground_truth_the_accuracy_section_says_why(neuron_session, tmp_
     body = json.dumps(statistics_body(result), cls=PlotlyJSONEncoder)
     assert ids.STATS_NO_ACCURACY in body and "missing.csv" in body
     assert ids.stats_panel_div("accuracy") not in body
+
+
+def test_no_dataset_and_nothing_reviewed_are_said_in_place_of_figures(app, demo_session) -> None:  # type: ignore[no-untyped-def]
+    import dash
+
+    from synanno_dash.services.session import NO_DATASET_MESSAGE
+
+    stats_layout = next(p for p in dash.page_registry.values() if p["path"] == "/stats")["layout"]
+    with app.server.test_request_context("/stats"):
+        shown = json.dumps(stats_layout(), cls=PlotlyJSONEncoder)
+    assert NO_DATASET_MESSAGE in shown and ids.STATS_BODY not in shown
+    # a volume-centric session with nothing seen: messages, never an empty plot
+    children = _shown_statistics(demo_session)[ids.STATS_BODY]["children"]
+    body = json.dumps(children)
+    assert "Nothing has been reviewed yet" in body
+    assert "volume-centric" in body
+    with_figure = [p["id"] for p in _props(children) if p.get("data-has-figure") == "1"]
+    assert with_figure == [ids.stats_panel_div("progress")]  # 0 of N reviewed
+
+
+def _props(tree: Any) -> list[dict]:
+    """Every component's props in a layout sent as JSON."""
+    found: list[dict] = []
+    if isinstance(tree, list):
+        for child in tree:
+            found += _props(child)
+    elif isinstance(tree, dict) and "props" in tree:
+        found.append(tree["props"])
+        found += _props(tree["props"].get("children"))
+    return found
