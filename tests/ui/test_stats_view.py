@@ -201,3 +201,40 @@ def _props(tree: Any) -> list[dict]:
         found.append(tree["props"])
         found += _props(tree["props"].get("children"))
     return found
+
+
+def test_a_slow_computation_shows_its_progress_and_can_be_cancelled(neuron_session) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    resources = neuron_session.resources
+    release = threading.Event()
+    busy = [resources.run_in_background(release.wait, 60) for _ in range(2)]  # both workers
+    try:
+        changed = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_REFRESH}.n_clicks"
+        )
+        token = changed[ids.STATS_JOB]["data"]
+        assert changed[ids.STATS_POLL]["disabled"] is False  # the view polls
+        assert changed[ids.STATS_RUNNING]["style"] == {}  # "Computing ..." and Cancel show
+        assert "Computing the statistics of this session" in str(
+            changed[ids.STATS_RUNNING_TEXT]["children"]
+        )
+        assert changed[ids.STATS_REPORT_BUTTON]["disabled"] is True
+        polled = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
+        )
+        assert polled[ids.STATS_POLL]["disabled"] is False
+        cancelled = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_CANCEL}.n_clicks", token
+        )
+        assert cancelled[ids.STATS_POLL]["disabled"] is True
+        assert "Cancelled" in json.dumps(cancelled[ids.STATS_BODY]["children"])
+    finally:
+        release.set()
+        for future in busy:
+            future.result(timeout=60)
+    resources.wait_for_background()
+    late = _update(
+        neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
+    )
+    assert "cancelled or replaced" in json.dumps(late[ids.STATS_BODY]["children"])
