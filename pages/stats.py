@@ -106,7 +106,7 @@ def layout(scope: str = Scope.SESSION.value, **_query: str) -> html.Div:
                     dbc.Button(
                         "Cancel", id=ids.STATS_CANCEL, size="sm", color="danger", outline=True
                     ),
-                ],  # fmt: skip
+                ],
                 id=ids.STATS_RUNNING,
                 style=HIDDEN,
                 className="mb-3",
