@@ -5,8 +5,9 @@ Developer notes: the figures are computed when the view opens, on Refresh and wh
 scope changes, never on a label click. The computation runs as a background job
 (``services.statistics_jobs``): the first callback waits briefly and shows the figures if
 they are ready, else "Computing ..." with a Cancel button while an interval polls the job.
-The panels are ``ui.stats_view`` over ``ui.stats_figures``; *Download report* writes the
-offline HTML of ``ui.stats_report`` from the job on screen. A click on a compartment's bar
+The panels are ``ui.stats_view`` over ``ui.stats_figures``, built in the job too (seconds
+for a big dataset); *Download report* writes the offline HTML of ``ui.stats_report`` from
+the job on screen, reusing its panels. A click on a compartment's bar
 opens its first page of the review grid; a disagreement opens the enlarged view.
 """
 
@@ -26,7 +27,6 @@ from synanno_dash.services.statistics_jobs import (
     JobState,
     JobStatus,
     cancel_statistics,
-    finished_result,
     job_status,
     start_statistics,
 )
@@ -34,7 +34,12 @@ from synanno_dash.ui import enlarge, ids
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.stats_report import report_html
-from synanno_dash.ui.stats_view import SCOPE_OPTIONS, statistics_body, table_from_records
+from synanno_dash.ui.stats_view import (
+    SCOPE_OPTIONS,
+    ShownStatistics,
+    present_statistics,
+    table_from_records,
+)
 
 dash.register_page(__name__, path="/stats", title="Statistics · SynAnno Dash")
 
@@ -101,7 +106,7 @@ def layout(scope: str = Scope.SESSION.value, **_query: str) -> html.Div:
                     dbc.Button(
                         "Cancel", id=ids.STATS_CANCEL, size="sm", color="danger", outline=True
                     ),
-                ],  # fmt: skip
+                ],
                 id=ids.STATS_RUNNING,
                 style=HIDDEN,
                 className="mb-3",
@@ -118,8 +123,8 @@ def _shown(status: JobStatus) -> tuple[Any, ...]:
         whom = "every session on this dataset" if status.scope is Scope.DATASET else "this session"
         text = f"Computing the statistics of {whom} ... {status.elapsed_s:.0f} s"
         return status.token, False, SHOWN, text, no_update, True
-    if status.state is JobState.DONE and status.result is not None:
-        return status.token, True, HIDDEN, "", statistics_body(status.result), False
+    if status.state is JobState.DONE and isinstance(status.presented, ShownStatistics):
+        return status.token, True, HIDDEN, "", status.presented.body, False
     alert = dbc.Alert(status.message, color="danger", className="sd-stats-failed")
     return status.token, True, HIDDEN, "", alert, True
 
@@ -139,7 +144,7 @@ def update(
     if trigger == ids.STATS_POLL and token:
         return _shown(job_status(session, token))
     chosen = Scope.DATASET if scope == Scope.DATASET.value else Scope.SESSION
-    return _shown(start_statistics(session, chosen))
+    return _shown(start_statistics(session, chosen, present_statistics))
 
 
 def download_csv(
@@ -154,10 +159,12 @@ def download_csv(
 def download_report(_clicks: int | None, token: str | None) -> object:
     if not _clicks or not token:
         return no_update
-    result = finished_result(current_session(), token)
-    if result is None:
+    status = job_status(current_session(), token)
+    result, shown = status.result, status.presented
+    if result is None or not isinstance(shown, ShownStatistics):
         return no_update
-    return dcc.send_string(report_html(result), f"synanno-statistics-{result.scope.value}.html")
+    name = f"synanno-statistics-{result.scope.value}.html"
+    return dcc.send_string(report_html(result, shown.panels), name)
 
 
 def open_compartment(clicks: list[dict | None]) -> object:

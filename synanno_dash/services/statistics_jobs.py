@@ -8,12 +8,17 @@ the job's token. Each browser session keeps its latest job (running or done) in
 ``AppContext.statistics`` (a bounded cache), so the report download uses exactly the
 numbers on screen. A new start replaces the job; a cancelled or replaced job's token is
 unknown afterwards, and its result, should the queries still finish, is dropped.
+
+Building the figures of a big result takes seconds too, so the caller may pass
+``present(result)`` (the view passes its figure building; services know no Dash): it runs in
+the job, and its value comes back as ``JobStatus.presented``.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -43,7 +48,13 @@ class StatisticsJob:
     token: str
     scope: Scope
     started_at_s: float  # time.monotonic()
-    future: Future[object]  # a StatisticsResult, an error message (str), or None (logged)
+    future: Future[object]  # a Computed, an error message (str), or None (logged)
+
+
+@dataclass(frozen=True)
+class Computed:
+    result: StatisticsResult
+    presented: object  # what ``present(result)`` returned (None without ``present``)
 
 
 @dataclass(frozen=True)
@@ -53,23 +64,35 @@ class JobStatus:
     scope: Scope
     elapsed_s: float = 0.0
     result: StatisticsResult | None = None
+    presented: object = None  # ``present(result)`` of the start
     message: str = ""  # why there is no result (FAILED, GONE)
 
 
-def _compute(resources: AppContext, session_id: str, scope: Scope) -> StatisticsResult | str:
+Present = Callable[[StatisticsResult], object]
+
+
+def _compute(
+    resources: AppContext, session_id: str, scope: Scope, present: Present | None
+) -> Computed | str:
     try:
-        return collect_statistics(resources.store, session_id, scope, None, resources.volumes)
+        result = collect_statistics(resources.store, session_id, scope, None, resources.volumes)
     except StatisticsError as exc:
         return str(exc)
+    return Computed(result, None if present is None else present(result))
 
 
-def start_statistics(session: Session, scope: Scope, wait_s: float = FIRST_WAIT_S) -> JobStatus:
-    """Start computing the statistics of ``session`` (or of every session on its dataset),
-    replacing its previous job; waits up to ``wait_s`` for the result. Raises
-    ``NoDatasetError`` without a dataset."""
+def start_statistics(
+    session: Session,
+    scope: Scope,
+    present: Present | None = None,
+    wait_s: float = FIRST_WAIT_S,
+) -> JobStatus:
+    """Start computing the statistics of ``session`` (or of every session on its dataset)
+    and ``present(result)``, replacing its previous job; waits up to ``wait_s`` for them.
+    Raises ``NoDatasetError`` without a dataset."""
     session.config  # noqa: B018 - raises NoDatasetError, the one "no dataset" error
     resources = session.resources
-    future = resources.run_in_background(_compute, resources, session.session_id, scope)
+    future = resources.run_in_background(_compute, resources, session.session_id, scope, present)
     job = StatisticsJob(secrets.token_hex(8), scope, time.monotonic(), future)
     resources.statistics.put(session.session_id, job)
     try:
@@ -117,8 +140,10 @@ def _status(job: StatisticsJob) -> JobStatus:
     if job.future.cancelled():
         return JobStatus(job.token, JobState.GONE, job.scope, elapsed, message=_GONE_MESSAGE)
     value = job.future.result()
-    if isinstance(value, StatisticsResult):
-        return JobStatus(job.token, JobState.DONE, job.scope, elapsed, value)
+    if isinstance(value, Computed):
+        return JobStatus(
+            job.token, JobState.DONE, job.scope, elapsed, value.result, presented=value.presented
+        )
     if isinstance(value, str):
         return JobStatus(job.token, JobState.FAILED, job.scope, elapsed, message=value)
     return JobStatus(

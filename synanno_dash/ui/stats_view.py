@@ -8,6 +8,7 @@ Panels come from ``stats_figures.build_panels`` (the report shows the same ones)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -189,9 +190,23 @@ def disagreement_list(result: StatisticsResult) -> list[Any]:
     return [html.H6("Labelled differently"), html.Ul(items, className="small sd-disagreements")]
 
 
-def statistics_body(result: StatisticsResult) -> list[Any]:
+@dataclass(frozen=True)
+class ShownStatistics:
+    """What the view shows of a result, built once (in the background job): the panels
+    (the report reuses them) and the components."""
+
+    panels: list[Panel]
+    body: list[Any]
+
+
+def present_statistics(result: StatisticsResult) -> ShownStatistics:
+    panels = build_panels(result)
+    return ShownStatistics(panels, statistics_body(result, panels))
+
+
+def statistics_body(result: StatisticsResult, built: list[Panel] | None = None) -> list[Any]:
     """Everything below the controls: summary, sessions, then the sections of figures."""
-    panels = {p.key: p for p in build_panels(result)}
+    panels = {p.key: p for p in (build_panels(result) if built is None else built)}
     children: list[Any] = [
         html.P(f"Statistics of {scope_text(result)}.", className="text-muted"),
         dbc.Row(

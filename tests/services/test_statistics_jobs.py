@@ -23,12 +23,15 @@ def test_a_job_finishes_with_the_statistics_of_the_session(neuron_session) -> No
     session = neuron_session.session
     items = review.load_page(session, 1).instances
     review.cycle_label(session, items[0].instance_id)
-    started = start_statistics(session, Scope.SESSION, wait_s=0)
+    started = start_statistics(
+        session, Scope.SESSION, present=lambda r: ("shown", r.overall.seen), wait_s=0
+    )
     assert started.state in (JobState.RUNNING, JobState.DONE)
     neuron_session.resources.wait_for_background()
     done = job_status(neuron_session.session, started.token)
     assert done.state is JobState.DONE and done.result is not None
     assert done.result.overall.seen == len(items) and done.result.overall.incorrect == 1
+    assert done.presented == ("shown", len(items))  # built in the job, not by the poller
     assert finished_result(neuron_session.session, started.token) is done.result
     # a new start replaces it: the old token is gone, with a message saying what to do
     newer = start_statistics(neuron_session.session, Scope.DATASET)

@@ -171,3 +171,70 @@ def test_without_ground_truth_the_accuracy_section_says_why(neuron_session, tmp_
     body = json.dumps(statistics_body(result), cls=PlotlyJSONEncoder)
     assert ids.STATS_NO_ACCURACY in body and "missing.csv" in body
     assert ids.stats_panel_div("accuracy") not in body
+
+
+def test_no_dataset_and_nothing_reviewed_are_said_in_place_of_figures(app, demo_session) -> None:  # type: ignore[no-untyped-def]
+    import dash
+
+    from synanno_dash.services.session import NO_DATASET_MESSAGE
+
+    stats_layout = next(p for p in dash.page_registry.values() if p["path"] == "/stats")["layout"]
+    with app.server.test_request_context("/stats"):
+        shown = json.dumps(stats_layout(), cls=PlotlyJSONEncoder)
+    assert NO_DATASET_MESSAGE in shown and ids.STATS_BODY not in shown
+    # a volume-centric session with nothing seen: messages, never an empty plot
+    children = _shown_statistics(demo_session)[ids.STATS_BODY]["children"]
+    body = json.dumps(children)
+    assert "Nothing has been reviewed yet" in body
+    assert "volume-centric" in body
+    with_figure = [p["id"] for p in _props(children) if p.get("data-has-figure") == "1"]
+    assert with_figure == [ids.stats_panel_div("progress")]  # 0 of N reviewed
+
+
+def _props(tree: Any) -> list[dict]:
+    """Every component's props in a layout sent as JSON."""
+    found: list[dict] = []
+    if isinstance(tree, list):
+        for child in tree:
+            found += _props(child)
+    elif isinstance(tree, dict) and "props" in tree:
+        found.append(tree["props"])
+        found += _props(tree["props"].get("children"))
+    return found
+
+
+def test_a_slow_computation_shows_its_progress_and_can_be_cancelled(neuron_session) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    resources = neuron_session.resources
+    release = threading.Event()
+    busy = [resources.run_in_background(release.wait, 60) for _ in range(2)]  # both workers
+    try:
+        changed = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_REFRESH}.n_clicks"
+        )
+        token = changed[ids.STATS_JOB]["data"]
+        assert changed[ids.STATS_POLL]["disabled"] is False  # the view polls
+        assert changed[ids.STATS_RUNNING]["style"] == {}  # "Computing ..." and Cancel show
+        assert "Computing the statistics of this session" in str(
+            changed[ids.STATS_RUNNING_TEXT]["children"]
+        )
+        assert changed[ids.STATS_REPORT_BUTTON]["disabled"] is True
+        polled = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
+        )
+        assert polled[ids.STATS_POLL]["disabled"] is False
+        cancelled = _update(
+            neuron_session.app, neuron_session.client, f"{ids.STATS_CANCEL}.n_clicks", token
+        )
+        assert cancelled[ids.STATS_POLL]["disabled"] is True
+        assert "Cancelled" in json.dumps(cancelled[ids.STATS_BODY]["children"])
+    finally:
+        release.set()
+        for future in busy:
+            future.result(timeout=60)
+    resources.wait_for_background()
+    late = _update(
+        neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
+    )
+    assert "cancelled or replaced" in json.dumps(late[ids.STATS_BODY]["children"])
