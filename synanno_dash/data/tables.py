@@ -51,6 +51,10 @@ CACHE_FORMAT_VERSION = 2
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
 MEMORY_LIMIT = "300MB"
+# Building side files streams the table through Arrow batches held in Python (table_indexes);
+# DuckDB needs little for that scan, and what it is allowed adds to the peak (758 MB at 5 x 10^7
+# rows with 300 MB, about 420 MB with 100 MB and the smaller batches of table_indexes).
+BUILD_MEMORY_LIMIT = "100MB"
 _TWO_64 = 2**64
 _SELECT = ", ".join(COLUMNS)
 
@@ -268,10 +272,12 @@ class SynapseTable:
                 cursor.execute(f"SET temp_directory = {_quote(spill)}")
                 cursor.execute("SET preserve_insertion_order = false")
                 cursor.execute("SET threads = 1")  # two threads buffer twice the rows
+                cursor.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
                 try:
                     self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
-                finally:
-                    cursor.execute("SET threads = 2")  # a database-wide setting
+                finally:  # database-wide settings
+                    cursor.execute("SET threads = 2")
+                    cursor.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             shutil.rmtree(spill, ignore_errors=True)
 
 

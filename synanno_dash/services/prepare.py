@@ -197,7 +197,8 @@ def prepare_session(
             synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
-    job.report(0.9, f"storing {len(items):,} instances", force=True)
+    stored = f"{len(items):,} instances" if selection_total is None else "the review"
+    job.report(0.9, f"storing {stored}", force=True)
     resources.volumes.adopt(config, volumes)
     store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
     # The correction view shows every instance of a JSON opened for Error Correction.

@@ -22,6 +22,7 @@ from synanno_dash.ui.jobs import install_job_manager
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
+from synanno_dash.ui.tile_route import add_tile_image_route
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UNUSED_SESSION_IDLE_S = 30 * 24 * 3600  # ids issued to visitors who never opened anything
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # ... and its client itself is served here too, from the Neuroglancer server (one origin).
     register_proxy(app.server, context.ng_upstream_url)
     add_reset_route(app.server, context)
+    add_tile_image_route(app.server)
     app.layout = html.Div(
         [
             shell.layout(),

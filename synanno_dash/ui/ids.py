@@ -95,6 +95,7 @@ REVIEW_NOTICE = "review-notice"
 REVIEW_TO_CATEGORIZE = "review-to-categorize"
 REVIEW_PAGE_STORE = "review-page-store"
 REVIEW_REDIRECT = "review-redirect"
+REVIEW_PRELOAD = "review-preload"
 ENLARGE_MODAL = "enlarge-modal"
 ENLARGE_BODY = "enlarge-body"
 ENLARGE_GRAPH = "enlarge-graph"
@@ -120,6 +121,7 @@ TILE = "tile"
 TILE_VIEW = "tile-view"
 TILE_RANGE = "tile-range"
 TILE_ENLARGE = "tile-enlarge"
+TILE_RETRY = "tile-retry"
 CAT_LABEL = "cat-label"
 CAT_CATEGORY = "cat-category"
 CAT_CUSTOM = "cat-custom"
@@ -142,6 +144,10 @@ def tile_range(instance_id: int | object) -> dict:
 
 def tile_enlarge(instance_id: int | object) -> dict:
     return {"type": TILE_ENLARGE, "index": instance_id}
+
+
+def tile_retry(instance_id: int | object) -> dict:
+    return {"type": TILE_RETRY, "index": instance_id}
 
 
 def pattern(kind: str, instance_id: int | object) -> dict:
