@@ -34,7 +34,6 @@ from synanno_dash.core.geometry import BBox, Triple
 # closing, scipy's int32 labels and our uint32 copy, np.nonzero's coordinates of foreground
 # voxels (3 x int64) and bincount weights. A conservative bound, so blocks stay in budget.
 BYTES_PER_VOXEL = 48
-MIN_BUDGET_BYTES = 1 << 20
 Progress = Callable[[float, str], None]
 
 
@@ -119,8 +118,7 @@ def label_map(
     progress: Progress = _no_progress,
 ) -> LabelledMap:
     """Pass 1 over the map read through ``read_xyz`` (a box -> x, y, z array)."""
-    grid = BlockGrid.plan(bounds_vx, chunk_xyz_vx, max(budget_bytes, MIN_BUDGET_BYTES),
-                          params.halo_vx)  # fmt: skip
+    grid = BlockGrid.plan(bounds_vx, chunk_xyz_vx, budget_bytes, params.halo_vx)
     scratch_dir.mkdir(parents=True, exist_ok=True)
     blocks: list[BlockComponents] = []
     offsets = np.zeros(len(grid), dtype=np.int64)
