@@ -170,8 +170,7 @@ def _write_target(
 
     def write(box: BBox, ids_xyz: np.ndarray) -> None:
         (x0, y0, z0), (x1, y1, z1) = box.start_xyz, box.stop_xyz
-        if ids_xyz.any():  # an all-zero block is what a missing chunk reads as
-            volume[x0:x1, y0:y1, z0:z1] = ids_xyz
+        volume[x0:x1, y0:y1, z0:z1] = ids_xyz  # zeros too: readers without fill_missing
 
     write_labels(labelled, write, report)
     return path.as_uri()
