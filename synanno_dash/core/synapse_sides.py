@@ -9,9 +9,10 @@ All arrays are one window around a cleft, indexed x, y, z at the map's resolutio
    within ``PSD_BAND_NM`` of the cleft (the cleft voxels on that segment included) is
    compared, and the brighter side is presynaptic. On the demo, where the truth is known, this
    is right for 355 of 362 imported clefts whose two facing segments are the true pair
-   (98.1 %; ``tests/services/test_imported_predictions.py`` measures it). Without the EM: the thinner partner,
-   the segment with fewer voxels within ``NEAR_NM`` of the cleft, is presynaptic (axons are
-   thinner than the dendrites they contact; right for 75 % of the demo's clefts).
+   (98.1 %; measured by ``tests/services/test_imported_predictions.py``). Without the EM:
+   the thinner partner, the segment with fewer voxels within ``NEAR_NM`` of the cleft, is
+   presynaptic (axons are thinner than the dendrites they contact; right for 75 % of the
+   demo's clefts).
 3. *Marker points*: per side, the voxel nearest the cleft's centroid among the segment's voxels
    ``MARKER_SHELL_NM`` from the cleft, minus the segment's outer voxel layer in x and y.
 """
