@@ -1,5 +1,6 @@
 """Command line: ``synanno-dash serve``, ``demo --out DIR``, ``convert-table PATH``,
-``report --session ID --out FILE`` and ``import-predictions --map URL --out DIR``."""
+``report --session ID --out FILE`` and ``import-predictions --map URL --out DIR``,
+``export --session ID --format connectivity|cave --out PATH``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from synanno_dash import cli_predictions, cli_report, cli_tables
+from synanno_dash import cli_exports, cli_predictions, cli_report, cli_tables
 from synanno_dash.settings import Settings, load_settings
 
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tables.add_parser(sub)
     cli_report.add_parser(sub)
     cli_predictions.add_parser(sub)
+    cli_exports.add_parser(sub)
     return parser
 
 
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args, settings)
     if args.command == "convert-table":
         return cli_tables.run(args, settings)
+    if args.command == "export":
+        return cli_exports.run(args, settings)
     if args.command == "import-predictions":
         return cli_predictions.run(args, settings)
     if args.command == "report":
