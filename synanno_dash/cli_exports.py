@@ -14,8 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("export", help="a session's synapses for connectome tools")
     parser.add_argument("--session", required=True, help="session id (shown in the Menu)")
     parser.add_argument(
-        "--format", required=True, choices=("connectivity", "cave"),
-        help="connectivity: edge list CSV/Parquet + GraphML; cave: CAVE-schema Parquet + CSV",
+        "--format", required=True, choices=("connectivity", "cave", "ng-annotations"),
+        help="connectivity: edge list CSV/Parquet + GraphML; cave: CAVE-schema Parquet + CSV; "
+        "ng-annotations: a Neuroglancer precomputed annotation layer (folder)",
     )  # fmt: skip
     parser.add_argument("--out", required=True, help="output path without suffix")
     parser.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")

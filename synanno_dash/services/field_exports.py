@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from synanno_dash.core.connectivity import connectivity
+from synanno_dash.data.annotation_layer import write_annotation_layer
 from synanno_dash.data.connectome_files import write_cave_table, write_connectivity
 from synanno_dash.data.store import SessionStore
 
-FORMATS = ("connectivity", "cave")
+FORMATS = ("connectivity", "cave", "ng-annotations")
 
 
 class ExportError(ValueError):
@@ -17,8 +18,8 @@ class ExportError(ValueError):
 
 
 def export_session(store: SessionStore, session_id: str, fmt: str, out_base: Path) -> list[Path]:
-    """Write the session's ``fmt`` export beside ``out_base`` (suffixes are added); the
-    paths written."""
+    """Write the session's ``fmt`` export at ``out_base`` (suffixes are added to files; the
+    annotation layer is the folder ``out_base``); the paths written."""
     if fmt not in FORMATS:
         raise ExportError(
             f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}."
@@ -31,6 +32,15 @@ def export_session(store: SessionStore, session_id: str, fmt: str, out_base: Pat
     items = store.instances(session_id)
     if not items:
         raise ExportError(f"Session {session_id!r} has no synapses yet: open a dataset first.")
+    if fmt == "ng-annotations":
+        config = store.load_config(session_id)
+        if config is None:
+            raise ExportError(f"Session {session_id!r} has no dataset: open one first.")
+        try:
+            layer = write_annotation_layer(items, out_base, config.target_resolution)
+        except FileExistsError as exc:
+            raise ExportError(str(exc)) from None
+        return [layer.path]
     out_base = out_base.with_suffix("") if out_base.suffix else out_base
     if fmt == "connectivity":
         return write_connectivity(connectivity(items), out_base)

@@ -70,3 +70,24 @@ def test_bad_export_requests(session_dir: Path, capsys: pytest.CaptureFixture[st
                  str(session_dir / "x"), "--data-dir", str(session_dir)]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No session 'nope'" in err[0]
+
+
+def test_annotation_layer_export_opens_in_neuroglancer_reader(session_dir: Path) -> None:
+    pytest.importorskip("tensorstore")
+    from neuroglancer.read_precomputed_annotations import AnnotationReader
+
+    from synanno_dash.data.store import SessionStore
+
+    out = session_dir / "synapses-layer"
+    assert main(["export", "--session", "s1", "--format", "ng-annotations", "--out", str(out),
+                 "--data-dir", str(session_dir)]) == 0  # fmt: skip
+    store = SessionStore(Settings(data_dir=session_dir).effective_database_url)
+    first = store.instance("s1", 0)
+    reader = AnnotationReader(out.as_uri() + "/")
+    line = reader.by_id[0]
+    assert tuple(line.point_a) == first.synapse.pre_xyz_vx
+    labels = [p for p in reader.properties if p.id == "label"][0].enum_labels
+    assert labels[line.props[[p.id for p in reader.properties].index("label")]] == "incorrect"
+    assert 7 not in reader.by_id  # discarded
+    assert main(["export", "--session", "s1", "--format", "ng-annotations", "--out", str(out),
+                 "--data-dir", str(session_dir)]) == 2  # fmt: skip
