@@ -91,3 +91,29 @@ def test_annotation_layer_export_opens_in_neuroglancer_reader(session_dir: Path)
     assert 7 not in reader.by_id  # discarded
     assert main(["export", "--session", "s1", "--format", "ng-annotations", "--out", str(out),
                  "--data-dir", str(session_dir)]) == 2  # fmt: skip
+
+
+def test_ng_state_opens_every_layer_at_the_first_flagged_instance(session_dir: Path) -> None:
+    import json
+
+    from synanno_dash.data.store import SessionStore
+
+    layer = session_dir / "layer"
+    assert main(["export", "--session", "s1", "--format", "ng-annotations", "--out", str(layer),
+                 "--data-dir", str(session_dir)]) == 0  # fmt: skip
+    out = session_dir / "state"
+    assert main(["export", "--session", "s1", "--format", "ng-state", "--out", str(out),
+                 "--data-dir", str(session_dir), "--base-url", "http://example.org:8050",
+                 "--annotations", str(layer)]) == 0  # fmt: skip
+    state = json.loads(out.with_suffix(".json").read_text())
+    names = [entry["name"] for entry in state["layers"]]
+    assert {"source", "target", "neuropil", "proofread synapses"} <= set(names)
+    store = SessionStore(Settings(data_dir=session_dir).effective_database_url)
+    first_flagged = store.instance("s1", 0)  # instance 0 was labelled incorrect
+    assert state["position"] == [v + 0.5 for v in first_flagged.synapse.center_xyz_vx]
+    annotations = next(e for e in state["layers"] if e["name"] == "proofread synapses")
+    sources = annotations["source"]  # a list of sources for an annotation layer
+    source = sources[0] if isinstance(sources[0], str) else sources[0]["url"]
+    token = source.rstrip("/").split("/")[-1]
+    assert source.startswith("precomputed://http://example.org:8050/ngdata/")
+    assert store.data_folder(token) == str(layer.resolve())
