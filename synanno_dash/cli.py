@@ -1,5 +1,7 @@
 """Command line: ``synanno-dash serve``, ``worker``, ``demo --out DIR``, ``convert-table PATH``,
-``report --session ID --out FILE`` and ``neuroglancer`` (the viewer service ``serve`` starts)."""
+``report --session ID --out FILE``, ``import-predictions --map URL --out DIR``,
+``export --session ID --format FORMAT --out PATH`` and ``neuroglancer`` (the viewer service
+``serve`` starts)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from synanno_dash import cli_neuroglancer, cli_report, cli_tables
+from synanno_dash import (
+    cli_exports,
+    cli_neuroglancer,
+    cli_predictions,
+    cli_report,
+    cli_tables,
+)
 from synanno_dash.settings import Settings, load_settings
 
 
@@ -143,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tables.add_parser(sub)
     cli_report.add_parser(sub)
     cli_neuroglancer.add_parser(sub)
+    cli_predictions.add_parser(sub)
+    cli_exports.add_parser(sub)
     return parser
 
 
@@ -156,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(args, settings)
     if args.command == "convert-table":
         return cli_tables.run(args, settings)
+    if args.command == "export":
+        return cli_exports.run(args, settings)
+    if args.command == "import-predictions":
+        return cli_predictions.run(args, settings)
     if args.command == "report":
         return cli_report.run(args, settings)
     if args.command == "neuroglancer":
