@@ -1,5 +1,5 @@
-"""Command line: ``synanno-dash serve``, ``demo --out DIR``, ``convert-table PATH`` and
-``report --session ID --out FILE``."""
+"""Command line: ``synanno-dash serve``, ``demo --out DIR``, ``convert-table PATH``,
+``report --session ID --out FILE``, ``unet train|eval`` and ``complete-mask``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from synanno_dash import cli_report, cli_tables
+from synanno_dash import cli_report, cli_tables, cli_unet
 from synanno_dash.settings import Settings, load_settings
 
 
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     cli_tables.add_parser(sub)
     cli_report.add_parser(sub)
+    cli_unet.add_parsers(sub)
     return parser
 
 
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_tables.run(args, settings)
     if args.command == "report":
         return cli_report.run(args, settings)
+    if args.command in ("unet", "complete-mask"):
+        return cli_unet.run(args)
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
