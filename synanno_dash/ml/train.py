@@ -87,16 +87,23 @@ def torch_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(x)
 
 
-def _tensors(case: Case, where: torch.device) -> tuple[torch.Tensor, ...]:
+def _tensors(case: Case, stride: int, where: torch.device) -> tuple[torch.Tensor, ...]:
+    """Input, truth and undrawn-voxel weights, padded in y and x to the network's stride (the
+    padding is not scored)."""
     import torch
 
-    channels = input_channels(case.em_zyx, case.truth_zyx, case.drawn_slices)
-    undrawn = ~drawn_index(case.drawn_slices, case.em_zyx.shape[0])
-    undrawn_zyx = np.broadcast_to(undrawn[:, None, None], case.em_zyx.shape)
+    from synanno_dash.ml.predict import padded_to
+
+    _, height, width = case.em_zyx.shape
+    pad = ((0, 0), (0, padded_to(height, stride) - height), (0, padded_to(width, stride) - width))
+    em, truth = np.pad(case.em_zyx, pad, mode="symmetric"), np.pad(case.truth_zyx, pad)
+    channels = input_channels(em, truth, case.drawn_slices)
+    undrawn = ~drawn_index(case.drawn_slices, em.shape[0])
+    undrawn_zyx = np.pad(np.broadcast_to(undrawn[:, None, None], case.em_zyx.shape), pad)
     as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(where)  # noqa: E731
     return (
         as_tensor(channels[None]),
-        as_tensor(case.truth_zyx[None, None]),
+        as_tensor(truth[None, None]),
         as_tensor(undrawn_zyx[None, None]),
     )
 
@@ -175,7 +182,7 @@ def train(
     for step in range(1, plan.steps + 1):
         optimiser.zero_grad()
         for _ in range(plan.cases_per_step):
-            channels, truth, undrawn = _tensors(next(stream), where)
+            channels, truth, undrawn = _tensors(next(stream), network.shape.xy_stride, where)
             loss = completion_loss(network(channels), truth, undrawn) / plan.cases_per_step
             loss.backward()
             running.append(loss.item() * plan.cases_per_step)
