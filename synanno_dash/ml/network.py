@@ -6,7 +6,7 @@ depth) and each grid position gives 4 x 4 logits (depth to space), so the output
 full resolution for a fraction of the compute (training on a shared 2-core CPU must fit in
 minutes). It pools only in y and x (factor 2 per level), never in z: sections are
 40-50 nm apart against 4-8 nm pixels, and a crop may hold as few as three sections. Context
-across z comes from the 3x3x3 convolutions (about 20 sections of receptive field), so any
+across z comes from the factorised 3x3x3 convolutions (about 20 sections of receptive field), so any
 depth works and only y and x must be multiples of ``NetworkShape.xy_stride``
 (``predict.network_probabilities`` pads and crops back).
 
@@ -46,18 +46,34 @@ class NetworkShape:
         return cls(widths=tuple(int(w) for w in data["widths"]), groups=int(data["groups"]))
 
 
-class _Block(nn.Sequential):
-    """Two 3x3x3 convolutions, each with group norm and ReLU."""
+class _SliceConv(nn.Module):
+    """A 3 x 3 convolution in y and x applied to every slice (a 2-D convolution: several times
+    faster on CPU than the equivalent (1, 3, 3) 3-D one), then a 3-tap convolution across z
+    (a (3, 1) 2-D convolution over z and the flattened y*x):
+    together a factorised 3x3x3 convolution, each followed by group norm and ReLU."""
 
     def __init__(self, inputs: int, outputs: int, groups: int) -> None:
-        super().__init__(
-            nn.Conv3d(inputs, outputs, 3, padding=1, bias=False),
-            nn.GroupNorm(groups, outputs),
-            nn.ReLU(inplace=True),
-            nn.Conv3d(outputs, outputs, 3, padding=1, bias=False),
-            nn.GroupNorm(groups, outputs),
-            nn.ReLU(inplace=True),
-        )
+        super().__init__()
+        self.in_slice = nn.Conv2d(inputs, outputs, 3, padding=1, bias=False)
+        self.norm_slice = nn.GroupNorm(groups, outputs)
+        self.across_z = nn.Conv2d(outputs, outputs, (3, 1), padding=(1, 0), bias=False)
+        self.norm_z = nn.GroupNorm(groups, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, depth, height, width = x.shape
+        flat = x.transpose(1, 2).reshape(batch * depth, channels, height, width)
+        flat = self.in_slice(flat)
+        x = flat.reshape(batch, depth, -1, height, width).transpose(1, 2)
+        x = functional.relu(self.norm_slice(x))
+        x = self.across_z(x.reshape(batch, -1, depth, height * width))  # (z, y*x) as a 2-D image
+        return functional.relu(self.norm_z(x.reshape(batch, -1, depth, height, width)))
+
+
+class _Block(nn.Sequential):
+    """Two factorised 3x3x3 convolutions."""
+
+    def __init__(self, inputs: int, outputs: int, groups: int) -> None:
+        super().__init__(_SliceConv(inputs, outputs, groups), _SliceConv(outputs, outputs, groups))
 
 
 class UNet3D(nn.Module):

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from synanno_dash.ml.network import UNet3D
 
 log = logging.getLogger(__name__)
-TORCH_THREADS = 2  # the machine is shared; two cores are what one job may take
+TORCH_THREADS = 1  # measured on the shared 2-core machine: 2 threads ran 5-7x slower under load
 
 
 @dataclass(frozen=True)
