@@ -1,7 +1,7 @@
 """Mask completion: CPU inference time of the shipped U-Net on a 16 x 128 x 128 crop, and
 its Dice on the held-out VNC clefts against the two baselines (the issue-15 protocol).
 
-Timed in the same run (median of repeats, torch limited to 2 threads):
+Timed in the same run (median of repeats, torch limited to one thread, ``INFERENCE_THREADS``):
 - the U-Net on a 16 x 128 x 128 crop (input building, padding and thresholding included);
 - shape interpolation (the better baseline's method) on the same crop;
 - a reference workload: one 16 -> 16 channel 3x3x3 convolution over the crop (1.1 GMAC),
@@ -56,7 +56,6 @@ def crop() -> tuple[np.ndarray, np.ndarray]:
 def bench_speed(repeats: int) -> None:
     import torch
 
-    torch.set_num_threads(2)
     model = load_completion_model()
     em, drawn = crop()
     complete_mask(em, drawn, [4, 11], (4.6, 4.6, 50.0), model)  # warm up
@@ -67,7 +66,8 @@ def bench_speed(repeats: int) -> None:
     with torch.inference_mode():
         conv(features)
         reference = timed(lambda: conv(features), repeats)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; torch threads 2")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"torch threads {torch.get_num_threads()}")
     print(f"U-Net on {CROP_ZYX} crop, CPU:        {unet:.3f} s (median of {repeats})")
     print(f"shape interpolation, same crop:       {baseline:.3f} s  (ratio {unet / baseline:.1f})")
     print(f"reference 16->16 3x3x3 conv (1.1 GMAC): {reference:.3f} s  "

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 SHIPPED_WEIGHTS = "unet_v1.pt"
 RESAMPLE_TOLERANCE = 1.25  # pixel sizes within this factor of the training data's are used as is
+INFERENCE_THREADS = 1  # on the shared 2-core machine two threads ran 5-7x slower under load
 
 
 def shipped_weights() -> Path:
@@ -62,11 +63,12 @@ def save_model(path: Path, network: UNet3D, resolution_xyz_nm: Sequence[float], 
 
 def load_model(path: Path | None = None) -> LoadedModel:
     """The network in ``path`` (default: the shipped weights), in eval mode on the GPU when
-    there is one."""
+    there is one. Sets torch's CPU threads to ``INFERENCE_THREADS`` for the process."""
     import torch
 
     from synanno_dash.ml.network import NetworkShape, UNet3D
 
+    torch.set_num_threads(INFERENCE_THREADS)
     path = Path(path) if path else shipped_weights()
     if not path.is_file():
         raise FileNotFoundError(f"U-Net weights not found at {path}")
