@@ -1,7 +1,7 @@
 """Command line: ``synanno-dash serve``, ``worker``, ``demo --out DIR``, ``convert-table PATH``,
 ``report --session ID --out FILE``, ``import-predictions --map URL --out DIR``,
 ``export --session ID --format FORMAT --out PATH`` and ``neuroglancer`` (the viewer service
-``serve`` starts)."""
+``serve`` starts), ``unet train|eval`` and ``complete-mask`` (the U-Net)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from synanno_dash import (
     cli_predictions,
     cli_report,
     cli_tables,
+    cli_unet,
 )
 from synanno_dash.settings import Settings, load_settings
 
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_neuroglancer.add_parser(sub)
     cli_predictions.add_parser(sub)
     cli_exports.add_parser(sub)
+    cli_unet.add_parsers(sub)
     return parser
 
 
@@ -174,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_report.run(args, settings)
     if args.command == "neuroglancer":
         return cli_neuroglancer.run(args, settings)
+    if args.command in ("unet", "complete-mask"):
+        return cli_unet.run(args)
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
