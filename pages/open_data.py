@@ -158,12 +158,10 @@ def open_chooser(_clicks: int | None, *fields: str | None) -> tuple[object, ...]
     session = current_session()
     try:
         config = ng_views.chooser_config(session, *(f or "" for f in fields))
-        url = ng_views.show_neuron_chooser(
-            session, config, ng_panel.base_url(), ng_panel.browser_host()
-        )
+        url = ng_views.show_neuron_chooser(session, config, ng_panel.base_url())
+        chosen = ng_views.chosen_neuron(session)
     except ng_views.NeuroglancerError as exc:
         return no_update, no_update, str(exc), no_update
-    chosen = ng_views.chosen_neuron(session)
     # The current choice counts as seen: only a new `n` press fills the field.
     return True, url, "", None if chosen is None else str(chosen)
 
@@ -172,12 +170,21 @@ def close_chooser(_clicks: int | None) -> bool:
     return False
 
 
-def sync_choice(_ticks: int | None, is_open: bool | None, seen: str | None) -> tuple[object, ...]:
-    """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
+def sync_choice(
+    _ticks: int | None, is_open: bool | None, seen: str | None, frame_src: str | None
+) -> tuple[object, ...]:
+    """Polls (~300 ms) only while the chooser is open; closing reads the choice once more.
+    A viewer that is gone (the service restarted) or a service that is down is said."""
     ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
-    chosen = ng_views.chosen_neuron(current_session())
-    text = None if chosen is None else str(chosen)
     poll_disabled = no_update if ticked else not is_open
+    session = current_session()
+    try:
+        chosen = ng_views.chosen_neuron(session)
+        if ticked and frame_src and not ng_views.viewer_is_open(session, frame_src):
+            return no_update, no_update, ng_views.VIEWER_GONE_MESSAGE, poll_disabled
+    except ng_views.NeuroglancerError as exc:  # the service is down: say so, keep polling
+        return no_update, no_update, str(exc), poll_disabled
+    text = None if chosen is None else str(chosen)
     if text is None or text == seen:
         picked = no_update if ticked else ng_panel.chosen_text(text)
         return no_update, no_update, picked, poll_disabled
@@ -275,5 +282,6 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.OD_CHOOSER_POLL, "n_intervals"),
         Input(ids.OD_CHOOSER_MODAL, "is_open"),
         State(ids.OD_CHOOSER_SEEN, "data"),
+        State(ids.OD_CHOOSER_FRAME, "src"),
         prevent_initial_call=True,
     )(sync_choice)

@@ -47,6 +47,14 @@ class Settings:
     max_volume_sets: int = 4  # opened datasets (CloudVolume handles)
     max_neuron_views: int = 8  # prepared neurons (a 100,000-node neuron is ~10 MB)
     max_viewers: int = 64  # Neuroglancer viewers, one per browser session using one
+    # The shared Neuroglancer service (``services.ng_service``): its address as the app's
+    # workers reach it (empty: viewers in this process; ``serve`` starts a service and sets
+    # it), the port ``serve`` gives the service it starts (0: a free one) and the secret
+    # every call to it carries (empty: ``serve`` makes one).
+    ng_service_url: str = ""
+    ng_port: int = 0
+    ng_secret: str = ""
+    max_statistics: int = 16  # statistics results (/stats), one per browser session showing it
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
@@ -103,6 +111,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         max_volume_sets=int(env.get("SYNANNO_MAX_VOLUME_SETS", defaults.max_volume_sets)),
         max_neuron_views=int(env.get("SYNANNO_MAX_NEURON_VIEWS", defaults.max_neuron_views)),
         max_viewers=int(env.get("SYNANNO_MAX_VIEWERS", defaults.max_viewers)),
+        ng_service_url=env.get("SYNANNO_NG_SERVICE_URL", "").strip(),
+        ng_port=_positive_int(env, "SYNANNO_NG_PORT", 0, minimum=0),
+        ng_secret=env.get("SYNANNO_NG_SECRET", "").strip(),
+        max_statistics=_positive_int(env, "SYNANNO_MAX_STATISTICS", defaults.max_statistics),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")

@@ -170,6 +170,7 @@ class _Built:
     rows: list[TableRow]
     truths: list[TruthRow]
     n_clefts: int
+    clefts_xyz: np.ndarray  # the clefts painted into the EM (before the table's shifts)
 
 
 def _sizes(scale: float) -> tuple[Triple, Triple]:
@@ -219,7 +220,20 @@ def _build(seed: int, scale: float, progress: Progress = _silent) -> _Built:
         tres, np.array(SOURCE_RESOLUTION_NM), source_shape,
     )
     em = render_em(scene, streams[5])
-    return _Built(trees, ids, em, target, neurons, rows, truths, len(clefts))
+    return _Built(trees, ids, em, target, neurons, rows, truths, len(clefts), clefts_xyz)
+
+
+def synthetic_clefts(seed: int = 0, scale: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The demo's EM (uint8) and its true clefts (ids, 0 = none), both (x, y, z) at the
+    source resolution ``SOURCE_RESOLUTION_NM``: training data for the mask-completion
+    network. Nothing is written."""
+    built = _build(seed, scale)
+    factor = np.rint(np.array(TARGET_RESOLUTION_NM) / np.array(SOURCE_RESOLUTION_NM)).astype(int)
+    clefts = built.clefts_xyz
+    for axis, repeat in enumerate(factor):
+        clefts = np.repeat(clefts, int(repeat), axis=axis)
+    shape = built.em_xyz.shape
+    return built.em_xyz, clefts[: shape[0], : shape[1], : shape[2]]
 
 
 def _write(out_dir: Path, built: _Built, progress: Progress = _silent) -> None:

@@ -52,6 +52,14 @@ def _partial(final: Path) -> Path:
     return final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
 
 
+def _discard(partial: Path) -> None:
+    """Remove what a failed write left under its temporary name (if anything)."""
+    if partial.is_dir():
+        shutil.rmtree(partial, ignore_errors=True)
+    elif partial.is_file():
+        partial.unlink()
+
+
 def _publish(partial: Path, final: Path) -> None:
     """Give a completely written file or folder its final name (replacing an earlier one)."""
     if final.is_dir():
@@ -192,7 +200,7 @@ def write_layer(
         )  # fmt: skip
         _publish(partial, path)
     except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
+        _discard(partial)
         raise ExportError(
             f"The layer could not be written in {path.parent} ({exc.strerror or exc}): "
             "check that the data folder is writable and has free space."
@@ -329,7 +337,7 @@ def write_table(
         _publish(partial, out)
     except (TableError, OSError) as exc:
         if partial is not None:
-            partial.unlink(missing_ok=True)
+            _discard(partial)
         raise ExportError(f"The corrected table could not be written: {exc}") from None
     return TableExport(out, count, len(corrections.points), len(corrections.drop),
                        len(corrections.added))  # fmt: skip

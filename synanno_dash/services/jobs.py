@@ -104,13 +104,16 @@ class Job:
         conversion) reporting "``what``: 12 of 80 MB"."""
 
         def progress(done: int, total: int) -> None:
-            self.report(done / max(1, total), f"{what}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB")
+            megabytes = f"{done / 1e6:,.1f} of {total / 1e6:,.1f} MB"
+            self.report(done / max(1, total), f"{what}: {megabytes}")
 
         return progress
 
 
 # -- the queue: Celery with Redis ---------------------------------------------------------------
 CELERY_APP_NAME = "synanno_dash"
+# Seconds between a worker's looks for jobs whose worker died (Redis's unacknowledged set).
+RESTORE_SWEEP_S = 5
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -124,7 +127,11 @@ def celery_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_track_started=True,
         worker_prefetch_multiplier=1,  # a worker holds no job it is not running
-        broker_transport_options={"visibility_timeout": settings.job_redelivery_s},
+        broker_transport_options={
+            "visibility_timeout": settings.job_redelivery_s,
+            "unacked_restore_interval": RESTORE_SWEEP_S,
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"visibility_timeout": settings.job_redelivery_s},
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
@@ -135,11 +142,14 @@ def celery_app(settings: Settings) -> Celery:
 
 def worker_arguments(settings: Settings, extra: Sequence[str] = ()) -> list[str]:
     """The Celery worker's command line (``synanno-dash worker``): prefork processes, so a
-    cancelled job's process can be stopped."""
+    cancelled job's process can be stopped; the cancelled jobs are remembered in a file per
+    worker (``%n``: its name), so a restart does not run them when Redis hands them back."""
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return [
         "worker",
         "--pool=prefork",
         f"--concurrency={settings.job_worker_processes}",
         "--loglevel=INFO",
+        f"--statedb={settings.jobs_dir / 'worker-%n.state'}",
         *extra,
     ]

@@ -37,6 +37,7 @@ from synanno_dash.core.labels import Label
 from synanno_dash.core.neuron_view import NeuronView, NeuronViewKey
 from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
+from synanno_dash.core.statistics import Proportion
 from synanno_dash.data.skeletons import (
     SkeletonError,
     load_neuron_skeleton,
@@ -222,6 +223,11 @@ class CompartmentProgress:
     seen: int
     flagged: int  # seen and labelled incorrect or unsure
     first_page: int | None  # None: no synapse in this compartment
+
+    @property
+    def error_rate(self) -> Proportion:
+        """Flagged over reviewed, as the statistics view counts it (docs/statistics.md)."""
+        return Proportion(self.flagged, self.seen)
 
 
 def compartment_progress(

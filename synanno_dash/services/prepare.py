@@ -184,7 +184,9 @@ def prepare_session(
         if not selection.stored_whole(config, count):
             items, selection_total = [], count
         elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
-            job.report(0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments")
+            job.report(
+                0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
+            )
             try:
                 view = neuron_view(resources, config)
                 items = neuron_instances(view, _select(table, config), config)

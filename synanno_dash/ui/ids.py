@@ -278,3 +278,34 @@ def job(name: str, part: str) -> str:
     if part not in JOB_PARTS:
         raise ValueError(f"a job panel has no part {part!r}; parts: {JOB_PARTS}")
     return f"job-{name}-{part}"
+# --- Statistics: /stats (issue 11) ----------------------------------------------------------
+NAV_STATS = "nav-stats"  # the navbar's link to /stats
+STATS_SCOPE = "stats-scope"  # this session / every session on this dataset
+STATS_REFRESH = "stats-refresh"
+STATS_REPORT_BUTTON = "stats-report-button"  # "Download report"
+STATS_REPORT = "stats-report"  # its dcc.Download
+STATS_JOB = "stats-job"  # store: the token of the computation shown or running
+STATS_POLL = "stats-poll"  # interval, running only while a computation runs
+STATS_RUNNING = "stats-running"  # "Computing ..." with its Cancel button
+STATS_RUNNING_TEXT = "stats-running-text"
+STATS_CANCEL = "stats-cancel"
+STATS_BODY = "stats-body"  # the figures
+STATS_NO_ACCURACY = "stats-no-accuracy"  # why accuracy is not shown (no ground truth...)
+STATS_REDIRECT = "stats-redirect"  # a compartment bar's click opens its first grid page
+STATS_GRAPH = "stats-graph"  # pattern {"type", "key"}: a panel's figure
+STATS_TABLE = "stats-table"  # pattern: a panel's table of numbers
+STATS_CSV = "stats-csv"  # pattern: its "Download CSV" button
+STATS_CSV_DOWNLOAD = "stats-csv-download"  # pattern: its dcc.Download
+STATS_ENLARGE = "stats-enlarge"  # pattern {"type", "index"}: open an instance enlarged
+NEURON_COLOR_BY = "neuron-color-by"  # /neuron: colour compartments by error rate
+NEURON_COLOR_SCALE = "neuron-color-scale"  # its scale, shown while it is on
+
+
+def stats_panel(kind: str, key: str | object) -> dict:
+    """A component of the statistics panel ``key`` (``MATCH``/``ALL`` allowed)."""
+    return {"type": kind, "key": key}
+
+
+def stats_panel_div(key: str) -> str:
+    """The plain id of a statistics panel's block (browser tests find its figure there)."""
+    return f"stats-panel-{key}"

@@ -24,6 +24,11 @@ Developer notes
   ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``).
 - Dash keys a job's result by its function and arguments; two browsers clicking the same
   button would share a key. ``_OwnKeys`` gives every job a key of its own.
+- On one machine a job process is never forked from the web process: another of its threads
+  may hold a lock at that moment (a module being imported, a connection pool), which the job
+  would wait on forever. Jobs fork from a single-threaded fork server (``multiprocess``'s
+  ``forkserver``, started on the first job with the heavy modules imported); each job builds
+  the app with the factory it was given (``create_app``) and runs its callback from there.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
+import multiprocess
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
 from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
@@ -59,26 +65,78 @@ class _OwnKeys:
         return secrets.token_hex(32)
 
 
+AppFactory = Callable[[Settings], dash.Dash]
+# Imported once by the fork server, so a job process starts with them.
+FORK_SERVER_PRELOAD = ["synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects"]
+
+
 class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
-    pass
+    """Jobs in processes of this machine, forked from the fork server (module notes)."""
+
+    def __init__(self, cache: diskcache.Cache, settings: Settings, factory: AppFactory) -> None:
+        super().__init__(cache)
+        self.settings = settings
+        self.factory = factory
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
+        callback = next(name for name, fn in self.func_registry.items() if fn is job_fn)
+        process = _job_processes().Process(
+            target=run_job_process,
+            args=(self.factory, self.settings, callback, key, self._make_progress_key(key),
+                  args, dict(context)),  # fmt: skip
+            daemon=False,
+        )
+        process.start()
+        return int(process.pid)
+
+
+def _job_processes() -> Any:
+    processes = multiprocess.get_context("forkserver")
+    processes.set_forkserver_preload(FORK_SERVER_PRELOAD)
+    return processes
+
+
+def start_job_processes(settings: Settings) -> None:
+    """Start the fork server now (its imports take seconds), not on the first job; in the
+    process that serves requests, before it starts threads. Nothing to do with Redis."""
+    if not settings.redis_url:
+        from multiprocess import forkserver
+
+        _job_processes()
+        forkserver.ensure_running()
+
+
+def run_job_process(
+    factory: AppFactory,
+    settings: Settings,
+    callback: str,
+    result_key: str,
+    progress_key: str,
+    args: Any,
+    context: dict[str, Any],
+) -> None:
+    """A job process: build the app, then run its job ``callback`` as Dash would."""
+    app = factory(settings)
+    app_job_manager(app).func_registry[callback](result_key, progress_key, args, context)
 
 
 class _CeleryJobs(_OwnKeys, CeleryManager):
     pass
 
 
-def job_manager(settings: Settings) -> DiskcacheManager | CeleryManager:
+def job_manager(settings: Settings, factory: AppFactory) -> DiskcacheManager | CeleryManager:
     """The app's job queue: Celery on ``settings.redis_url`` when set, else processes of this
-    machine with results in ``settings.jobs_dir``."""
+    machine with results in ``settings.jobs_dir``; ``factory`` builds the app in a job
+    process."""
     if settings.redis_url:
         return _CeleryJobs(celery_app(settings))
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)))
+    return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)), settings, factory)
 
 
-def install_job_manager(app: dash.Dash, settings: Settings) -> None:
+def install_job_manager(app: dash.Dash, settings: Settings, factory: AppFactory) -> None:
     """Give ``app`` its job queue (before its callbacks are registered)."""
-    app.server.extensions[MANAGER_KEY] = job_manager(settings)
+    app.server.extensions[MANAGER_KEY] = job_manager(settings, factory)
 
 
 def app_job_manager(app: dash.Dash) -> DiskcacheManager | CeleryManager:
