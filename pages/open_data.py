@@ -29,6 +29,9 @@ def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
 _FIELD_STATES = [State(ids.open_data(f.name), f.value_prop) for f in FIELDS]
 
 
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+
+
 def submit(_clicks: int | None, *values: object) -> list[object]:
     form_values = form_from_inputs(
         {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
@@ -57,12 +60,26 @@ def submit(_clicks: int | None, *values: object) -> list[object]:
         )
         return [*invalid, *messages, status, False, json_message, swc_message]
     count = len(errors) + (json_message is not no_update) + bool(swc_error)
+    # Fields without a message line of their own (selects, radios) say it here.
+    shown_above = {f.key for f in FEEDBACK_FIELDS}
+    unplaced = [
+        html.Li(f"{FIELD_BY_KEY[key].label}: {message}")
+        for key, message in errors.items()
+        if key not in shown_above
+    ]
     status = dbc.Alert(
-        f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention: "
-        "see the messages above.",
+        [
+            f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} "
+            f"attention: see the messages {_where(len(unplaced), count)}.",
+            html.Ul(unplaced, className="mb-0") if unplaced else None,
+        ],
         color="danger",
     )
     return [*invalid, *messages, status, True, json_message, swc_message]
+
+
+def _where(unplaced: int, count: int) -> str:
+    return "below" if unplaced == count else "below and above" if unplaced else "above"
 
 
 def _json_message(error: str | None) -> object:

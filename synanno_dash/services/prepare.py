@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import overload
 
-from synanno_dash.core.forms import FieldError, check_box_in_volume
+from synanno_dash.core.forms import FieldError, check_box_in_volume, check_page_budget
 from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
@@ -128,6 +128,8 @@ def _select(
                 f"neuron {config.neuron_id} has no synapse in the table (as pre or post). "
                 "Pick a neuron from the list."
             )
+        elif config.bbox_target_vx is None:
+            errors["table"] = "the table holds no synapses; choose a table with rows."
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
@@ -138,6 +140,57 @@ def _select(
         )
         return None
     return table.query(neuron_id=config.neuron_id, bbox=table_box)
+
+
+def _voxels(shape_xyz: Triple) -> int:
+    return shape_xyz[0] * shape_xyz[1] * shape_xyz[2]
+
+
+def _within_page_budget(
+    volumes: VolumeSet,
+    crop_size_xyz_vx: Triple,
+    tiles_per_page: int,
+    errors: dict[str, str],
+    key: str = "crop_size",
+) -> bool:
+    """Whether one page of crops fits ``PAGE_CROP_BUDGET_BYTES`` at these volumes'
+    resolutions and data types; else the message goes to ``key``."""
+    try:
+        check_page_budget(
+            crop_size_xyz_vx,
+            tiles_per_page,
+            volumes.target_resolution.factor_to(volumes.source_resolution),
+            volumes.source_itemsize,
+            volumes.target_itemsize,
+        )
+    except FieldError as exc:
+        errors[key] = str(exc)
+        return False
+    return True
+
+
+def _any_inside(
+    items: list[Instance], volumes: VolumeSet, errors: dict[str, str], restored: bool
+) -> bool:
+    """Whether at least one synapse's centre lies inside both volumes; else a message naming
+    the volumes' bounds (in target voxels) and what to check."""
+    target = volumes.target_bounds
+    source = volumes.source_bounds.scaled(volumes.source_resolution, volumes.target_resolution)
+    inside = target.intersect(source) if target.overlaps(source) else None
+    if inside is not None and any(inside.contains_point(i.synapse.center_xyz_vx) for i in items):
+        return True
+    where = (
+        f"x, y, z {list(inside.start_xyz)}..{list(inside.stop_xyz)}"
+        if inside is not None
+        else "nowhere: the source and target volumes do not overlap"
+    )
+    key = "session_json" if restored else "table"
+    errors[key] = (
+        f"none of the {len(items):,} synapses lies inside the volumes, which hold target "
+        f"voxels {where}. Check the table resolution (the table's coordinates may be in nm or "
+        "another voxel size) and that the table belongs to these volumes."
+    )
+    return False
 
 
 def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
@@ -164,6 +217,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         except FieldError as exc:
             errors["box_start"] = str(exc)
             return outcome
+    if not _within_page_budget(volumes, parsed["crop_size"], parsed["tiles_per_page"], errors):
+        return outcome
     config = DatasetConfig(
         source_url=form.source.strip(),
         target_url=form.target.strip(),
@@ -173,11 +228,11 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         source_resolution=volumes.source_resolution,
         target_resolution=volumes.target_resolution,
         table_resolution=parsed.get("table_res"),
-        mode=Mode(form.mode),
+        mode=parsed["mode"],
         bbox_target_vx=bbox,
         neuron_id=parsed.get("neuron_id"),
         crop_size_xyz_vx=parsed["crop_size"],
-        tiles_per_page=int(form.tiles_per_page),
+        tiles_per_page=parsed["tiles_per_page"],
     )
     if form.is_neuron_centric and form.swc_text:
         try:
@@ -194,6 +249,11 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         if restored.tiles_per_page:  # the restored pages are the saved ones
             config = config.with_changes(tiles_per_page=restored.tiles_per_page)
         page, stage_times = restored.page, restored.proofread_time
+        largest = max((i.bbox_target_vx.shape_xyz for i in items), key=_voxels, default=None)
+        if largest is not None and not _within_page_budget(
+            volumes, largest, config.tiles_per_page, errors, "session_json"
+        ):
+            return outcome
     else:
         assert table is not None
         synapses = _select(table, config, errors)
@@ -211,6 +271,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         else:
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
+    if not _any_inside(items, volumes, errors, restored is not None):
+        return outcome
     resources.volumes.adopt(config, volumes)
     store_prepared(resources, session_id, config, items, page, stage_times)
     # The correction view shows every instance of a JSON opened for Error Correction.
