@@ -11,12 +11,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html, set_props
 
+from synanno_dash.data.store import StoreError
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
@@ -27,10 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def _report_callback_error(error: Exception) -> None:
-    """A callback failure: "no dataset open" says so; anything unexpected is logged with its
-    traceback and the user sees a short message."""
-    if isinstance(error, NoDatasetError):
+    """A callback failure: "no dataset open" says so, an input no page sends is refused by
+    name (``RefusedInput``, or an instance the session does not hold); anything unexpected is
+    logged with its traceback and the user sees a short message."""
+    if isinstance(error, NoDatasetError | RefusedInput):
         message = str(error)
+    elif isinstance(error, StoreError):
+        message = f"This request was refused: {error}. Nothing was changed; reload the page."
     else:
         log.exception("callback failed", exc_info=error)
         message = (
