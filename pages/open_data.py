@@ -6,13 +6,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 
+from synanno_dash.core.forms import FieldError, parse_neuron_id
 from synanno_dash.core.instances import Mode, Workflow
+from synanno_dash.core.limits import MAX_PATH_CHARS
 from synanno_dash.core.open_data_form import FIELD, FIELDS, decode_upload, form_from_inputs
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.services import ng_views
 from synanno_dash.services.defaults import form_defaults
 from synanno_dash.services.prepare import TableError, submit_open_data, table_neurons
-from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui import ids, ng_panel, request_inputs
 from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
 from synanno_dash.ui.session import current_session
 
@@ -107,7 +109,7 @@ def check_upload(contents: str | None, filename: str | None) -> object:
 def load_neurons(
     _clicks: int | None, mode: str | None, table_url: str | None, current_id: str | None
 ) -> tuple[object, object]:
-    table_url = (table_url or "").strip()
+    table_url = request_inputs.text(table_url, "the table", MAX_PATH_CHARS).strip()
     if mode != Mode.NEURON.value or not table_url:
         return no_update, "" if mode != Mode.NEURON.value else "Give a synapse table first."
     try:
@@ -130,7 +132,14 @@ def load_neurons(
 def pick_neuron(selected: list[int] | None, rows: list[dict[str, object]] | None) -> object:
     if not selected:
         return no_update
-    return (rows or [])[selected[0]]["neuron_id"]
+    if not isinstance(selected, list) or not isinstance(rows, list):
+        raise request_inputs.RefusedInput("the chosen row", "a row of the neuron list")
+    row = request_inputs.whole_number(selected[0], "the chosen row", 0, max(0, len(rows) - 1))
+    chosen = request_inputs.mapping(rows[row] if rows else None, "the chosen row")
+    try:
+        return str(parse_neuron_id(str(chosen.get("neuron_id", ""))[:40]))
+    except FieldError:
+        raise request_inputs.RefusedInput("the chosen row", "a row of the neuron list") from None
 
 
 # -- Choose a Neuron in Neuroglancer (`n` over a neuron) ---------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html, set_props
+from dash import callback_context, html, set_props
 
 from synanno_dash.data.store import StoreError
 from synanno_dash.services.context import AppContext
@@ -36,6 +36,11 @@ def _report_callback_error(error: Exception) -> None:
         message = str(error)
     elif isinstance(error, StoreError):
         message = f"This request was refused: {error}. Nothing was changed; reload the page."
+    elif _from_page_router():
+        message = (
+            "This request was refused: the page address must be a path of this app (such as "
+            "/annotation?page=2). Open the home page: /"
+        )
     else:
         log.exception("callback failed", exc_info=error)
         message = (
@@ -43,6 +48,16 @@ def _report_callback_error(error: Exception) -> None:
             "This action may not have taken effect; try again, or reload the page."
         )
     set_props(ids.SERVER_ERROR, {"is_open": True, "header": "Error", "children": message})
+
+
+def _from_page_router() -> bool:
+    """Whether the failing callback is Dash's page router, given an address no browser sends
+    (a pathname that is not a path, a search that is not text)."""
+    try:
+        triggered = callback_context.triggered_prop_ids
+    except (LookupError, AttributeError):
+        return False
+    return any(prop.startswith("_pages_location.") for prop in triggered)
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:

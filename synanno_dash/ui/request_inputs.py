@@ -101,3 +101,90 @@ def mapping(value: object, what: str) -> dict:
     if not isinstance(value, dict):
         raise RefusedInput(what, "an object")
     return value
+
+
+# -- the drawing view: what its stores and controls hold ---------------------------------------
+MAX_STROKE_POINTS = 100_000  # control points or freehand vertices of one curve
+MAX_POINTS_PER_SEGMENT = 32  # the interpolation slider's maximum
+MAX_SLICES = 1024  # a crop has at most MAX_CROP_SIDE_VX slices
+
+
+def points_xy(value: object, what: str) -> list[list[float]]:
+    """A list of at most ``MAX_STROKE_POINTS`` [x, y] pairs of finite numbers."""
+    must_be = f"a list of at most {MAX_STROKE_POINTS:,} [x, y] pairs of numbers"
+    if not isinstance(value, list) or len(value) > MAX_STROKE_POINTS:
+        raise RefusedInput(what, must_be)
+    for pair in value:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise RefusedInput(what, must_be)
+        for v in pair:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise RefusedInput(what, must_be)
+    return value
+
+
+def stroke(value: object) -> dict:
+    """The current curve: ``{}``, ``{"points": [[x, y], ...]}`` or ``{"freehand": [...]}``."""
+    found = mapping(value, "the curve")
+    checked: dict = {}
+    if "points" in found:
+        checked["points"] = points_xy(found["points"], "the curve's points")
+    if found.get("freehand"):
+        checked["freehand"] = points_xy(found["freehand"], "the freehand curve")
+    return checked
+
+
+def points_per_segment(value: object) -> int:
+    return whole_number(value, "the interpolation", 1, MAX_POINTS_PER_SEGMENT)
+
+
+def slice_index(value: object) -> int:
+    return whole_number(value or 0, "the slice", 0, MAX_SLICES - 1)
+
+
+def drawing_meta(value: object) -> tuple[int, list[int], list[int]]:
+    """(instance id, box [x0, y0, z0, x1, y1, z1], EM shape) of the drawing view's store."""
+    found = mapping(value, "the drawing's data")
+    box = found.get("box")
+    shape = found.get("em_shape")
+    if not (isinstance(box, list) and len(box) == 6):
+        raise RefusedInput("the drawing's box", "six whole numbers")
+    if not (isinstance(shape, list) and 2 <= len(shape) <= 3):
+        raise RefusedInput("the drawing's image shape", "two or three whole numbers")
+    box = [whole_number(v, "the drawing's box", -MAX_INT64, MAX_INT64) for v in box]
+    shape = [whole_number(v, "the drawing's image shape", 1, 2**16) for v in shape]
+    return instance_id(found.get("instance_id")), box, shape
+
+
+def point_xy(value: object, what: str) -> tuple[float, float]:
+    """A click's ``{"x": .., "y": ..}`` as finite numbers."""
+    found = mapping(value, what)
+    pair = points_xy([[found.get("x"), found.get("y")]], what)[0]
+    return float(pair[0]), float(pair[1])
+
+
+# -- the missed-synapse view -------------------------------------------------------------------
+def local_href(value: object, what: str = "the address to return to") -> str:
+    """A path of this app (``/annotation?page=2``), never another site's address."""
+    if not (isinstance(value, str) and value.startswith("/") and not value.startswith("//")):
+        raise RefusedInput(what, "a path of this app, starting with /")
+    return text(value, what, 2048)
+
+
+def context_back(value: object) -> str:
+    """The ``back`` address of the missed-synapse view's context store."""
+    return local_href(mapping(value, "the view's context").get("back"))
+
+
+def candidate(queue: object, step: object) -> tuple[int, int, int] | None:
+    """Candidate ``step`` of the queue ([[x, y, z], ...] in target voxels), None past its end."""
+    if not isinstance(queue, list) or len(queue) > MAX_STROKE_POINTS:
+        raise RefusedInput("the candidates", "a list of [x, y, z] voxels")
+    index = whole_number(step, "the candidate number", 0, MAX_STROKE_POINTS)
+    if index >= len(queue):
+        return None
+    voxel = queue[index]
+    if not (isinstance(voxel, list) and len(voxel) == 3):
+        raise RefusedInput("a candidate", "an [x, y, z] voxel")
+    x, y, z = (whole_number(v, "a candidate's voxel", -MAX_INT64, MAX_INT64) for v in voxel)
+    return (x, y, z)
