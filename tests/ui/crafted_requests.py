@@ -61,6 +61,10 @@ class CraftedCaller:
     def name(self, key: str) -> str:
         return str(getattr(self.app.callback_map[key]["callback"], "__name__", key))
 
+    def has_pattern_ids(self, key: str) -> bool:
+        """Whether an output or argument of the callback has a pattern-matching id."""
+        return "{" in key or any(a["id"].startswith("{") for a in self.arguments(key))
+
     def arguments(self, key: str) -> list[dict[str, str]]:
         spec = self.app.callback_map[key]
         return [*spec["inputs"], *spec["state"]]
