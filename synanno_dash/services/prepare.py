@@ -201,7 +201,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     errors = outcome.errors
     volumes = (
         _open_volumes(resources, form, parsed, errors)
-        if not ({"source", "target"} & errors.keys())
+        if not ({"source", "target", "neuropil", "secrets"} & errors.keys())
         else None
     )
     table = None
