@@ -28,11 +28,12 @@ from synanno_dash.services import review
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 from synanno_dash.services.session import Session, open_session
+from synanno_dash.services.source_policy import source_errors
 
 log = logging.getLogger(__name__)
 
-# A session holds its instances in the store; beyond this a box or a neuron must narrow it.
-MAX_INSTANCES = 200_000
+# The Open Data fields naming something the server reads (checked against the allow-list).
+SOURCE_FIELDS = ("source", "target", "neuropil", "table", "secrets")
 
 
 @dataclass
@@ -112,7 +113,7 @@ def synapses_in_target_voxels(
 
 
 def _select(
-    table: SynapseTable, config: DatasetConfig, errors: dict[str, str]
+    table: SynapseTable, config: DatasetConfig, errors: dict[str, str], max_instances: int
 ) -> list[Synapse] | None:
     table_box: BBox | None = None
     if config.bbox_target_vx is not None:
@@ -133,9 +134,9 @@ def _select(
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
-    if count > MAX_INSTANCES:
+    if count > max_instances:
         errors["box_start"] = (
-            f"{count:,} synapses match; a session holds at most {MAX_INSTANCES:,}. "
+            f"{count:,} synapses match; a session holds at most {max_instances:,}. "
             "Give a smaller box or choose a neuron."
         )
         return None
@@ -199,6 +200,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     parsed, errors = parse_form(form)
     outcome.errors.update(errors)
     errors = outcome.errors
+    addresses = {name: getattr(form, name) for name in SOURCE_FIELDS if name not in errors}
+    errors.update(source_errors(addresses, resources.settings))  # before anything is read
     volumes = (
         _open_volumes(resources, form, parsed, errors)
         if not ({"source", "target", "neuropil", "secrets"} & errors.keys())
@@ -256,7 +259,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             return outcome
     else:
         assert table is not None
-        synapses = _select(table, config, errors)
+        synapses = _select(table, config, errors, resources.settings.max_instances_per_session)
         if synapses is None:
             return outcome
         synapses = synapses_in_target_voxels(
@@ -309,5 +312,9 @@ def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
 
 
 def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
-    """The neurons of a synapse table with their synapse counts (``TableError``)."""
+    """The neurons of a synapse table with their synapse counts (``TableError``; a table
+    not on the allow-list of a hosted server is refused the same way, before any read)."""
+    refused = source_errors({"table": table_url}, session.settings)
+    if refused:
+        raise TableError(refused["table"])
     return session.resources.tables.get(table_url).neurons()
