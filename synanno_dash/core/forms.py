@@ -162,7 +162,7 @@ def parse_neuron_id(text: str | int | None) -> int:
         raise FieldError("give a neuron id, or pick one from the list.")
     if not (raw.isascii() and raw.isdigit()):
         shown = raw if len(raw) <= 40 else raw[:40] + "..."
-        raise FieldError(f"a neuron id is a whole number of digits 0-9 only, not '{shown}'.")
+        raise FieldError(f"a neuron id is a whole number of digits only (0-9), not '{shown}'.")
     if len(raw.lstrip("0")) > MAX_NEURON_ID_DIGITS:
         raise FieldError(
             f"a neuron id has at most {MAX_NEURON_ID_DIGITS} digits (it is an unsigned "

@@ -18,6 +18,7 @@ from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.front_door import install_security_headers, install_sign_in
 from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # here, before any request thread runs.
     importlib.import_module("pandas")
     install_request_limits(app.server, settings)
+    install_security_headers(app)
+    install_sign_in(app.server, settings)
     install_session_cookie(app.server)
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).

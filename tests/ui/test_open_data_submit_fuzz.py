@@ -113,7 +113,7 @@ def test_any_field_values_get_field_messages_or_ready(open_data, changes) -> Non
 def test_the_inputs_the_issue_names_get_their_own_messages(open_data) -> None:
     cases = {
         "tiles_per_page": ("-5", "tiles per page is 6, 12 or 24"),
-        "neuron_id": ("²", "digits 0-9 only"),
+        "neuron_id": ("²", "digits only (0-9)"),
         "source": ("/x" * 50_000, "at most 4,096 characters"),
         "crop_size": ("1000000, 1000000, 1000000", "at most 1024 voxels per axis"),
         "mode": ("bogus", "the selection is volume or neuron"),
