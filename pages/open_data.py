@@ -15,6 +15,7 @@ from synanno_dash.services import ng_views
 from synanno_dash.services.defaults import form_defaults
 from synanno_dash.services.prepare import TableError, submit_open_data, table_neurons
 from synanno_dash.ui import ids, ng_panel, request_inputs
+from synanno_dash.ui.front_door import signed_in_user
 from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
 from synanno_dash.ui.session import current_session
 
@@ -39,7 +40,8 @@ def submit(_clicks: int | None, *values: object) -> list[object]:
         {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
     )
     swc_name = values[len(FIELDS)]
-    outcome = submit_open_data(current_session(), form_values)
+    session = current_session()
+    outcome = submit_open_data(session, form_values, signed_in_user(session.settings))
     errors = dict(outcome.errors)
     json_message = _json_message(errors.pop(FIELD["session_json"].key, None))
     swc_error = errors.pop(FIELD["swc_text"].key, None)

@@ -26,6 +26,7 @@ PAGE_CROP_BUDGET_BYTES = 512 * 1024**2
 # Open Data text fields (characters): a path or URL (Linux PATH_MAX), anything else.
 MAX_PATH_CHARS = 4096
 MAX_FIELD_CHARS = 200
+MAX_REVIEWER_CHARS = 128  # a reviewer's name (the store's column holds 128)
 MAX_NEURON_ID_DIGITS = 20  # 2^64 - 1 = 18446744073709551615 has 20 digits
 
 # Session JSON: the uploaded text, its nesting, its records and their free text.

@@ -25,7 +25,7 @@ from synanno_dash.core.forms import (
     parse_tiles_per_page,
 )
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, Mode, Workflow
-from synanno_dash.core.limits import MAX_FIELD_CHARS, MAX_PATH_CHARS
+from synanno_dash.core.limits import MAX_FIELD_CHARS, MAX_PATH_CHARS, MAX_REVIEWER_CHARS
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 
 
@@ -52,6 +52,7 @@ class OpenDataForm:
     workflow: str = Workflow.DETECTION.value  # which landing button started it
     swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
     swc_unit_nm: str = "1"  # nm per SWC coordinate unit
+    reviewer: str = ""  # who decides: recorded with every decision in the edit log
 
     @property
     def is_neuron_centric(self) -> bool:
@@ -163,6 +164,10 @@ def _needs_neuropil(form: OpenDataForm) -> bool:
 
 FIELDS: tuple[FormField, ...] = (
     FormField("workflow", "workflow", "Workflow", FieldKind.STORE, read=_workflow),
+    FormField(
+        "reviewer", "reviewer", "Reviewer name (recorded with every decision)",
+        placeholder="your name (optional)", max_chars=MAX_REVIEWER_CHARS,
+    ),
     FormField(
         "source", "source", "Source (EM image)",
         max_chars=MAX_PATH_CHARS, is_path=True,
@@ -284,6 +289,8 @@ def _text_problem(field: FormField, text: str) -> str:
             f"{field.label}: {what} holds at most {field.max_chars:,} characters; "
             f"this one has {len(text):,}. Check what was pasted."
         )
-    if field.is_path and any(ord(c) < 32 or ord(c) == 127 for c in text.strip()):
-        return f"{field.label}: a path or URL cannot hold control characters (line breaks, tabs)."
+    if (field.is_path or field.name == "reviewer") and any(
+        ord(c) < 32 or ord(c) == 127 for c in text.strip()
+    ):
+        return f"{field.label}: this field cannot hold control characters (line breaks, tabs)."
     return ""

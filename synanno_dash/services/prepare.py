@@ -8,7 +8,7 @@ and messages are declared once, in ``core.open_data_form``); nothing raises past
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from synanno_dash.core.forms import FieldError, check_box_in_volume, check_page_budget
@@ -278,6 +278,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         return outcome
     resources.volumes.adopt(config, volumes)
     store_prepared(resources, session_id, config, items, page, stage_times)
+    resources.store.set_reviewer(session_id, form.reviewer.strip())
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
@@ -303,9 +304,14 @@ def store_prepared(
     resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
 
 
-def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
+def submit_open_data(
+    session: Session, form: OpenDataForm, signed_in_user: str = ""
+) -> PrepareOutcome:
     """Open Data Submit for a browser session: ``prepare_session``, then the session reads
-    its new configuration."""
+    its new configuration. A user named by the trusted proxy is the reviewer, whatever the
+    form says."""
+    if signed_in_user:
+        form = replace(form, reviewer=signed_in_user)
     outcome = prepare_session(session.resources, session.session_id, form)
     session.forget_config()
     return outcome

@@ -86,7 +86,7 @@ _ANY_VALUE = st.one_of(
 _FIELD_NAMES = [
     "source", "target", "neuropil", "table", "secrets", "mode", "axis_order", "box_start",
     "box_stop", "source_res", "target_res", "table_res", "neuron_id", "crop_size",
-    "tiles_per_page", "swc_unit_nm", "workflow",
+    "tiles_per_page", "swc_unit_nm", "workflow", "reviewer",
 ]  # fmt: skip
 
 
