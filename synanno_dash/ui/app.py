@@ -13,6 +13,7 @@ from dash import callback_context, html, set_props
 
 from synanno_dash.data.store import StoreError
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.exports import ExportError
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
@@ -33,7 +34,7 @@ def _report_callback_error(error: Exception) -> None:
     """A callback failure: "no dataset open" says so, an input no page sends is refused by
     name (``RefusedInput``, or an instance the session does not hold); anything unexpected is
     logged with its traceback and the user sees a short message."""
-    if isinstance(error, NoDatasetError | RefusedInput):
+    if isinstance(error, NoDatasetError | RefusedInput | ExportError):
         message = str(error)
     elif isinstance(error, StoreError):
         message = f"This request was refused: {error}. Nothing was changed; reload the page."
