@@ -20,7 +20,7 @@ from synanno_dash.core.open_data_form import FIELDS
 from synanno_dash.ui import ids
 from tests.ui.crafted_requests import GENERIC_ERROR
 
-SUBMIT_OUTPUT_PREFIX = "..od-source.invalid"
+SUBMIT_OUTPUT = "...od-source.invalid..."  # one of the submit callback's outputs
 
 
 class OpenDataClient:
@@ -29,7 +29,7 @@ class OpenDataClient:
     def __init__(self, app, demo_info) -> None:  # type: ignore[no-untyped-def]
         self.client = app.server.test_client()
         assert self.client.get("/").status_code == 200
-        self.key = next(k for k in app.callback_map if k.startswith(SUBMIT_OUTPUT_PREFIX))
+        self.key = next(k for k in app.callback_map if SUBMIT_OUTPUT in k)
         self.defaults = {
             "source": demo_info.source_url, "target": demo_info.target_url,
             "neuropil": demo_info.neuropil_url, "table": demo_info.table_url,
