@@ -25,6 +25,7 @@ RUN useradd --create-home synanno && mkdir -p /data && chown synanno /data
 USER synanno
 VOLUME ["/data"]
 EXPOSE 8050
-# Writes the demo dataset on first start, then serves. One worker process: each browser
-# session's Neuroglancer viewer lives in the process that created it.
+# Writes the demo dataset on first start, then serves. `serve` also starts the Neuroglancer
+# service (loopback only, inside the container) that every app worker shares; the browser
+# reaches the viewers through the app's own /neuroglancer/ (docs/neuroglancer.md).
 CMD ["synanno-dash", "serve"]

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import overload
 
 from synanno_dash.core.forms import FieldError, check_box_in_volume, check_page_budget
-from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
+from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
     Mode,
     Synapse,
     instance_for,
+    synapses_in_target_voxels,
 )
 from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
 from synanno_dash.core.open_data_form import parse_form
 from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
-from synanno_dash.services import review
+from synanno_dash.services import review, selection
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.jobs import Job
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 from synanno_dash.services.session import Session, open_session
 from synanno_dash.services.source_policy import source_errors
@@ -68,61 +69,24 @@ def _open_volumes(
 
 
 def _open_table(
-    resources: AppContext, form: OpenDataForm, errors: dict[str, str]
+    resources: AppContext, form: OpenDataForm, errors: dict[str, str], job: Job
 ) -> SynapseTable | None:
+    """The table, converted on its first opening (progress in bytes of the file)."""
     try:
-        return resources.tables.get(form.table.strip())
+        return resources.tables.get(
+            form.table.strip(), progress=job.bytes_read("converting the synapse table")
+        )
     except TableError as exc:
         errors["table"] = str(exc)
         return None
 
 
-@overload
-def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
-
-
-@overload
-def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
-
-
-def _to_target(
-    point: Triple | None, table_res: Resolution | None, target_res: Resolution
-) -> Triple | None:
-    if point is None or table_res is None:
-        return point
-    x, y, z = convert_point(point, table_res, target_res)
-    return (int(round(x)), int(round(y)), int(round(z)))
-
-
-def synapses_in_target_voxels(
-    synapses: list[Synapse], table_res: Resolution | None, target_res: Resolution
-) -> list[Synapse]:
-    if table_res is None or table_res == target_res:
-        return synapses
-    return [
-        Synapse(
-            materialization_index=s.materialization_index,
-            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
-            pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
-            post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
-            pre_neuron_id=s.pre_neuron_id,
-            post_neuron_id=s.post_neuron_id,
-        )
-        for s in synapses
-    ]
-
-
-def _select(
-    table: SynapseTable, config: DatasetConfig, errors: dict[str, str], max_instances: int
-) -> list[Synapse] | None:
-    table_box: BBox | None = None
-    if config.bbox_target_vx is not None:
-        table_box = config.bbox_target_vx
-        if config.table_resolution is not None:
-            table_box = config.bbox_target_vx.scaled(
-                config.target_resolution, config.table_resolution
-            )
-    count = table.count(neuron_id=config.neuron_id, bbox=table_box)
+def _count_selection(
+    table: SynapseTable, config: DatasetConfig, errors: dict[str, str], max_whole: int
+) -> int | None:
+    """How many synapses the session reviews; None (and a message) when none, or when a
+    neuron-centric selection (always stored whole) exceeds ``max_whole`` instances."""
+    count = table.count(neuron_id=config.neuron_id, bbox=selection.table_box(config))
     if count == 0:
         if config.mode == Mode.NEURON:
             errors["neuron_id"] = (
@@ -134,13 +98,14 @@ def _select(
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
-    if count > max_instances:
-        errors["box_start"] = (
-            f"{count:,} synapses match; a session holds at most {max_instances:,}. "
-            "Give a smaller box or choose a neuron."
+    if config.mode == Mode.NEURON and count > max_whole:
+        errors["neuron_id"] = (
+            f"neuron {config.neuron_id} has {count:,} synapses; a neuron-centric session holds "
+            f"at most {max_whole:,} (SYNANNO_MAX_INSTANCES). Review it volume-centric with a "
+            "box instead."
         )
         return None
-    return table.query(neuron_id=config.neuron_id, bbox=table_box)
+    return count
 
 
 def _voxels(shape_xyz: Triple) -> int:
@@ -194,8 +159,35 @@ def _any_inside(
     return False
 
 
-def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
-    """Check every field; when all are fine, store the config and the instances."""
+def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
+    """Every synapse of the selection, in target voxels (selections stored whole)."""
+    synapses = table.query(neuron_id=config.neuron_id, bbox=selection.table_box(config))
+    return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
+
+
+def _first_page(table: SynapseTable, config: DatasetConfig) -> list[Instance]:
+    """The first page of a selection stored page by page (what the inside check reads)."""
+    synapses = table.page_after(
+        None, config.tiles_per_page, config.neuron_id, selection.table_box(config)
+    )
+    synapses = synapses_in_target_voxels(
+        synapses, config.table_resolution, config.target_resolution
+    )
+    return [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
+
+
+def prepare_session(
+    resources: AppContext,
+    session_id: str,
+    form: OpenDataForm,
+    job: Job | None = None,
+    prefetch: bool = True,
+) -> PrepareOutcome:
+    """Check every field; when all are fine, store the config and the instances. ``job``
+    hears of the progress; ``prefetch`` reads the first page meanwhile (not in a job process,
+    whose caches end with it)."""
+    job = job or Job()
+    job.report(0.0, "opening the volumes", force=True)
     outcome = PrepareOutcome()
     parsed, errors = parse_form(form)
     outcome.errors.update(errors)
@@ -209,7 +201,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     )
     table = None
     if form.table.strip() and "table" not in errors:
-        table = _open_table(resources, form, errors)
+        job.report(0.1, "opening the synapse table", force=True)
+        table = _open_table(resources, form, errors, job.part(0.1, 0.5))
     restored = parsed.get("session_json")
     if volumes is None or errors or (table is None and restored is None):
         return outcome
@@ -245,6 +238,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             errors["swc"] = str(exc)
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
+    selection_total: int | None = None  # set for a selection stored page by page
+    inside_sample: list[Instance] | None = None  # what the inside check reads (None: items)
     if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
@@ -259,34 +254,44 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             return outcome
     else:
         assert table is not None
-        synapses = _select(table, config, errors, resources.settings.max_instances_per_session)
-        if synapses is None:
+        job.report(0.5, "selecting the synapses", force=True)
+        max_whole = resources.settings.max_instances_per_session
+        count = _count_selection(table, config, errors, max_whole)
+        if count is None:
             return outcome
-        synapses = synapses_in_target_voxels(
-            synapses, config.table_resolution, config.target_resolution
-        )
-        if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+        if not selection.stored_whole(config, count, max_whole):
+            items, selection_total = [], count
+            inside_sample = _first_page(table, config)
+        elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+            job.report(
+                0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
+            )
             try:
-                items = neuron_instances(neuron_view(resources, config), synapses, config)
+                view = neuron_view(resources, config)
+                items = neuron_instances(view, _select(table, config), config)
             except NeuronError as exc:
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
+            synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
-    if not _any_inside(items, volumes, errors, restored is not None):
+    sample = items if inside_sample is None else inside_sample
+    if not _any_inside(sample, volumes, errors, restored is not None):
         return outcome
+    stored = f"{len(items):,} instances" if selection_total is None else "the review"
+    job.report(0.9, f"storing {stored}", force=True)
     resources.volumes.adopt(config, volumes)
-    store_prepared(resources, session_id, config, items, page, stage_times)
+    store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
     resources.store.set_reviewer(session_id, form.reviewer.strip())
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
     )
-    # read and encode the first page meanwhile
-    review.prefetch(open_session(resources, session_id), page)
+    if prefetch:  # read and encode the first page meanwhile
+        review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
-    outcome.instance_count = len(items)
+    outcome.instance_count = len(items) if selection_total is None else selection_total
     return outcome
 
 
@@ -297,30 +302,50 @@ def store_prepared(
     items: list[Instance],
     page: int = 1,
     stage_times: dict | None = None,
+    selection_total: int | None = None,
 ) -> None:
-    """Replace the session's review with a new one (the old edit log goes with it)."""
+    """Replace the session's review with a new one (the old edit log goes with it).
+    ``selection_total``: the size of a selection stored page by page (``items`` empty)."""
     resources.store.save_config(session_id, config)
     resources.store.replace_instances(session_id, items)
-    resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+    resources.store.update_state(
+        session_id,
+        page=page,
+        stage_times=dict(stage_times or {}),
+        **{selection.SELECTION_TOTAL_KEY: selection_total},
+    )
 
 
 def submit_open_data(
-    session: Session, form: OpenDataForm, signed_in_user: str = ""
+    session: Session, form: OpenDataForm, job: Job | None = None, signed_in_user: str = ""
 ) -> PrepareOutcome:
-    """Open Data Submit for a browser session: ``prepare_session``, then the session reads
-    its new configuration. A user named by the trusted proxy is the reviewer, whatever the
-    form says."""
+    """Open Data Submit for a browser session, as a background job: ``prepare_session``
+    (the first page is read afterwards, by ``prefetch_first_page`` in the app's process),
+    then the session reads its new configuration. A user named by the trusted proxy is the
+    reviewer, whatever the form says."""
     if signed_in_user:
         form = replace(form, reviewer=signed_in_user)
-    outcome = prepare_session(session.resources, session.session_id, form)
+    outcome = prepare_session(session.resources, session.session_id, form, job, prefetch=False)
     session.forget_config()
     return outcome
 
 
-def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
+def prefetch_first_page(session: Session) -> None:
+    """Read and encode the session's current page in the background (after a Submit)."""
+    if session.has_dataset:
+        review.prefetch(session, review.last_page(session))
+
+
+def table_neurons(session: Session, table_url: str, job: Job | None = None) -> list[NeuronCount]:
     """The neurons of a synapse table with their synapse counts (``TableError``; a table
-    not on the allow-list of a hosted server is refused the same way, before any read)."""
+    not on the allow-list of a hosted server is refused the same way, before any read); the
+    table is converted on its first opening (``job`` hears of it)."""
     refused = source_errors({"table": table_url}, session.settings)
     if refused:
         raise TableError(refused["table"])
-    return session.resources.tables.get(table_url).neurons()
+    job = job or Job()
+    table = session.resources.tables.get(
+        table_url, progress=job.part(0.0, 0.8).bytes_read("converting the synapse table")
+    )
+    job.report(0.8, "counting the synapses of each neuron", force=True)
+    return table.neurons()

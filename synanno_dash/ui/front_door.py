@@ -93,10 +93,18 @@ def access_cookie_value(token: str) -> str:
 
 
 def signed_in_user(settings: Settings) -> str:
-    """The user the trusted proxy named for this request ("" without that header)."""
-    if not settings.trusted_user_header:
+    """The user the trusted proxy named for this request ("" without that header). In a
+    background job (``ui.jobs``, another process) the headers are those Dash kept from the
+    request that started it."""
+    header = settings.trusted_user_header
+    if not header:
         return ""
-    return flask.request.headers.get(settings.trusted_user_header, "").strip()[:128]
+    if flask.has_request_context():
+        value = flask.request.headers.get(header, "")
+    else:
+        kept = dash.ctx.headers or {}
+        value = next((v for k, v in kept.items() if k.lower() == header.lower()), "")
+    return str(value).strip()[:128]
 
 
 def _sign_in_page(note: str = "", status: int = 200) -> flask.Response:
