@@ -179,10 +179,10 @@ def retry_tile(clicks: int | None) -> list:
     """Retry of a tile that could not be read: that one tile is read again."""
     if not clicks:  # a placeholder (and its button) just put in by a retry: no click yet
         raise PreventUpdate
+    retries = request_inputs.whole_number(clicks, "the Retry button's click count")
     instance_id = request_inputs.pattern_index(ctx.triggered_id)
     session = current_session()
     item, images = review.retry_tile(session, instance_id)
-    retries = request_inputs.whole_number(clicks, "the Retry button's click count")
     return tile_children(item, images, review.tile_version(session.config, item), retries)
 
 

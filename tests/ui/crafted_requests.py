@@ -58,6 +58,10 @@ class CraftedCaller:
         """Keys of every callback that runs on the server (clientside ones have no function)."""
         return [k for k, spec in self.app.callback_map.items() if spec.get("callback")]
 
+    def is_background(self, key: str) -> bool:
+        """Whether the callback is a background job (``ui.jobs.job_callback``)."""
+        return bool(self.app.callback_map[key].get("background"))
+
     def name(self, key: str) -> str:
         return str(getattr(self.app.callback_map[key]["callback"], "__name__", key))
 

@@ -11,12 +11,28 @@ from __future__ import annotations
 
 import pytest
 
+from pages import export_draw, open_data
+from synanno_dash.services.jobs import Job
+from synanno_dash.ui.jobs import _failure
 from tests.conftest import PreparedSession
 from tests.ui.crafted_requests import HOSTILE_VALUES, CraftedCaller
 
 # Callbacks that open a Neuroglancer viewer (a real server each) are covered by
 # tests/ui/test_ng_integration.py; their inputs are buttons and the typed form.
 _VIEWER_CALLBACKS = {"open_chooser", "view_instance", "sync_choice"}
+
+# Background jobs (``ui.jobs.job_callback``) run in another process and turn any exception
+# into their panel's message, never the toast: through HTTP a crafted value would only start
+# a process. Their work functions are called directly instead, with the same hostile values
+# (work function -> number of its inputs and states).
+_JOB_WORK = {
+    open_data.submit: None,  # every Open Data field, then the SWC file name
+    open_data.fill_demo: 1,
+    open_data.load_neurons: 4,
+    export_draw.download_zip: 1,
+    export_draw.layer: 1,
+    export_draw.table: 1,
+}
 
 
 @pytest.mark.parametrize("mode", ["volume", "neuron"])
@@ -26,7 +42,7 @@ def test_no_crafted_value_gets_the_generic_error(app, demo_info, mode: str) -> N
     generic = []
     calls = 0
     for key in caller.server_callbacks():
-        if caller.name(key) in _VIEWER_CALLBACKS:
+        if caller.name(key) in _VIEWER_CALLBACKS or caller.is_background(key):
             continue
         indexes = (0, "abc", 10**30) if caller.has_pattern_ids(key) else (0,)
         for position, argument in enumerate(caller.arguments(key)):
@@ -79,3 +95,42 @@ def test_a_crafted_interpolation_cannot_allocate(app, demo_info) -> None:  # typ
     answer = caller.call(key, {0: 10**9, 1: stroke})
     assert "the interpolation must be a whole number from 1 to 32" in answer.toast
     assert caller.call(key, {0: 8, 1: stroke}).toast == ""
+
+
+def test_every_job_is_called_with_crafted_values(app, demo_info) -> None:  # type: ignore[no-untyped-def]
+    """Each job's work gets every hostile value in each input in turn: it finishes or fails
+    with a message naming the problem (never "failed on the server"), and the session
+    survives."""
+    prepared = PreparedSession(app, demo_info)
+    caller = CraftedCaller(app, prepared.client)
+    jobs = [k for k in caller.server_callbacks() if caller.is_background(k)]
+    assert len(jobs) == len(_JOB_WORK), "a new job callback: add its work to _JOB_WORK"
+    submit_args = next(len(caller.arguments(k)) for k in jobs if "od-source.invalid" in k)
+    unnamed = []
+    for work, n_args in _JOB_WORK.items():
+        n_args = n_args or submit_args
+        for position in range(n_args):
+            for value in HOSTILE_VALUES:
+                args = [value if i == position else None for i in range(n_args)]
+                try:
+                    work(Job(), prepared.session, *args)
+                except Exception as error:  # noqa: BLE001 - what the panel would show
+                    shown = str(_failure(work.__name__, error).children)
+                    if "failed on the server" in shown:
+                        unnamed.append((work.__name__, position, value, shown))
+    assert unnamed == [], unnamed[:10]
+    assert prepared.client.get("/annotation").status_code == 200
+    assert len(prepared.session.store.instances(prepared.sid)) > 0
+
+
+def test_a_crafted_retry_index_is_refused_by_name(demo_session) -> None:  # type: ignore[no-untyped-def]
+    """Retry of a tile that could not be read: a crafted index is refused by name; a real
+    tile is read again."""
+    caller = CraftedCaller(demo_session.app, demo_session.client)
+    key = next(k for k in caller.server_callbacks() if caller.name(k) == "retry_tile")
+    answer = caller.call(key, {0: 1}, "abc")
+    assert "the instance id must be a whole number" in answer.toast, answer.toast
+    answer = caller.call(key, {0: "abc"}, 2)
+    assert "the Retry button's click count must be a whole number" in answer.toast
+    answer = caller.call(key, {0: 1}, 2)
+    assert answer.toast == "" and answer.body is not None

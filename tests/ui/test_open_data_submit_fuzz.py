@@ -1,9 +1,11 @@
-"""The Open Data submit callback against generated field values (issue 10).
+"""The Open Data submit job against generated field values (issue 10).
 
-Through Dash's HTTP endpoint, as a crafted request or a careless paste would send them:
-every field a random text, a hostile value or a valid one. The server answers each with a
-message per field or Ready, never a 5xx and never the generic error toast; every field it
-complains about is named in a message the page shows. Also the inputs the issue names.
+As a crafted request or a careless paste would send them: every field a random text, a
+hostile value or a valid one. Submit is a background job (``ui.jobs.job_callback``), which
+runs in another process and turns any exception into its panel's message; so its work
+function is called here directly, with this browser's session: it must answer each set of
+values with a message per field or Ready and raise nothing; every field it complains about
+is named in a message the page shows. Also the inputs the issue names.
 """
 
 from __future__ import annotations
@@ -11,25 +13,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import plotly.utils
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pages import open_data as open_data_page
 from synanno_dash.core.limits import PAGE_CROP_BUDGET_BYTES
 from synanno_dash.core.open_data_form import FIELDS
+from synanno_dash.services.jobs import Job
+from synanno_dash.services.session import open_session
 from synanno_dash.ui import ids
+from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS
+from synanno_dash.ui.session import COOKIE, EXTENSION_KEY
 from tests.ui.crafted_requests import GENERIC_ERROR
 
-SUBMIT_OUTPUT = "...od-source.invalid..."  # one of the submit callback's outputs
+# The submit job's outputs, in order (``pages/open_data.py`` ``register_callbacks``).
+_OUTPUT_IDS = (
+    [ids.open_data(f.name) for f in FEEDBACK_FIELDS]
+    + [ids.feedback(ids.open_data(f.name)) for f in FEEDBACK_FIELDS]
+    + [ids.OD_SUBMIT_STATUS, ids.OD_START, ids.OD_JSON_STATUS, ids.OD_SWC_STATUS]
+)
 
 
 class OpenDataClient:
-    """Posts the Open Data submit as the page does, any value in any field."""
+    """Runs the Open Data submit job as the page starts it, any value in any field."""
 
     def __init__(self, app, demo_info) -> None:  # type: ignore[no-untyped-def]
         self.client = app.server.test_client()
         assert self.client.get("/").status_code == 200
-        self.key = next(k for k in app.callback_map if SUBMIT_OUTPUT in k)
+        self.resources = app.server.extensions[EXTENSION_KEY]
+        self.sid = self.client.get_cookie(COOKIE).value
         self.defaults = {
             "source": demo_info.source_url, "target": demo_info.target_url,
             "neuropil": demo_info.neuropil_url, "table": demo_info.table_url,
@@ -38,23 +52,16 @@ class OpenDataClient:
         }  # fmt: skip
 
     def submit(self, **changes: object) -> tuple[int, dict[str, Any] | None]:
+        """(200, {"response": {output id: {"children": value}}}): the answer's shape kept
+        from the HTTP endpoint, so a message anywhere in it is found by ``_text``."""
         values = {**self.defaults, **changes}
-        outputs = [
-            {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-            for part in self.key[2:-2].split("...")
-        ]
-        state = [
-            {"id": ids.open_data(f.name), "property": f.value_prop, "value": values.get(f.name)}
-            for f in FIELDS
-        ]
-        state.append({"id": ids.OD_SWC_UPLOAD, "property": "filename", "value": None})
-        body = {
-            "output": self.key, "outputs": outputs,
-            "inputs": [{"id": ids.OD_SUBMIT, "property": "n_clicks", "value": 1}],
-            "state": state, "changedPropIds": [f"{ids.OD_SUBMIT}.n_clicks"],
-        }  # fmt: skip
-        response = self.client.post("/_dash-update-component", json=body)
-        return response.status_code, response.get_json(silent=True)
+        session = open_session(self.resources, self.sid)
+        states = [values.get(f.name) for f in FIELDS]
+        outputs = open_data_page.submit(Job(), session, 1, *states, None)
+        assert len(outputs) == len(_OUTPUT_IDS)
+        encoded = json.loads(json.dumps(outputs, cls=plotly.utils.PlotlyJSONEncoder))
+        response = {key: {"children": value} for key, value in zip(_OUTPUT_IDS, encoded)}
+        return 200, {"response": response}
 
 
 def _text(answer: dict[str, Any] | None) -> str:
