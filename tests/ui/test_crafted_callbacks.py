@@ -9,9 +9,13 @@ and never the catch-all "Something went wrong" toast. Real app, real demo sessio
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import dash
 import pytest
 
-from pages import export_draw, open_data
 from synanno_dash.services.jobs import Job
 from synanno_dash.ui.jobs import _failure
 from tests.conftest import PreparedSession
@@ -24,15 +28,25 @@ _VIEWER_CALLBACKS = {"open_chooser", "view_instance", "sync_choice"}
 # Background jobs (``ui.jobs.job_callback``) run in another process and turn any exception
 # into their panel's message, never the toast: through HTTP a crafted value would only start
 # a process. Their work functions are called directly instead, with the same hostile values
-# (work function -> number of its inputs and states).
+# ((view, work function) -> number of its inputs and states; None: the submit callback's).
 _JOB_WORK = {
-    open_data.submit: None,  # every Open Data field, then the SWC file name
-    open_data.fill_demo: 1,
-    open_data.load_neurons: 4,
-    export_draw.download_zip: 1,
-    export_draw.layer: 1,
-    export_draw.table: 1,
+    ("open_data", "submit"): None,  # every Open Data field, then the SWC file name
+    ("open_data", "fill_demo"): 1,
+    ("open_data", "load_neurons"): 4,
+    ("export_draw", "download_zip"): 1,
+    ("export_draw", "layer"): 1,
+    ("export_draw", "table"): 1,
 }
+
+
+def _work(view: str, name: str) -> Callable[..., Any]:
+    """A job's work function in the view module Dash loaded (after the app exists)."""
+    module = next(
+        sys.modules[page["module"]]
+        for page in dash.page_registry.values()
+        if page["module"].endswith(view)
+    )
+    return getattr(module, name)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("mode", ["volume", "neuron"])
@@ -107,8 +121,8 @@ def test_every_job_is_called_with_crafted_values(app, demo_info) -> None:  # typ
     assert len(jobs) == len(_JOB_WORK), "a new job callback: add its work to _JOB_WORK"
     submit_args = next(len(caller.arguments(k)) for k in jobs if "od-source.invalid" in k)
     unnamed = []
-    for work, n_args in _JOB_WORK.items():
-        n_args = n_args or submit_args
+    for (view, name), n_args in _JOB_WORK.items():
+        work, n_args = _work(view, name), n_args or submit_args
         for position in range(n_args):
             for value in HOSTILE_VALUES:
                 args = [value if i == position else None for i in range(n_args)]

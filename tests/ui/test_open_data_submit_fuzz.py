@@ -11,14 +11,15 @@ is named in a message the page shows. Also the inputs the issue names.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
+import dash
 import plotly.utils
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pages import open_data as open_data_page
 from synanno_dash.core.limits import PAGE_CROP_BUDGET_BYTES
 from synanno_dash.core.open_data_form import FIELDS
 from synanno_dash.services.jobs import Job
@@ -57,7 +58,12 @@ class OpenDataClient:
         values = {**self.defaults, **changes}
         session = open_session(self.resources, self.sid)
         states = [values.get(f.name) for f in FIELDS]
-        outputs = open_data_page.submit(Job(), session, 1, *states, None)
+        view = next(
+            sys.modules[page["module"]]
+            for page in dash.page_registry.values()
+            if page["module"].endswith("open_data")
+        )
+        outputs = view.submit(Job(), session, 1, *states, None)
         assert len(outputs) == len(_OUTPUT_IDS)
         encoded = json.loads(json.dumps(outputs, cls=plotly.utils.PlotlyJSONEncoder))
         response = {key: {"children": value} for key, value in zip(_OUTPUT_IDS, encoded)}
