@@ -9,7 +9,9 @@ Headers (every response, any mode)
   functions at run time); frames from this origin and the Neuroglancer server of this host
   (another port, known only once a viewer starts: ``host:*``); ``frame-ancestors 'self'``
   (only our own pages may frame the app), ``form-action 'self'``, ``base-uri 'self'``,
-  ``object-src 'none'``.
+  ``object-src 'none'``. Not on the Neuroglancer client the app forwards
+  (``services.ng_proxy``, ``/neuroglancer/``): it fetches volumes from their own hosts
+  (cloud buckets) and runs its own workers and WebAssembly, which this policy would block.
 - ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: SAMEORIGIN`` (older browsers),
   ``Referrer-Policy: same-origin``.
 
@@ -37,6 +39,7 @@ from urllib.parse import urlsplit
 import dash
 import flask
 
+from synanno_dash.services.ng_proxy import PREFIX as NG_CLIENT_PREFIX
 from synanno_dash.settings import Settings
 from synanno_dash.ui.client_ids import inline_script
 
@@ -79,7 +82,8 @@ def install_security_headers(app: dash.Dash) -> None:
             hashes.extend([*app.csp_hashes(), _script_hash(inline_script())])
         host = urlsplit(flask.request.host_url).hostname or "localhost"
         host = f"[{host}]" if ":" in host else host
-        response.headers["Content-Security-Policy"] = content_security_policy(hashes, host)
+        if not flask.request.path.startswith(f"{NG_CLIENT_PREFIX}/"):
+            response.headers["Content-Security-Policy"] = content_security_policy(hashes, host)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
         response.headers["Referrer-Policy"] = "same-origin"
