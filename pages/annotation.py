@@ -18,7 +18,7 @@ from synanno_dash.core.instances import Workflow
 from synanno_dash.core.labels import Label
 from synanno_dash.services import neuron, review
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import enlarge, ids, minimap
+from synanno_dash.ui import enlarge, ids, minimap, request_inputs
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
@@ -121,9 +121,9 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
     """``/annotation?page=N``; without a page number, the page this browser was last on."""
     session = current_session()
     try:
-        number = int(page) if page else review.last_page(session)
-    except ValueError:
-        number = 1
+        number = request_inputs.page_number(page) if page else review.last_page(session)
+    except request_inputs.RefusedInput:
+        number = 1  # a page that is not a page number opens the first page
     try:
         loaded = review.load_page(session, number)
     except (review.ReviewError, NoDatasetError) as exc:
@@ -179,17 +179,18 @@ def retry_tile(clicks: int | None) -> list:
     """Retry of a tile that could not be read: that one tile is read again."""
     if not clicks:  # a placeholder (and its button) just put in by a retry: no click yet
         raise PreventUpdate
-    instance_id = int(ctx.triggered_id["index"])
+    retries = request_inputs.whole_number(clicks, "the Retry button's click count")
+    instance_id = request_inputs.pattern_index(ctx.triggered_id)
     session = current_session()
     item, images = review.retry_tile(session, instance_id)
-    return tile_children(item, images, review.tile_version(session.config, item), int(clicks))
+    return tile_children(item, images, review.tile_version(session.config, item), retries)
 
 
 def click_tile(clicks: int | None) -> tuple[str, str]:
     """One click cycles one label; it is saved before the new colour is sent back."""
     if not clicks:  # a tile view just put in by Retry: Dash calls for it without a click
         raise PreventUpdate
-    instance_id = int(ctx.triggered_id["index"])
+    instance_id = request_inputs.pattern_index(ctx.triggered_id)
     item = review.cycle_label(current_session(), instance_id)
     minimap.follow_label(item)
     return tile_class(item.label), item.label.value
@@ -203,12 +204,20 @@ def _one_tile_update(instance_id: int, label: Label) -> tuple[list, list]:
     return classes, labels
 
 
+def _no_tile_update() -> tuple[list, list]:
+    """Every tile unchanged (a wildcard output needs one ``no_update`` per tile)."""
+    unchanged = [no_update] * len(ctx.outputs_list[0])
+    return unchanged, list(unchanged)
+
+
 def label_by_key(request: dict | None) -> tuple:
     """Keys 1/2/3 over a tile (sent by review.js) set that tile's label."""
     if not request:
-        return no_update, no_update
-    instance_id = int(request["instance_id"])
-    item = review.set_label(current_session(), instance_id, Label(request["label"]))
+        return _no_tile_update()
+    request = request_inputs.mapping(request, "the label request")
+    instance_id = request_inputs.instance_id(request.get("instance_id"))
+    label = request_inputs.choice(Label, request.get("label"), "the label")
+    item = review.set_label(current_session(), instance_id, label)
     minimap.follow_label(item)
     return _one_tile_update(instance_id, item.label)
 
@@ -218,7 +227,7 @@ def undo_redo(_undo: int | None, _redo: int | None) -> tuple:
     action = "undo" if ctx.triggered_id == ids.REVIEW_UNDO else "redo"
     item = review.undo(session) if action == "undo" else review.redo(session)
     if item is None:
-        return no_update, no_update, f"Nothing to {action}.", True
+        return *_no_tile_update(), f"Nothing to {action}.", True
     minimap.follow_label(item)
     classes, labels = _one_tile_update(item.instance_id, item.label)
     on_page = any(o["id"]["index"] == item.instance_id for o in ctx.outputs_list[0])

@@ -10,7 +10,7 @@ from synanno_dash.core.labels import Category, Label
 from synanno_dash.services import review
 from synanno_dash.services.review import VolumeError
 from synanno_dash.services.session import NoDatasetError, Session
-from synanno_dash.ui import enlarge, ids
+from synanno_dash.ui import enlarge, ids, request_inputs
 from synanno_dash.ui.cards import CARD_BORDER, card
 from synanno_dash.ui.session import current_session
 
@@ -61,28 +61,30 @@ def layout(**_query: str) -> html.Div:
 
 
 def _index() -> int:
-    return int(ctx.triggered_id["index"])
+    return request_inputs.pattern_index(ctx.triggered_id)
 
 
 def change_label(value: str) -> str:
-    item = review.set_label(current_session(), _index(), Label(value))
+    label = request_inputs.choice(Label, value, "the label")
+    item = review.set_label(current_session(), _index(), label)
     return CARD_BORDER[item.label]
 
 
 def change_category(value: str | None) -> bool:
-    review.set_category(current_session(), _index(), None if value is None else Category(value))
+    category = None if value is None else request_inputs.choice(Category, value, "the category")
+    review.set_category(current_session(), _index(), category)
     return False
 
 
 def change_custom(text: str | None) -> str | object:
     """Typing a custom category selects "Custom" (one undo step for both)."""
-    text = (text or "").strip()
+    text = request_inputs.text(text, "the custom category").strip()
     changed = review.set_custom_category(current_session(), _index(), text)
     return Category.CUSTOM.value if changed is not None and text else no_update
 
 
 def change_note(_blur: int | None, text: str | None) -> str:
-    review.set_note(current_session(), _index(), text or "")
+    review.set_note(current_session(), _index(), request_inputs.text(text, "the note"))
     return "form-control mt-1"
 
 

@@ -16,7 +16,7 @@ from synanno_dash.services import correction, review
 from synanno_dash.services.correction import StoreError
 from synanno_dash.services.false_negatives import FalseNegativeError, add_false_negative
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import draw_figure, ids
+from synanno_dash.ui import draw_figure, ids, request_inputs
 from synanno_dash.ui.draw_tiles import add_modal, add_tile, draw_tile
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
@@ -117,8 +117,9 @@ def open_add(_clicks: int) -> bool:
 def nearby(instance_id: int | None) -> tuple:
     if instance_id is None:
         return {}, "/missed"
+    instance_id = request_inputs.instance_id(instance_id)
     try:
-        drawing = correction.load_drawing(current_session(), int(instance_id))
+        drawing = correction.load_drawing(current_session(), instance_id)
     except (StoreError, correction.CorrectionError, NoDatasetError):
         return {}, no_update
     k = drawing.slice_index(drawing.item.synapse.center_xyz_vx[2])

@@ -16,7 +16,7 @@ from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target, pi
 from synanno_dash.services import correction
 from synanno_dash.services.correction import StoreError
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import draw_figure, ids
+from synanno_dash.ui import draw_figure, ids, request_inputs
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.draw_controls import markers_text, strip, tools_panel
 from synanno_dash.ui.session import current_session
@@ -145,7 +145,8 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
 
 
 def _load(meta: dict) -> correction.Drawing:
-    return correction.load_drawing(current_session(), int(meta["instance_id"]))
+    instance_id, _box, _shape = request_inputs.drawing_meta(meta)
+    return correction.load_drawing(current_session(), instance_id)
 
 
 def _strip(drawing: correction.Drawing, k: int) -> list:
@@ -155,7 +156,7 @@ def _strip(drawing: correction.Drawing, k: int) -> list:
 
 def show_slice(k: int, meta: dict) -> tuple:
     drawing = _load(meta)
-    k = min(max(0, int(k or 0)), drawing.masks_zyx.shape[0] - 1)
+    k = min(request_inputs.slice_index(k), drawing.masks_zyx.shape[0] - 1)
     syn = drawing.item.synapse
     return (
         draw_figure.slice_patch(drawing, k),
@@ -172,17 +173,19 @@ def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, 
     marker on the voxel of the clicked pixel, on the current slice."""
     if not click_data or tool == "freehand":
         return no_update, no_update, no_update, no_update
-    frame = draw_figure.display_frame(meta["box"], meta["em_shape"])
-    column, row = clicked_pixel(frame, float(click_data["x"]), float(click_data["y"]))
+    instance_id, box, em_shape = request_inputs.drawing_meta(meta)
+    stroke, interp = request_inputs.stroke(stroke), request_inputs.points_per_segment(interp)
+    frame = draw_figure.display_frame(box, em_shape)
+    column, row = clicked_pixel(frame, *request_inputs.point_xy(click_data, "the click"))
     if tool == "points":
-        points = [] if not stroke or stroke.get("freehand") else list(stroke.get("points", []))
+        points = [] if stroke.get("freehand") else list(stroke.get("points", []))
         points.append(list(pixel_centre_data(frame, column, row)))
         new_stroke = {"points": points}
         patch = draw_figure.curve_into(dash.Patch(), new_stroke, interp)
         return patch, new_stroke, no_update, no_update
-    z = int(meta["box"][2]) + int(k)
+    z = box[2] + request_inputs.slice_index(k)
     voxel = display_pixel_to_target(frame, column, row, z)
-    item = correction.set_marker(current_session(), int(meta["instance_id"]), tool, voxel)
+    item = correction.set_marker(current_session(), instance_id, tool, voxel)
     patch = draw_figure.markers_into(dash.Patch(), item, z)
     status = f"{tool}-synaptic marker placed at x={voxel[0]}, y={voxel[1]}, z={voxel[2]} (saved)"
     markers = markers_text(item.synapse.pre_xyz_vx, item.synapse.post_xyz_vx)
@@ -191,15 +194,17 @@ def click(click_data: dict | None, tool: str, stroke: dict | None, interp: int, 
 
 def freehand(relayout: dict | None, tool: str, interp: int) -> tuple:
     """A closed path drawn with plotly's drawclosedpath becomes the current curve."""
-    stroke = draw_figure.freehand_stroke(relayout)
-    if stroke is None:
+    relayout = request_inputs.mapping(relayout, "the drawn shape")
+    stroke = request_inputs.stroke(draw_figure.freehand_stroke(relayout))
+    if not stroke:
         return no_update, no_update
-    patch = draw_figure.curve_into(dash.Patch(), stroke, interp)
+    patch = draw_figure.curve_into(dash.Patch(), stroke, request_inputs.points_per_segment(interp))
     patch["layout"]["shapes"] = []
     return patch, stroke
 
 
 def interpolation(interp: int, stroke: dict | None) -> Any:
+    stroke, interp = request_inputs.stroke(stroke), request_inputs.points_per_segment(interp)
     return draw_figure.curve_into(dash.Patch(), stroke, interp) if stroke else no_update
 
 
@@ -209,12 +214,12 @@ def tool(tool_name: str) -> Any:
 
 def opacity(value: float) -> Any:
     patch = dash.Patch()
-    patch["data"][draw_figure.MASK]["opacity"] = value
+    patch["data"][draw_figure.MASK]["opacity"] = request_inputs.fraction(value, "the opacity")
     return patch
 
 
 def edit_curve(_back: int, _discard: int, stroke: dict | None, interp: int) -> tuple:
-    stroke = dict(stroke or {})
+    stroke, interp = request_inputs.stroke(stroke), request_inputs.points_per_segment(interp)
     if ctx.triggered_id == ids.DI_POINT_BACK and stroke.get("points"):
         stroke["points"] = stroke["points"][:-1]
     else:
@@ -227,8 +232,10 @@ def edit_curve(_back: int, _discard: int, stroke: dict | None, interp: int) -> t
 def act(*args: Any) -> tuple:
     """Fill, Revise, Clear, Save, Undo, Redo: saved before the answer, one undo step each."""
     stroke, interp, k, meta = args[-4:]
-    session, instance_id = current_session(), int(meta["instance_id"])
-    z = int(meta["box"][2]) + int(k)
+    instance_id, box, _shape = request_inputs.drawing_meta(meta)
+    stroke, interp = request_inputs.stroke(stroke), request_inputs.points_per_segment(interp)
+    k = request_inputs.slice_index(k)
+    session, z = current_session(), box[2] + k
     action = ctx.triggered_id
     unchanged = (no_update,) * 6
     if action in (ids.DI_FILL, ids.DI_REVISE):
@@ -248,6 +255,7 @@ def act(*args: Any) -> tuple:
     else:
         return _undo_redo(instance_id, k, "undo" if action == ids.DI_UNDO else "redo")
     drawing = _load(meta)
+    k = min(k, drawing.masks_zyx.shape[0] - 1)
     if action == ids.DI_CLEAR:  # the curve stays: clear, then fill it
         return (draw_figure.mask_into(dash.Patch(), drawing.masks_zyx[k]), no_update, status,
                 _strip(drawing, k), no_update, no_update)  # fmt: skip

@@ -7,8 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from synanno_dash.core import stage_times
-from synanno_dash.core.session_json import dumps
-from synanno_dash.services import review
+from synanno_dash.services import exports, review
 from synanno_dash.ui import ids
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
@@ -43,9 +42,11 @@ def layout(**_query: str) -> html.Div:
 
 
 def download(_clicks: int | None) -> dict:
-    document = review.session_json_document(current_session())
+    session = current_session()
+    document = review.session_json_document(session)
+    text = exports.json_text(session, document, "session JSON")
     stamp = stage_times.file_stamp()
-    return dcc.send_string(dumps(document), filename=f"synanno_session_{stamp}.json")
+    return dcc.send_string(text, filename=f"synanno_session_{stamp}.json")
 
 
 def register_callbacks(app: dash.Dash) -> None:

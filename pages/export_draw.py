@@ -12,7 +12,6 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from synanno_dash.core import stage_times
-from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.session import NoDatasetError, Session
@@ -103,8 +102,9 @@ def _stamp() -> str:
 
 
 def download_json(_clicks: int) -> dict:
-    document = exports.correction_json(current_session())
-    return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
+    session = current_session()
+    text = exports.json_text(session, exports.correction_json(session), "correction JSON")
+    return dcc.send_string(text, filename=f"synanno_correction_{_stamp()}.json")
 
 
 def download_zip(job: Job, session: Session, _clicks: int) -> dict:

@@ -26,12 +26,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.forms import FieldError
-from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import Workflow
 from synanno_dash.services import missed, ng_views
 from synanno_dash.services.false_negatives import FalseNegativeError
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui import ids, ng_panel, request_inputs
 from synanno_dash.ui.missed_search import (
     candidate_list,
     preview_figure,
@@ -126,25 +125,28 @@ def finish_marking(_clicks: int | None, page: dict) -> tuple:
         return (no_update,) * 5
     ng_views.close_viewer(session)
     if not candidates:
-        return no_update, no_update, True, ng_panel.HIDDEN, page["back"]
+        return no_update, no_update, True, ng_panel.HIDDEN, request_inputs.context_back(page)
     return [list(c) for c in candidates], 0, True, ng_panel.HIDDEN, no_update
 
 
 def cancel_marking(_clicks: int | None, page: dict) -> str:
+    back = request_inputs.context_back(page)
     try:
         ng_views.clear_candidates(current_session())
     except ng_views.NeuroglancerError:
         pass  # a service that is down holds no candidates any more
-    return str(page["back"])
+    return back
 
 
 def show_step(step: int | None, queue: list | None, page: dict) -> tuple:
     """The dialog of candidate ``step``; past the last one, back to where the user came from."""
     if step is None or not queue:
         return (no_update,) * 11
-    if step >= len(queue):
-        return (False, no_update, no_update, *(no_update,) * 6, "", page["back"])
-    center: Triple = (int(queue[step][0]), int(queue[step][1]), int(queue[step][2]))
+    center = request_inputs.candidate(queue, step)
+    if center is None:
+        back = request_inputs.context_back(page)
+        return (False, no_update, no_update, *(no_update,) * 6, "", back)
+    step = int(step)
     try:
         proposal = missed.propose_box(current_session(), center)
     except NoDatasetError as exc:
@@ -158,9 +160,9 @@ def show_step(step: int | None, queue: list | None, page: dict) -> tuple:
 def preview(*values: Any) -> object:
     """The candidate's slice of the box as it stands in the dialog."""
     *box_values, queue, step = values
-    if not queue or step is None or step >= len(queue):
+    center = None if not queue or step is None else request_inputs.candidate(queue, step)
+    if center is None:
         return no_update
-    center = (int(queue[step][0]), int(queue[step][1]), int(queue[step][2]))
     try:
         box = missed.box_from_inputs(box_values)
     except FalseNegativeError:
@@ -172,14 +174,18 @@ def preview(*values: Any) -> object:
 def save_or_skip(_save: int | None, _skip: int | None, *values: Any) -> tuple[object, object]:
     """Save: crop and add the instance (one per candidate); Skip: leave it out."""
     *box_values, queue, step, page = values
-    if not queue or step is None or step >= len(queue):
+    center = None if not queue or step is None else request_inputs.candidate(queue, step)
+    if center is None:
         return no_update, no_update
+    step = int(step)
     if ctx.triggered_id == ids.MISSED_SKIP:
         return step + 1, ""
-    center = (int(queue[step][0]), int(queue[step][1]), int(queue[step][2]))
+    compartment = request_inputs.mapping(page, "the view's context").get("compartment")
+    if compartment is not None:
+        compartment = request_inputs.whole_number(compartment, "the compartment", 0, 10**6)
     try:
         box = missed.box_from_inputs(box_values)
-        missed.save_candidate(current_session(), center, box, page.get("compartment"))
+        missed.save_candidate(current_session(), center, box, compartment)
     except (FalseNegativeError, NoDatasetError) as exc:
         return no_update, str(exc)
     return step + 1, ""

@@ -6,7 +6,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 
+from synanno_dash.core.forms import FieldError, parse_neuron_id
 from synanno_dash.core.instances import Mode, Workflow
+from synanno_dash.core.limits import MAX_PATH_CHARS
 from synanno_dash.core.open_data_form import FIELD, FIELDS, decode_upload, form_from_inputs
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.services import ng_views
@@ -24,12 +26,14 @@ from synanno_dash.services.prepare import (
     table_neurons,
 )
 from synanno_dash.services.session import Session
-from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui import ids, ng_panel, request_inputs
+from synanno_dash.ui.front_door import signed_in_user
 from synanno_dash.ui.jobs import job_callback
 from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
 from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/open-data", title="Open Data · SynAnno Dash")
+
 
 def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
     session = current_session()
@@ -43,14 +47,18 @@ def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
 _FIELD_STATES = [State(ids.open_data(f.name), f.value_prop) for f in FIELDS]
 
 
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+
+
 def submit(job: Job, session: Session, _clicks: int | None, *values: object) -> list[object]:
     """Open Data Submit, a background job: opening the data, converting a new table,
-    preparing the neuron."""
+    preparing the neuron. The reviewer named by a trusted proxy comes from the request's
+    headers (which Dash hands to the job)."""
     form_values = form_from_inputs(
         {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
     )
     swc_name = values[len(FIELDS)]
-    outcome = submit_open_data(session, form_values, job)
+    outcome = submit_open_data(session, form_values, job, signed_in_user(session.settings))
     errors = dict(outcome.errors)
     json_message = _json_message(errors.pop(FIELD["session_json"].key, None))
     swc_error = errors.pop(FIELD["swc_text"].key, None)
@@ -73,12 +81,26 @@ def submit(job: Job, session: Session, _clicks: int | None, *values: object) -> 
         )
         return [*invalid, *messages, status, False, json_message, swc_message]
     count = len(errors) + (json_message is not no_update) + bool(swc_error)
+    # Fields without a message line of their own (selects, radios) say it here.
+    shown_above = {f.key for f in FEEDBACK_FIELDS}
+    unplaced = [
+        html.Li(f"{FIELD_BY_KEY[key].label}: {message}")
+        for key, message in errors.items()
+        if key not in shown_above
+    ]
     status = dbc.Alert(
-        f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention: "
-        "see the messages above.",
+        [
+            f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} "
+            f"attention: see the messages {_where(len(unplaced), count)}.",
+            html.Ul(unplaced, className="mb-0") if unplaced else None,
+        ],
         color="danger",
     )
     return [*invalid, *messages, status, True, json_message, swc_message]
+
+
+def _where(unplaced: int, count: int) -> str:
+    return "below" if unplaced == count else "below and above" if unplaced else "above"
 
 
 def _json_message(error: str | None) -> object:
@@ -124,7 +146,7 @@ def load_neurons(
     current_id: str | None,
 ) -> tuple[object, object]:
     """The table's neurons (a background job: a new table is converted first)."""
-    table_url = (table_url or "").strip()
+    table_url = request_inputs.text(table_url, "the table", MAX_PATH_CHARS).strip()
     if mode != Mode.NEURON.value or not table_url:
         return no_update, "" if mode != Mode.NEURON.value else "Give a synapse table first."
     try:
@@ -147,7 +169,14 @@ def load_neurons(
 def pick_neuron(selected: list[int] | None, rows: list[dict[str, object]] | None) -> object:
     if not selected:
         return no_update
-    return (rows or [])[selected[0]]["neuron_id"]
+    if not isinstance(selected, list) or not isinstance(rows, list):
+        raise request_inputs.RefusedInput("the chosen row", "a row of the neuron list")
+    row = request_inputs.whole_number(selected[0], "the chosen row", 0, max(0, len(rows) - 1))
+    chosen = request_inputs.mapping(rows[row] if rows else None, "the chosen row")
+    try:
+        return str(parse_neuron_id(str(chosen.get("neuron_id", ""))[:40]))
+    except FieldError:
+        raise request_inputs.RefusedInput("the chosen row", "a row of the neuron list") from None
 
 
 # -- Choose a Neuron in Neuroglancer (`n` over a neuron) ---------------------------------

@@ -62,6 +62,17 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
     trusted_proxies: int = 0
+    # Hosted mode (SYNANNO_HOSTED=1): data sources only from the allow-list, no server request
+    # to loopback/link-local/private addresses unless allowed (see services/source_policy.py).
+    hosted: bool = False
+    allowed_sources: tuple[str, ...] = ()  # URL prefixes and local roots (the demo: always)
+    allow_private_addresses: bool = False
+    # Per-session limits (any mode): instances one session holds, bytes of one export file.
+    max_instances_per_session: int = 200_000
+    max_export_bytes: int = 2 * 1024**3
+    # Sign-in (optional): a shared access token, or a header set by a trusted proxy.
+    access_token: str = ""
+    trusted_user_header: str = ""
     # Background jobs (``services.jobs``): empty runs them in processes of this machine
     # (results in ``jobs_dir``); a Redis URL queues them for ``synanno-dash worker``.
     redis_url: str = ""
@@ -121,14 +132,29 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         else defaults.categories,
         max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
         trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
-        redis_url=env.get("SYNANNO_REDIS_URL", "").strip(),
-        job_redelivery_s=_positive_int(
-            env, "SYNANNO_JOB_REDELIVERY_S", defaults.job_redelivery_s
+        hosted=_flag(env, "SYNANNO_HOSTED"),
+        allowed_sources=tuple(
+            entry.strip()
+            for entry in env.get("SYNANNO_ALLOWED_SOURCES", "").split(",")
+            if entry.strip()
         ),
+        allow_private_addresses=_flag(env, "SYNANNO_ALLOW_PRIVATE_ADDRESSES"),
+        max_instances_per_session=_positive_int(
+            env, "SYNANNO_MAX_INSTANCES", defaults.max_instances_per_session
+        ),
+        max_export_bytes=_positive_int(env, "SYNANNO_MAX_EXPORT_BYTES", defaults.max_export_bytes),
+        access_token=env.get("SYNANNO_ACCESS_TOKEN", "").strip(),
+        trusted_user_header=env.get("SYNANNO_TRUSTED_USER_HEADER", "").strip(),
+        redis_url=env.get("SYNANNO_REDIS_URL", "").strip(),
+        job_redelivery_s=_positive_int(env, "SYNANNO_JOB_REDELIVERY_S", defaults.job_redelivery_s),
         job_worker_processes=_positive_int(
             env, "SYNANNO_JOB_WORKER_PROCESSES", defaults.job_worker_processes
         ),
     )
+
+
+def _flag(env: os._Environ[str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int, minimum: int = 1) -> int:

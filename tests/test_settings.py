@@ -43,3 +43,31 @@ def test_cache_sizes_come_from_settings(tmp_path: Path, monkeypatch: pytest.Monk
     assert resources.volumes.max_sets == 2 and resources.neurons.max_size == 3
     assert settings.max_viewers == 5
     resources.executor.shutdown()
+
+
+def test_hosted_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synanno_dash.settings import load_settings
+
+    monkeypatch.setenv("SYNANNO_HOSTED", "1")
+    monkeypatch.setenv("SYNANNO_ALLOWED_SOURCES", " gs://bucket/a , /srv/data,,")
+    monkeypatch.setenv("SYNANNO_MAX_INSTANCES", "5000")
+    monkeypatch.setenv("SYNANNO_MAX_EXPORT_BYTES", "1048576")
+    monkeypatch.setenv("SYNANNO_ACCESS_TOKEN", " secret ")
+    monkeypatch.setenv("SYNANNO_TRUSTED_USER_HEADER", "X-Forwarded-User")
+    settings = load_settings(env_file=None)
+    assert settings.hosted and not settings.allow_private_addresses
+    assert settings.allowed_sources == ("gs://bucket/a", "/srv/data")
+    assert (settings.max_instances_per_session, settings.max_export_bytes) == (5000, 1048576)
+    assert (settings.access_token, settings.trusted_user_header) == ("secret", "X-Forwarded-User")
+    monkeypatch.setenv("SYNANNO_MAX_INSTANCES", "0")
+    with pytest.raises(ValueError, match="SYNANNO_MAX_INSTANCES must be a whole number"):
+        load_settings(env_file=None)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    read = set(re.findall(r'"(SYNANNO_[A-Z_]+)"', (repo / "synanno_dash/settings.py").read_text()))
+    documented = set(re.findall(r"`(SYNANNO_[A-Z_]+)`", (repo / "README.md").read_text()))
+    assert read and read <= documented, sorted(read - documented)

@@ -8,9 +8,17 @@ from __future__ import annotations
 import math
 import re
 
-from synanno_dash.core.geometry import AXES, BBox, Resolution, reorder
+from synanno_dash.core.geometry import AXES, BBox, Resolution, Triple, reorder
+from synanno_dash.core.limits import (
+    MAX_CROP_SIDE_VX,
+    MAX_CROP_VOXELS,
+    MAX_NEURON_ID_DIGITS,
+    MAX_UINT64,
+    PAGE_CROP_BUDGET_BYTES,
+    megabytes,
+)
+from synanno_dash.core.paging import PAGE_SIZES
 
-MAX_UINT64 = 2**64 - 1
 _SPLIT = re.compile(r"[\s,;xX]+")
 
 
@@ -53,10 +61,80 @@ def parse_int_triple(text: str | None, what: str, minimum: int = 1) -> tuple[int
     return (int(values[0]), int(values[1]), int(values[2]))
 
 
+def parse_crop_size(text: str | None) -> Triple:
+    """A crop size in target voxels (x, y, z): at most ``MAX_CROP_SIDE_VX`` per axis and
+    ``MAX_CROP_VOXELS`` in all (the page budget is checked once the volumes are open)."""
+    size = parse_int_triple(text, "crop size")
+    if max(size) > MAX_CROP_SIDE_VX:
+        raise FieldError(
+            f"crop size: at most {MAX_CROP_SIDE_VX} voxels per axis, got "
+            f"{' x '.join(str(v) for v in size)}."
+        )
+    voxels = size[0] * size[1] * size[2]
+    if voxels > MAX_CROP_VOXELS:
+        raise FieldError(
+            f"crop size: {' x '.join(str(v) for v in size)} is {voxels:,} voxels; a crop holds "
+            f"at most {MAX_CROP_VOXELS:,} (e.g. 256 x 256 x 16). Give a smaller crop."
+        )
+    return size
+
+
+def parse_tiles_per_page(text: str | int | None) -> int:
+    """Tiles per page: one of ``PAGE_SIZES`` (6, 12 or 24), nothing else."""
+    raw = str(text if text is not None else "").strip()
+    if raw not in {str(n) for n in PAGE_SIZES}:
+        shown = raw if len(raw) <= 20 else raw[:20] + "..."
+        choices = ", ".join(str(n) for n in PAGE_SIZES[:-1]) + f" or {PAGE_SIZES[-1]}"
+        raise FieldError(f"tiles per page is {choices}, not '{shown}'.")
+    return int(raw)
+
+
+def page_crop_bytes(
+    crop_size_xyz_vx: Triple,
+    tiles_per_page: int,
+    source_per_target_xyz: tuple[float, float, float],
+    source_itemsize: int,
+    target_itemsize: int,
+) -> int:
+    """Bytes of the decoded crops of one page: each tile holds the cleft crop (target voxels)
+    and the EM crop over the same region (source voxels: ``source_per_target_xyz`` per
+    target voxel and axis, rounded up like the read)."""
+    target_voxels = math.prod(crop_size_xyz_vx)
+    source_voxels = math.prod(
+        math.ceil(size * ratio) for size, ratio in zip(crop_size_xyz_vx, source_per_target_xyz)
+    )
+    return tiles_per_page * (source_voxels * source_itemsize + target_voxels * target_itemsize)
+
+
+def check_page_budget(
+    crop_size_xyz_vx: Triple,
+    tiles_per_page: int,
+    source_per_target_xyz: tuple[float, float, float],
+    source_itemsize: int,
+    target_itemsize: int,
+) -> None:
+    """``FieldError`` when one page's crops exceed ``PAGE_CROP_BUDGET_BYTES``."""
+    needed = page_crop_bytes(
+        crop_size_xyz_vx, tiles_per_page, source_per_target_xyz, source_itemsize, target_itemsize
+    )
+    if needed <= PAGE_CROP_BUDGET_BYTES:
+        return
+    shown = " x ".join(str(v) for v in crop_size_xyz_vx)
+    raise FieldError(
+        f"crop size: {tiles_per_page} crops of {shown} target voxels need {megabytes(needed)} "
+        f"per page at these resolutions (EM {source_itemsize} byte(s) per voxel, clefts "
+        f"{target_itemsize}); a page may hold {megabytes(PAGE_CROP_BUDGET_BYTES)}. Give a "
+        "smaller crop or fewer tiles per page."
+    )
+
+
 def parse_axis_order(text: str | None) -> str:
     order = (text or AXES).strip().lower()
     if sorted(order) != sorted(AXES):
-        raise FieldError(f"axis order must be a permutation of xyz (e.g. xyz or zyx), not {text}.")
+        shown = order if len(order) <= 20 else order[:20] + "..."
+        raise FieldError(
+            f"axis order must be a permutation of xyz (e.g. xyz or zyx), not '{shown}'."
+        )
     return order
 
 
@@ -77,12 +155,19 @@ def parse_bbox(start: str | None, stop: str | None, axis_order: str) -> BBox | N
 
 
 def parse_neuron_id(text: str | int | None) -> int:
-    """An exact unsigned 64-bit id; never through float (``1e17`` is refused)."""
+    """An exact unsigned 64-bit id; never through float (``1e17`` is refused), only the
+    ASCII digits 0-9 (``²`` and other Unicode digits are refused), at most 20 of them."""
     raw = str(text if text is not None else "").strip()
     if not raw:
         raise FieldError("give a neuron id, or pick one from the list.")
-    if not raw.isdigit():
-        raise FieldError(f"a neuron id is a whole number of digits only, not '{raw}'.")
+    if not (raw.isascii() and raw.isdigit()):
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise FieldError(f"a neuron id is a whole number of digits only (0-9), not '{shown}'.")
+    if len(raw.lstrip("0")) > MAX_NEURON_ID_DIGITS:
+        raise FieldError(
+            f"a neuron id has at most {MAX_NEURON_ID_DIGITS} digits (it is an unsigned "
+            f"64-bit number); this one has {len(raw):,}."
+        )
     value = int(raw)
     if value == 0 or value > MAX_UINT64:
         raise FieldError("a neuron id is between 1 and 2^64 - 1.")

@@ -18,6 +18,16 @@ MAX_COORDINATE_VX = 2**31 - 1
 # cleft ids (up to 8 bytes) and encoded slices, 24 crops of this size stay near 0.5 GiB.
 MAX_CROP_SIDE_VX = 1024
 MAX_CROP_VOXELS = 2**20  # e.g. 256 x 256 x 16 or 128 x 128 x 64
+# The decoded crops of one page: tiles x (EM voxels x EM bytes + cleft voxels x cleft bytes),
+# EM voxels counted at the source resolution (a finer EM holds more voxels per crop). Open
+# Data refuses a crop size and tiles per page above it, naming the largest crop that fits.
+PAGE_CROP_BUDGET_BYTES = 512 * 1024**2
+
+# Open Data text fields (characters): a path or URL (Linux PATH_MAX), anything else.
+MAX_PATH_CHARS = 4096
+MAX_FIELD_CHARS = 200
+MAX_REVIEWER_CHARS = 128  # a reviewer's name (the store's column holds 128)
+MAX_NEURON_ID_DIGITS = 20  # 2^64 - 1 = 18446744073709551615 has 20 digits
 
 # Session JSON: the uploaded text, its nesting, its records and their free text.
 MAX_SESSION_JSON_BYTES = 64 * 1024**2  # about 50,000 instances of our records

@@ -19,11 +19,13 @@ from synanno_dash.core.forms import (
     FieldError,
     parse_axis_order,
     parse_bbox,
-    parse_int_triple,
+    parse_crop_size,
     parse_neuron_id,
     parse_resolution,
+    parse_tiles_per_page,
 )
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, Mode, Workflow
+from synanno_dash.core.limits import MAX_FIELD_CHARS, MAX_PATH_CHARS, MAX_REVIEWER_CHARS
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 
 
@@ -50,6 +52,7 @@ class OpenDataForm:
     workflow: str = Workflow.DETECTION.value  # which landing button started it
     swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
     swc_unit_nm: str = "1"  # nm per SWC coordinate unit
+    reviewer: str = ""  # who decides: recorded with every decision in the edit log
 
     @property
     def is_neuron_centric(self) -> bool:
@@ -111,6 +114,10 @@ class FormField:
     required_message: str = ""
     error_key: str = ""  # where its errors go (default: ``name``)
     read: Callable[[object], str] = _text  # the component's value -> the form's text
+    # Longest text accepted, checked before any parsing (uploads: None, bounded by their
+    # loaders); a path or URL may also hold no control characters.
+    max_chars: int | None = MAX_FIELD_CHARS
+    is_path: bool = False
 
     @property
     def value_prop(self) -> str:
@@ -139,6 +146,14 @@ def _neuron_id(form: OpenDataForm) -> int | None:
     return parse_neuron_id(form.neuron_id) if form.is_neuron_centric else None
 
 
+def _mode(form: OpenDataForm) -> Mode:
+    try:
+        return Mode(form.mode)
+    except ValueError:
+        choices = " or ".join(m.value for m in Mode)
+        raise FieldError(f"the selection is {choices}, not '{form.mode[:20]}'.") from None
+
+
 def _session_json(form: OpenDataForm) -> object:
     return parse_session_json(form.session_json) if form.session_json else None
 
@@ -150,34 +165,45 @@ def _needs_neuropil(form: OpenDataForm) -> bool:
 FIELDS: tuple[FormField, ...] = (
     FormField("workflow", "workflow", "Workflow", FieldKind.STORE, read=_workflow),
     FormField(
+        "reviewer", "reviewer", "Reviewer name (recorded with every decision)",
+        placeholder="your name (optional)", max_chars=MAX_REVIEWER_CHARS,
+    ),
+    FormField(
         "source", "source", "Source (EM image)",
+        max_chars=MAX_PATH_CHARS, is_path=True,
         placeholder="precomputed URL: gs://, s3://, https://, file://",
         required=_always, required_message="the source is required.",
     ),
     FormField(
         "target", "target", "Target (synapse clefts)", placeholder="precomputed URL",
+        max_chars=MAX_PATH_CHARS, is_path=True,
         required=_always, required_message="the target is required.",
     ),
     FormField(
         "neuropil", "neuropil", "Neuropil (neurons, neuron-centric)",
+        max_chars=MAX_PATH_CHARS, is_path=True,
         placeholder="precomputed URL (optional)", required=_needs_neuropil,
         required_message="neuron-centric review needs the neuropil (neuron) segmentation.",
     ),
     FormField(
         "table", "table", "Synapse table (materialization)",
+        max_chars=MAX_PATH_CHARS, is_path=True,
         placeholder="CSV or Parquet path or file:// URL",
         required=lambda form: not form.session_json, required_message="the table is required.",
     ),
     FormField(
         "secrets", "secrets", "Credentials file (optional)",
+        max_chars=MAX_PATH_CHARS, is_path=True,
         placeholder="default: ~/.cloudvolume/secrets",
     ),
     FormField(
         "session_json", "json-upload", "Session JSON (optional, restores a session)",
         FieldKind.UPLOAD, placeholder="Drop a JSON here or ", parse=_session_json,
-        read=decode_upload,
+        read=decode_upload, max_chars=None,
     ),
-    FormField("mode", "mode", "Selection", FieldKind.RADIO, read=_or_default("mode")),
+    FormField(
+        "mode", "mode", "Selection", FieldKind.RADIO, parse=_mode, read=_or_default("mode")
+    ),
     FormField("axis_order", "axis-order", "Axis order of the box", FieldKind.SELECT),
     FormField(
         "box_start", "box-start", "Box start (target voxels)",
@@ -196,7 +222,7 @@ FIELDS: tuple[FormField, ...] = (
         "swc_text", "swc-upload",
         "Skeleton as SWC (optional: instead of the neuropil layer's skeletons)",
         FieldKind.UPLOAD, placeholder="Drop an .swc file here or ", error_key="swc",
-        read=decode_upload,
+        read=decode_upload, max_chars=None,
     ),
     FormField(
         "swc_unit_nm", "swc-unit", "nm per unit", FieldKind.INPUT, read=_or_default("swc_unit_nm")
@@ -215,10 +241,11 @@ FIELDS: tuple[FormField, ...] = (
     ),
     FormField(
         "crop_size", "crop-size", "Crop size (target voxels)", placeholder="x, y, z",
-        parse=lambda form: parse_int_triple(form.crop_size, "crop size"),
+        parse=lambda form: parse_crop_size(form.crop_size),
     ),
     FormField(
         "tiles_per_page", "tiles-per-page", "Tiles per page", FieldKind.SELECT,
+        parse=lambda form: parse_tiles_per_page(form.tiles_per_page),
         read=_or_default("tiles_per_page"),
     ),
 )  # fmt: skip
@@ -238,6 +265,10 @@ def parse_form(form: OpenDataForm) -> tuple[dict[str, Any], dict[str, str]]:
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field in FIELDS:
+        problem = _text_problem(field, str(getattr(form, field.name)))
+        if problem:
+            errors.setdefault(field.key, problem)
+            continue
         if field.parse is not None:
             try:
                 parsed[field.name] = field.parse(form)
@@ -247,3 +278,19 @@ def parse_form(form: OpenDataForm) -> tuple[dict[str, Any], dict[str, str]]:
         if required and not str(getattr(form, field.name)).strip():
             errors.setdefault(field.key, field.required_message)
     return parsed, errors
+
+
+def _text_problem(field: FormField, text: str) -> str:
+    """What is wrong with a field's raw text before parsing (too long, control characters
+    in a path), or ``""``; the text itself is never quoted."""
+    if field.max_chars is not None and len(text) > field.max_chars:
+        what = "a path or URL" if field.is_path else "this field"
+        return (
+            f"{field.label}: {what} holds at most {field.max_chars:,} characters; "
+            f"this one has {len(text):,}. Check what was pasted."
+        )
+    if (field.is_path or field.name == "reviewer") and any(
+        ord(c) < 32 or ord(c) == 127 for c in text.strip()
+    ):
+        return f"{field.label}: this field cannot hold control characters (line breaks, tabs)."
+    return ""

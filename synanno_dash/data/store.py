@@ -61,6 +61,7 @@ def open_engine(database_url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     schema.metadata.create_all(engine)
+    schema.add_missing_columns(engine)
     return engine
 
 
@@ -116,6 +117,25 @@ class SessionStore(MaskStore, DataTokenStore, PageRows):
                 schema.masks, schema.edits, schema.seen_events, schema.instances, schema.sessions
             ):
                 conn.execute(delete(table).where(table.c.session_id == session_id))
+
+    def set_reviewer(self, session_id: str, reviewer: str) -> None:
+        """Who decides in this session from now on (recorded with each logged edit)."""
+        self.ensure_session(session_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.sessions)
+                .where(schema.sessions.c.session_id == session_id)
+                .values(reviewer=reviewer or None)
+            )
+
+    def reviewer(self, session_id: str) -> str:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(schema.sessions.c.reviewer).where(
+                    schema.sessions.c.session_id == session_id
+                )
+            ).scalar()
+        return str(found or "")
 
     def save_config(self, session_id: str, config: DatasetConfig) -> None:
         self.ensure_session(session_id)
@@ -299,6 +319,7 @@ class SessionStore(MaskStore, DataTokenStore, PageRows):
             conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
+                    reviewer=schema.reviewer_of(session_id),
                     instance_id=instance_id,
                     kind="do",
                     field=",".join(sorted(changes)),
@@ -356,6 +377,7 @@ class SessionStore(MaskStore, DataTokenStore, PageRows):
             conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
+                    reviewer=schema.reviewer_of(session_id),
                     instance_id=target["instance_id"],
                     kind=kind,
                     field=target["field"],

@@ -25,6 +25,7 @@ def label_log_row(session_id: str, instance_id: int, old: Label, new: Label, now
     return insert(schema.edits).values(
         session_id=session_id, instance_id=instance_id, kind="do", field="label",
         old_json=_label_json(old), new_json=_label_json(new), at=now,
+        reviewer=schema.reviewer_of(session_id),
     )  # fmt: skip
 
 
@@ -33,12 +34,12 @@ def with_label_log(changed: Update, session_id: str, now: float) -> Select[Any]:
     CTEs), returning the changed row."""
     row = changed.cte("changed")
     logged = insert(schema.edits).from_select(
-        ["session_id", "instance_id", "kind", "field", "old_json", "new_json", "at"],
+        ["session_id", "instance_id", "kind", "field", "old_json", "new_json", "at", "reviewer"],
         select(
             literal(session_id), row.c.instance_id, literal("do"), literal("label"),
             case({new.value: _label_json(previous_label(new)) for new in Label}, value=row.c.label),
             case({new.value: _label_json(new) for new in Label}, value=row.c.label),
-            literal(now),
+            literal(now), schema.reviewer_of(session_id),
         ),
     ).cte("logged")  # fmt: skip
     return select(row).add_cte(logged)

@@ -88,6 +88,7 @@ class MaskStore:
             result = conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
+                    reviewer=schema.reviewer_of(session_id),
                     instance_id=instance_id,
                     kind="draw",
                     field=field_name,
@@ -133,6 +134,7 @@ class MaskStore:
             conn.execute(
                 insert(schema.edits).values(
                     session_id=session_id,
+                    reviewer=schema.reviewer_of(session_id),
                     instance_id=instance_id,
                     kind="d" + kind,
                     field=target["field"],

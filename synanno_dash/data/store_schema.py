@@ -9,16 +9,22 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Engine,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    ScalarSelect,
     String,
     Table,
     Text,
+    inspect,
+    select,
+    text,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 metadata = MetaData()
 
@@ -30,6 +36,7 @@ sessions = Table(
     Column("updated_at", Float, nullable=False),
     Column("config_json", Text, nullable=True),
     Column("state_json", Text, nullable=False, default="{}"),
+    Column("reviewer", String(128), nullable=True),  # who decides (Open Data / sign-in)
 )
 
 instances = Table(
@@ -69,6 +76,7 @@ edits = Table(
     Column("new_json", Text, nullable=True),
     Column("ref_seq", Integer, nullable=True),
     Column("at", Float, nullable=False),
+    Column("reviewer", String(128), nullable=True),  # the session's reviewer at that moment
 )
 
 masks = Table(
@@ -122,3 +130,32 @@ STATS_INDEXES = (
     Index("ix_instances_session_mat", _i.session_id, _i.materialization_index, _i.seen,
           _i.label, _i.category),
 )  # fmt: skip
+
+
+# Columns added after a table first shipped: ``create_all`` does not add columns to an existing
+# table, so ``add_missing_columns`` adds these (nullable, no default) when a database lacks them.
+ADDED_COLUMNS = ((sessions, "reviewer"), (edits, "reviewer"))
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each of ``ADDED_COLUMNS`` a database lacks (another
+    worker adding it at the same moment is fine)."""
+    inspector = inspect(engine)
+    for table, name in ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        column_type = table.c[name].type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {column_type}'))
+        except SQLAlchemyError:
+            if name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                raise
+
+
+def reviewer_of(session_id: str) -> ScalarSelect[str | None]:
+    """The session's reviewer, read inside the statement that logs a decision."""
+    return (
+        select(sessions.c.reviewer).where(sessions.c.session_id == session_id).scalar_subquery()
+    )

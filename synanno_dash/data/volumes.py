@@ -136,6 +136,16 @@ class VolumeSet:
         return self._neuropil.resolution if self._neuropil else None
 
     @property
+    def source_itemsize(self) -> int:
+        """Bytes per EM voxel (uint8: 1)."""
+        return int(self._source.dtype.itemsize)
+
+    @property
+    def target_itemsize(self) -> int:
+        """Bytes per cleft voxel (uint8 .. uint64: 1 .. 8)."""
+        return int(self._target.dtype.itemsize)
+
+    @property
     def source_bounds(self) -> BBox:
         """The source volume's extent in source voxels."""
         return self._source.bounds_vx

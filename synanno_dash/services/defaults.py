@@ -40,8 +40,9 @@ def from_config(config: DatasetConfig) -> dict[str, str]:
 
 
 def form_defaults(session: Session) -> dict[str, str]:
+    reviewer = session.store.reviewer(session.session_id)
     if session.has_dataset:
-        return from_config(session.config)
+        return {**from_config(session.config), "reviewer": reviewer}
     defaults = {
         "source": "",
         "target": "",
@@ -52,6 +53,7 @@ def form_defaults(session: Session) -> dict[str, str]:
         "neuron_id": "",
         "crop_size": _triple(DEFAULT_CROP_SIZE_XYZ_VX),
         "tiles_per_page": "24",
+        "reviewer": reviewer,
     }
     demo = _demo(session)
     if demo is not None:

@@ -24,6 +24,8 @@ from typing import Any
 from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
+from synanno_dash.core.limits import megabytes
+from synanno_dash.core.session_json import dumps
 from synanno_dash.data.corrected_table import (
     AddedSynapse,
     Point,
@@ -45,6 +47,24 @@ LAYER_FOLDER = "corrected_masks"
 
 class ExportError(JobError):
     """An export that cannot be written; the message is for the user."""
+
+
+def check_export_size(session: Session, n_bytes: int, what: str) -> None:
+    """``ExportError`` when one export file would exceed ``Settings.max_export_bytes``."""
+    limit = session.settings.max_export_bytes
+    if n_bytes > limit:
+        raise ExportError(
+            f"The {what} would be {megabytes(n_bytes)}; this server exports at most "
+            f"{megabytes(limit)} per file (SYNANNO_MAX_EXPORT_BYTES). Export a smaller "
+            "selection (a box or a neuron), or ask the people who host it to raise the limit."
+        )
+
+
+def json_text(session: Session, document: dict[str, Any], what: str) -> str:
+    """A JSON export's text, within the export size limit."""
+    text = dumps(document)
+    check_export_size(session, len(text.encode()), what)
+    return text
 
 
 def _partial(final: Path) -> Path:
@@ -145,6 +165,9 @@ def instance_masks(session: Session, job: Job | None = None) -> list[InstanceMas
 def masks_zip_bytes(session: Session, job: Job | None = None) -> bytes:
     job = job or Job()
     config = session.config
+    # one byte per mask voxel before compression: refused before any mask is loaded
+    voxels = sum(i.bbox_target_vx.size for i in correction.correction_instances(session))
+    check_export_size(session, voxels, "masks ZIP (uncompressed)")
     try:
         masks = instance_masks(session, job.part(0.0, 0.8))
     except correction.CorrectionError as exc:

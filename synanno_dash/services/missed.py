@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from synanno_dash.core.forms import FieldError, parse_int_triple
 from synanno_dash.core.geometry import BBox, Triple
 from synanno_dash.core.instances import Instance, Mode
+from synanno_dash.core.limits import MAX_COORDINATE_VX, MAX_CROP_SIDE_VX, MAX_CROP_VOXELS
 from synanno_dash.data.store import StoreError
 from synanno_dash.data.volumes import InstanceCrops, VolumeError
 from synanno_dash.services import neuron, ng_state, review
@@ -105,15 +106,24 @@ def box_from_inputs(values: Sequence[object]) -> BBox:
     for name, value in zip(("x", "y", "z") * 2, values, strict=True):
         if value is None or value == "":
             raise FalseNegativeError(f"give the {name} start and stop of the box.")
-        number = float(value)  # type: ignore[arg-type]
-        if not number.is_integer():
-            raise FalseNegativeError(f"the box needs whole voxels ({name}: {value}).")
+        try:
+            number = float(str(value)[:40])
+        except ValueError:
+            raise FalseNegativeError(f"the box's {name} must be a number of voxels.") from None
+        if not number.is_integer() or abs(number) > MAX_COORDINATE_VX:
+            raise FalseNegativeError(f"the box needs whole voxels ({name}: {str(value)[:40]}).")
         numbers.append(int(number))
     start, stop = tuple(numbers[:3]), tuple(numbers[3:])
     try:
-        return BBox.from_bounds(start, stop)
+        box = BBox.from_bounds(start, stop)
     except ValueError as exc:
         raise FalseNegativeError(str(exc)) from exc
+    if max(box.shape_xyz) > MAX_CROP_SIDE_VX or box.size > MAX_CROP_VOXELS:
+        raise FalseNegativeError(
+            f"the box spans at most {MAX_CROP_SIDE_VX} voxels per axis and "
+            f"{MAX_CROP_VOXELS:,} in all; give a smaller box."
+        )
+    return box
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from synanno_dash.services import ng_state
 from synanno_dash.services.ng_client import ViewerServiceError
 from synanno_dash.services.ng_proxy import PREFIX
 from synanno_dash.services.session import Session
+from synanno_dash.services.source_policy import source_errors
 
 T = TypeVar("T")
 
@@ -95,6 +96,10 @@ def chooser_config(
         raise NeuroglancerError("Give the source and target volumes first.")
     if not neuropil:
         raise NeuroglancerError("Choosing a neuron needs the neuropil (neuron) segmentation.")
+    addresses = {"source": source, "target": target, "neuropil": neuropil, "secrets": secrets}
+    refused = source_errors(addresses, session.settings)
+    if refused:  # hosted: not on the allow-list, or a private address; nothing read
+        raise NeuroglancerError(next(iter(refused.values())))
     registry = session.resources.volumes
     try:
         source_r = parse_resolution(source_res, "source resolution")

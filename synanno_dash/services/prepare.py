@@ -8,9 +8,10 @@ and messages are declared once, in ``core.open_data_form``); nothing raises past
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from synanno_dash.core.forms import FieldError, check_box_in_volume
+from synanno_dash.core.forms import FieldError, check_box_in_volume, check_page_budget
+from synanno_dash.core.geometry import Triple
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
@@ -28,12 +29,12 @@ from synanno_dash.services.context import AppContext
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 from synanno_dash.services.session import Session, open_session
+from synanno_dash.services.source_policy import source_errors
 
 log = logging.getLogger(__name__)
 
-# A neuron-centric review is ordered along the skeleton, so its session stores every instance
-# at Submit; volume-centric reviews of any size are stored page by page (services.selection).
-MAX_NEURON_INSTANCES = 200_000
+# The Open Data fields naming something the server reads (checked against the allow-list).
+SOURCE_FIELDS = ("source", "target", "neuropil", "table", "secrets")
 
 
 @dataclass
@@ -81,9 +82,10 @@ def _open_table(
 
 
 def _count_selection(
-    table: SynapseTable, config: DatasetConfig, errors: dict[str, str]
+    table: SynapseTable, config: DatasetConfig, errors: dict[str, str], max_whole: int
 ) -> int | None:
-    """How many synapses the session reviews; None (and a message) when none or too many."""
+    """How many synapses the session reviews; None (and a message) when none, or when a
+    neuron-centric selection (always stored whole) exceeds ``max_whole`` instances."""
     count = table.count(neuron_id=config.neuron_id, bbox=selection.table_box(config))
     if count == 0:
         if config.mode == Mode.NEURON:
@@ -91,22 +93,87 @@ def _count_selection(
                 f"neuron {config.neuron_id} has no synapse in the table (as pre or post). "
                 "Pick a neuron from the list."
             )
+        elif config.bbox_target_vx is None:
+            errors["table"] = "the table holds no synapses; choose a table with rows."
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
-    if config.mode == Mode.NEURON and count > MAX_NEURON_INSTANCES:
+    if config.mode == Mode.NEURON and count > max_whole:
         errors["neuron_id"] = (
             f"neuron {config.neuron_id} has {count:,} synapses; a neuron-centric session holds "
-            f"at most {MAX_NEURON_INSTANCES:,}. Review it volume-centric with a box instead."
+            f"at most {max_whole:,} (SYNANNO_MAX_INSTANCES). Review it volume-centric with a "
+            "box instead."
         )
         return None
     return count
+
+
+def _voxels(shape_xyz: Triple) -> int:
+    return shape_xyz[0] * shape_xyz[1] * shape_xyz[2]
+
+
+def _within_page_budget(
+    volumes: VolumeSet,
+    crop_size_xyz_vx: Triple,
+    tiles_per_page: int,
+    errors: dict[str, str],
+    key: str = "crop_size",
+) -> bool:
+    """Whether one page of crops fits ``PAGE_CROP_BUDGET_BYTES`` at these volumes'
+    resolutions and data types; else the message goes to ``key``."""
+    try:
+        check_page_budget(
+            crop_size_xyz_vx,
+            tiles_per_page,
+            volumes.target_resolution.factor_to(volumes.source_resolution),
+            volumes.source_itemsize,
+            volumes.target_itemsize,
+        )
+    except FieldError as exc:
+        errors[key] = str(exc)
+        return False
+    return True
+
+
+def _any_inside(
+    items: list[Instance], volumes: VolumeSet, errors: dict[str, str], restored: bool
+) -> bool:
+    """Whether at least one synapse's centre lies inside both volumes; else a message naming
+    the volumes' bounds (in target voxels) and what to check."""
+    target = volumes.target_bounds
+    source = volumes.source_bounds.scaled(volumes.source_resolution, volumes.target_resolution)
+    inside = target.intersect(source) if target.overlaps(source) else None
+    if inside is not None and any(inside.contains_point(i.synapse.center_xyz_vx) for i in items):
+        return True
+    where = (
+        f"x, y, z {list(inside.start_xyz)}..{list(inside.stop_xyz)}"
+        if inside is not None
+        else "nowhere: the source and target volumes do not overlap"
+    )
+    key = "session_json" if restored else "table"
+    errors[key] = (
+        f"none of the {len(items):,} synapses lies inside the volumes, which hold target "
+        f"voxels {where}. Check the table resolution (the table's coordinates may be in nm or "
+        "another voxel size) and that the table belongs to these volumes."
+    )
+    return False
 
 
 def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
     """Every synapse of the selection, in target voxels (selections stored whole)."""
     synapses = table.query(neuron_id=config.neuron_id, bbox=selection.table_box(config))
     return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
+
+
+def _first_page(table: SynapseTable, config: DatasetConfig) -> list[Instance]:
+    """The first page of a selection stored page by page (what the inside check reads)."""
+    synapses = table.page_after(
+        None, config.tiles_per_page, config.neuron_id, selection.table_box(config)
+    )
+    synapses = synapses_in_target_voxels(
+        synapses, config.table_resolution, config.target_resolution
+    )
+    return [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
 
 
 def prepare_session(
@@ -125,9 +192,11 @@ def prepare_session(
     parsed, errors = parse_form(form)
     outcome.errors.update(errors)
     errors = outcome.errors
+    addresses = {name: getattr(form, name) for name in SOURCE_FIELDS if name not in errors}
+    errors.update(source_errors(addresses, resources.settings))  # before anything is read
     volumes = (
         _open_volumes(resources, form, parsed, errors)
-        if not ({"source", "target"} & errors.keys())
+        if not ({"source", "target", "neuropil", "secrets"} & errors.keys())
         else None
     )
     table = None
@@ -144,6 +213,8 @@ def prepare_session(
         except FieldError as exc:
             errors["box_start"] = str(exc)
             return outcome
+    if not _within_page_budget(volumes, parsed["crop_size"], parsed["tiles_per_page"], errors):
+        return outcome
     config = DatasetConfig(
         source_url=form.source.strip(),
         target_url=form.target.strip(),
@@ -153,11 +224,11 @@ def prepare_session(
         source_resolution=volumes.source_resolution,
         target_resolution=volumes.target_resolution,
         table_resolution=parsed.get("table_res"),
-        mode=Mode(form.mode),
+        mode=parsed["mode"],
         bbox_target_vx=bbox,
         neuron_id=parsed.get("neuron_id"),
         crop_size_xyz_vx=parsed["crop_size"],
-        tiles_per_page=int(form.tiles_per_page),
+        tiles_per_page=parsed["tiles_per_page"],
     )
     if form.is_neuron_centric and form.swc_text:
         try:
@@ -168,6 +239,7 @@ def prepare_session(
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
     selection_total: int | None = None  # set for a selection stored page by page
+    inside_sample: list[Instance] | None = None  # what the inside check reads (None: items)
     if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
@@ -175,14 +247,21 @@ def prepare_session(
         if restored.tiles_per_page:  # the restored pages are the saved ones
             config = config.with_changes(tiles_per_page=restored.tiles_per_page)
         page, stage_times = restored.page, restored.proofread_time
+        largest = max((i.bbox_target_vx.shape_xyz for i in items), key=_voxels, default=None)
+        if largest is not None and not _within_page_budget(
+            volumes, largest, config.tiles_per_page, errors, "session_json"
+        ):
+            return outcome
     else:
         assert table is not None
         job.report(0.5, "selecting the synapses", force=True)
-        count = _count_selection(table, config, errors)
+        max_whole = resources.settings.max_instances_per_session
+        count = _count_selection(table, config, errors, max_whole)
         if count is None:
             return outcome
-        if not selection.stored_whole(config, count):
+        if not selection.stored_whole(config, count, max_whole):
             items, selection_total = [], count
+            inside_sample = _first_page(table, config)
         elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
             job.report(
                 0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
@@ -197,10 +276,14 @@ def prepare_session(
             synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
+    sample = items if inside_sample is None else inside_sample
+    if not _any_inside(sample, volumes, errors, restored is not None):
+        return outcome
     stored = f"{len(items):,} instances" if selection_total is None else "the review"
     job.report(0.9, f"storing {stored}", force=True)
     resources.volumes.adopt(config, volumes)
     store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
+    resources.store.set_reviewer(session_id, form.reviewer.strip())
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
@@ -234,11 +317,14 @@ def store_prepared(
 
 
 def submit_open_data(
-    session: Session, form: OpenDataForm, job: Job | None = None
+    session: Session, form: OpenDataForm, job: Job | None = None, signed_in_user: str = ""
 ) -> PrepareOutcome:
     """Open Data Submit for a browser session, as a background job: ``prepare_session``
     (the first page is read afterwards, by ``prefetch_first_page`` in the app's process),
-    then the session reads its new configuration."""
+    then the session reads its new configuration. A user named by the trusted proxy is the
+    reviewer, whatever the form says."""
+    if signed_in_user:
+        form = replace(form, reviewer=signed_in_user)
     outcome = prepare_session(session.resources, session.session_id, form, job, prefetch=False)
     session.forget_config()
     return outcome
@@ -250,11 +336,13 @@ def prefetch_first_page(session: Session) -> None:
         review.prefetch(session, review.last_page(session))
 
 
-def table_neurons(
-    session: Session, table_url: str, job: Job | None = None
-) -> list[NeuronCount]:
-    """The neurons of a synapse table with their synapse counts (``TableError``); the table
-    is converted on its first opening (``job`` hears of it)."""
+def table_neurons(session: Session, table_url: str, job: Job | None = None) -> list[NeuronCount]:
+    """The neurons of a synapse table with their synapse counts (``TableError``; a table
+    not on the allow-list of a hosted server is refused the same way, before any read); the
+    table is converted on its first opening (``job`` hears of it)."""
+    refused = source_errors({"table": table_url}, session.settings)
+    if refused:
+        raise TableError(refused["table"])
     job = job or Job()
     table = session.resources.tables.get(
         table_url, progress=job.part(0.0, 0.8).bytes_read("converting the synapse table")

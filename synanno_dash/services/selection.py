@@ -45,9 +45,14 @@ def table_box(config: DatasetConfig) -> BBox | None:
     return box.scaled(config.target_resolution, config.table_resolution)
 
 
-def stored_whole(config: DatasetConfig, count: int) -> bool:
-    """Whether Open Data stores a selection of ``count`` synapses at Submit."""
-    return config.mode == Mode.NEURON or count <= EAGER_MAX_INSTANCES
+def stored_whole(
+    config: DatasetConfig, count: int, max_instances_per_session: int = EAGER_MAX_INSTANCES
+) -> bool:
+    """Whether Open Data stores a selection of ``count`` synapses at Submit: every
+    neuron-centric one (Open Data refuses those above ``max_instances_per_session``), a box or
+    whole table of at most ``EAGER_MAX_INSTANCES`` and ``max_instances_per_session``."""
+    limit = min(EAGER_MAX_INSTANCES, max_instances_per_session)
+    return config.mode == Mode.NEURON or count <= limit
 
 
 def selection_total(session: Session) -> int | None:

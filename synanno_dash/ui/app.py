@@ -9,16 +9,20 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html, set_props
+from dash import callback_context, html, set_props
 
+from synanno_dash.data.store import StoreError
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.exports import ExportError
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.front_door import install_security_headers, install_sign_in
 from synanno_dash.ui.jobs import install_job_manager
+from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
@@ -30,10 +34,18 @@ log = logging.getLogger(__name__)
 
 
 def _report_callback_error(error: Exception) -> None:
-    """A callback failure: "no dataset open" says so; anything unexpected is logged with its
-    traceback and the user sees a short message."""
-    if isinstance(error, NoDatasetError):
+    """A callback failure: "no dataset open" says so, an input no page sends is refused by
+    name (``RefusedInput``, or an instance the session does not hold); anything unexpected is
+    logged with its traceback and the user sees a short message."""
+    if isinstance(error, NoDatasetError | RefusedInput | ExportError):
         message = str(error)
+    elif isinstance(error, StoreError):
+        message = f"This request was refused: {error}. Nothing was changed; reload the page."
+    elif _from_page_router():
+        message = (
+            "This request was refused: the page address must be a path of this app (such as "
+            "/annotation?page=2). Open the home page: /"
+        )
     else:
         log.exception("callback failed", exc_info=error)
         message = (
@@ -41,6 +53,16 @@ def _report_callback_error(error: Exception) -> None:
             "This action may not have taken effect; try again, or reload the page."
         )
     set_props(ids.SERVER_ERROR, {"is_open": True, "header": "Error", "children": message})
+
+
+def _from_page_router() -> bool:
+    """Whether the failing callback is Dash's page router, given an address no browser sends
+    (a pathname that is not a path, a search that is not text)."""
+    try:
+        triggered = callback_context.triggered_prop_ids
+    except (LookupError, AttributeError):
+        return False
+    return any(prop.startswith("_pages_location.") for prop in triggered)
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -64,6 +86,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # here, before any request thread runs.
     importlib.import_module("pandas")
     install_request_limits(app.server, settings)
+    install_security_headers(app)
+    install_sign_in(app.server, settings)
     install_session_cookie(app.server)
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).

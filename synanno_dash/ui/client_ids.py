@@ -35,9 +35,14 @@ CLIENT_IDS: dict[str, str] = {
 _CONFIG_SLOT = "{%config%}"
 
 
+def inline_script() -> str:
+    """The page's one inline script of ours (its hash goes into the CSP)."""
+    return f"window.synannoIds = {json.dumps(CLIENT_IDS)};"
+
+
 def with_client_ids(index_string: str) -> str:
     """Dash's page template with ``window.synannoIds`` set before its scripts."""
     if _CONFIG_SLOT not in index_string:
         raise ValueError("the page template has no {%config%} slot")
-    script = f"<script>window.synannoIds = {json.dumps(CLIENT_IDS)};</script>"
+    script = f"<script>{inline_script()}</script>"
     return index_string.replace(_CONFIG_SLOT, f"{script}\n            {_CONFIG_SLOT}", 1)

@@ -8,7 +8,7 @@ from dash import ALL, Input, Output, ctx, no_update
 
 from synanno_dash.services import review
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import enlarge, ids
+from synanno_dash.ui import enlarge, ids, request_inputs
 from synanno_dash.ui.session import current_session
 
 
@@ -20,7 +20,7 @@ def open_enlarged(
     # Pattern inputs also fire when tiles appear; only a real click opens the view.
     if not ctx.triggered_id or not ctx.triggered[0].get("value"):
         return no_update, no_update, no_update, no_update, no_update
-    instance_id = int(ctx.triggered_id["index"])
+    instance_id = request_inputs.pattern_index(ctx.triggered_id)
     item = review.instance(current_session(), instance_id)
     n_slices = item.bbox_target_vx.shape_xyz[2]
     middle = item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
@@ -31,12 +31,15 @@ def open_enlarged(
 def draw_enlarged(instance_id: int | None, slice_index: int | None, opacity: float) -> tuple:
     if instance_id is None:
         return no_update, no_update
+    instance_id = request_inputs.instance_id(instance_id)
     try:
-        item, crops = review.instance_crops(current_session(), int(instance_id))
+        item, crops = review.instance_crops(current_session(), instance_id)
     except NoDatasetError as exc:
         return no_update, str(exc)
-    k = int(slice_index or 0)
-    return enlarge.enlarged_figure(item, crops, k, float(opacity)), enlarge.info_text(item, k)
+    depth = crops.cleft_zyx.shape[0]
+    k = request_inputs.whole_number(slice_index or 0, "the slice", 0, max(0, depth - 1))
+    opacity_value = request_inputs.fraction(opacity, "the opacity")
+    return enlarge.enlarged_figure(item, crops, k, opacity_value), enlarge.info_text(item, k)
 
 
 def register_callbacks(app: dash.Dash) -> None:

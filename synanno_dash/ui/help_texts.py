@@ -88,6 +88,7 @@ SHORTCUTS: list[tuple[str, str]] = [
 ]
 
 
-def help_for(pathname: str | None) -> str:
-    path = (pathname or "/").rstrip("/") or "/"
+def help_for(pathname: object) -> str:
+    """The help of a view by its path; anything else (not a known path) gets the home's."""
+    path = (pathname if isinstance(pathname, str) else "/").rstrip("/") or "/"
     return HELP.get(path, HELP["/"])

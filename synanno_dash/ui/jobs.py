@@ -13,7 +13,8 @@ Use (a view's ``register_callbacks(app)``)::
     def write_layer_job(job: Job, session: Session, clicks: int) -> list: ...
 
 The work function gets a ``services.jobs.Job`` (progress) and the browser's ``Session``; its
-return value sets ``outputs``. A ``JobError`` (or ``NoDatasetError``) shows its message in the
+return value sets ``outputs``. A ``JobError`` (``NoDatasetError``, an input refused by
+``ui.request_inputs``) shows its message in the
 panel and leaves the outputs as they were; anything else is logged and the panel says which
 job failed. While the job runs, the start button is disabled and the panel shows the bar and
 Cancel; Cancel stops the job's process.
@@ -48,6 +49,7 @@ from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
+from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.session import job_session
 
 log = logging.getLogger(__name__)
@@ -176,7 +178,7 @@ def job_panel(name: str, note: str = "") -> html.Div:
 
 
 def _failure(title: str, error: Exception) -> html.Span:
-    if isinstance(error, JobError | NoDatasetError):
+    if isinstance(error, JobError | NoDatasetError | RefusedInput):
         message = str(error)
     else:
         log.exception("job %r failed", title, exc_info=error)

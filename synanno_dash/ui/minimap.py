@@ -22,7 +22,7 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.neuron_view import NeuronView
 from synanno_dash.services import neuron
 from synanno_dash.services.neuron import review_state, synapse_points_nm
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, request_inputs
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.skeleton_figure import (
     SYNAPSE_TRACE,
@@ -120,16 +120,16 @@ def graph(graph_id: str, figure: go.Figure, compact: bool) -> dcc.Graph:
 def picked_by_click(figure_data: dict | None) -> tuple[str, int] | None:
     """What a click on the figure picked: ("compartment", k) for a line, ("instance", id)
     for a synapse sphere, None otherwise (``clickData`` of a dcc.Graph)."""
-    points = (figure_data or {}).get("points") or []
-    if not points:
+    points = request_inputs.mapping(figure_data, "the click").get("points") or []
+    if not isinstance(points, list) or not points:
         return None
-    point = points[0]
-    curve = int(point.get("curveNumber", -1))
+    point = request_inputs.mapping(points[0], "the clicked point")
+    curve = request_inputs.whole_number(point.get("curveNumber", -1), "the trace", -1, 10**6)
     if curve == SYNAPSE_TRACE:
         instance = point.get("customdata")
         if isinstance(instance, list):
             instance = instance[0] if instance else None
-        return None if instance is None else ("instance", int(instance))
+        return None if instance is None else ("instance", request_inputs.instance_id(instance))
     if curve > SYNAPSE_TRACE:
         return ("compartment", curve - 1)  # traces 1..K are compartments 0..K-1
     return None
@@ -138,12 +138,15 @@ def picked_by_click(figure_data: dict | None) -> tuple[str, int] | None:
 def compartment_of_legend(restyle: list | None) -> int | None:
     """The compartment whose legend entry was clicked (a ``restyleData`` toggling the
     visibility of exactly one trace), or None."""
-    if not restyle or len(restyle) < 2 or "visible" not in (restyle[0] or {}):
+    if not isinstance(restyle, list) or len(restyle) < 2:
+        return None
+    if "visible" not in request_inputs.mapping(restyle[0], "the legend change"):
         return None
     traces = restyle[1] or []
-    if len(traces) != 1 or int(traces[0]) <= SYNAPSE_TRACE:
+    if not isinstance(traces, list) or len(traces) != 1:
         return None
-    return int(traces[0]) - 1
+    trace = request_inputs.whole_number(traces[0], "the trace", 0, 10**6)
+    return None if trace <= SYNAPSE_TRACE else trace - 1
 
 
 def follow_label(item: Instance) -> None:

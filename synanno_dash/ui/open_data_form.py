@@ -225,6 +225,7 @@ def form(workflow: Workflow, defaults: dict[str, str], missing_demo: str = "") -
                 [
                     dbc.Col(
                         [
+                            text_field("reviewer", defaults.get("reviewer", "")),
                             text_field("source", defaults["source"]),
                             text_field("target", defaults["target"]),
                             text_field("neuropil", defaults["neuropil"]),
