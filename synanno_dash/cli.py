@@ -9,38 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from synanno_dash import cli_report, cli_tables
+from synanno_dash import cli_report, cli_serve, cli_tables
 from synanno_dash.settings import Settings, load_settings
-
-
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    changes: dict[str, object] = {}
-    if args.host:
-        changes["host"] = args.host
-    if args.port:
-        changes["port"] = args.port
-    if args.data_dir:
-        changes["data_dir"] = Path(args.data_dir).expanduser()
-    settings = settings.with_changes(**changes)
-    if not args.no_demo:
-        _ensure_demo(settings.demo_dir)
-    from synanno_dash.ui.app import create_app
-
-    app = create_app(settings)
-    print(f"SynAnno Dash on http://{settings.host}:{settings.port}/", flush=True)
-    app.run(host=settings.host, port=settings.port, debug=args.debug or settings.debug)
-    return 0
-
-
-def _ensure_demo(out: Path) -> None:
-    from synanno_dash.demo.dataset import ensure_demo
-
-    started = time.perf_counter()
-    info = ensure_demo(out)
-    print(
-        f"demo dataset ready in {out} ({time.perf_counter() - started:.1f} s): {info.table_url}",
-        flush=True,
-    )
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,12 +28,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synanno-dash", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the web app (generates the demo on first run)")
-    serve.add_argument("--host", help="address to bind (env APP_IP, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env APP_PORT, default 8050)")
-    serve.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
-    serve.add_argument("--no-demo", action="store_true", help="do not generate the demo data")
-    serve.add_argument("--debug", action="store_true", help="Dash debug mode")
+    cli_serve.add_parser(sub)
     demo = sub.add_parser("demo", help="write the demo dataset")
     demo.add_argument("--out", help="folder to write into (default: <data dir>/demo)")
     demo.add_argument("--seed", type=int, default=0)
@@ -85,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
-        return _serve(args, settings)
+        return cli_serve.run(args, settings)
     return 2
 
 

@@ -1,5 +1,9 @@
 """Tables of the session store (SQLAlchemy Core).
 
+The schema is made and changed by the migrations in ``data/migrations`` (Alembic); this
+module describes it to the queries, and ``tests/data/test_store_migrations.py`` checks that
+the two agree.
+
 Neuron ids are stored as decimal text: exact for every unsigned 64-bit id, which a
 signed SQLite INTEGER is not.
 """
@@ -103,9 +107,9 @@ seen_events = Table(
     Index("ix_seen_events_session_at", "session_id", "at"),
 )
 
-# Indexes the statistics need on tables that older databases already hold: ``create_all``
-# does not add indexes to an existing table, so ``data.store_stats`` creates them if missing.
-# Each one covers its query (every column it reads), so SQLite answers from the index alone.
+# The statistics' indexes (databases made before them get them from the baseline migration,
+# ``data/migrations``). Each one covers its query (every column it reads), so SQLite
+# answers from the index alone.
 _i = instances.c
 STATS_INDEXES = (
     # counts per compartment, label and category (data.store_stats.review_counts)

@@ -11,12 +11,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html, set_props
 
+from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
+from synanno_dash.ui.health import add_health_routes
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
@@ -31,6 +33,9 @@ def _report_callback_error(error: Exception) -> None:
     traceback and the user sees a short message."""
     if isinstance(error, NoDatasetError):
         message = str(error)
+    elif health.database_down(error):
+        log.warning("callback failed: the database is down (%s)", type(error).__name__)
+        message = health.DATABASE_DOWN_MESSAGE
     else:
         log.exception("callback failed", exc_info=error)
         message = (
@@ -65,6 +70,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
     register_local_data_route(app.server, context.data_folder, context.ng_origin_allowed)
     add_reset_route(app.server, context)
+    add_health_routes(app.server, context)
     app.layout = html.Div(
         [
             shell.layout(),
