@@ -163,3 +163,24 @@ class DashClient:
         response = self.post(body)
         response.raise_for_status()
         return response.text
+
+
+def page_tiles(page_json: str) -> dict[int, str]:
+    """{instance id: its ``data-label``} of every tile in a page callback's answer."""
+    found: dict[int, str] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict):
+                tile_id = props.get("id")
+                if isinstance(tile_id, dict) and tile_id.get("type") == "tile":
+                    found[int(tile_id["index"])] = str(props.get("data-label"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(page_json))
+    return found

@@ -11,8 +11,9 @@ from importlib.metadata import packages_distributions
 from tests.conftest import REPO
 
 # Declared though the package does not import them itself: the U-Net's torch (issue 8),
-# navis-fastcore, which navis imports to speed up skeleton work.
-DECLARED_FOR_LATER_OR_INDIRECT = {"torch", "navis-fastcore"}
+# navis-fastcore, which navis imports to speed up skeleton work, and psycopg, the PostgreSQL
+# driver SQLAlchemy loads for a postgresql+psycopg:// SYNANNO_DATABASE_URL.
+DECLARED_FOR_LATER_OR_INDIRECT = {"torch", "navis-fastcore", "psycopg"}
 
 
 def _normalise(name: str) -> str:

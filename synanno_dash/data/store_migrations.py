@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, text
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 LOCK_TIMEOUT_S = 120  # another process migrating for longer than this is stuck
 # pg_advisory_xact_lock key: one per schema, so separate schemas (tests) never wait on each other
@@ -60,7 +62,9 @@ def migrate(engine: Engine) -> None:
     if schema_revision(engine) == head:
         return
     with _migration_lock(engine) as conn:
-        if current_revision(conn) != head:  # another process may have done it meanwhile
+        found = current_revision(conn)
+        if found != head:  # another process may have done it meanwhile
+            log.warning("migrating the session database from %s to %s", found or "nothing", head)
             command.upgrade(alembic_config(conn), "head")
 
 

@@ -84,7 +84,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
             ),
         ]
     )
+    _set_up_before_serving(app)
     return app
+
+
+def _set_up_before_serving(app: dash.Dash) -> None:
+    """Run Dash's one-time request setup now: done lazily by the first request, it is not
+    thread-safe, and a fresh threaded worker answered concurrent first requests with
+    "dictionary changed size during iteration" (500)."""
+    app.server.test_client().get("/_favicon.ico")
 
 
 # Modules whose callbacks every app gets, besides the views (``pages/``).

@@ -7,6 +7,7 @@ import flask
 
 from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
+from synanno_dash.ui.request_limits import DASH_CALLBACK_PATH, error_toast_response
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
@@ -24,6 +25,10 @@ def add_health_routes(server: flask.Flask, context: AppContext) -> None:
     server.add_url_rule(READY_PATH, "readyz", lambda: _answer(health.readiness(context)))
 
     def database_down(error: Exception) -> flask.Response:
+        """The database failed before a callback ran (the session lookup): a callback gets
+        the message in the error toast, a page gets it as a 503."""
+        if flask.request.path == DASH_CALLBACK_PATH:
+            return error_toast_response("Database unavailable", health.DATABASE_DOWN_MESSAGE)
         response = flask.Response(health.DATABASE_DOWN_MESSAGE, status=503, mimetype="text/plain")
         response.headers["Retry-After"] = "5"
         return response

@@ -52,6 +52,9 @@ def use_json_logs(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic says "Context impl ..." whenever a store checks its revision; migrations that
+    # run are logged by data.store_migrations.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def session_hash(cookie_header: str) -> str | None:
