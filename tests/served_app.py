@@ -31,7 +31,8 @@ READY_TIMEOUT_S = 180
 
 class ServedApp:
     def __init__(self, data_dir: Path, database_url: str, log_path: Path, workers: int = 2,
-                 threads: int = 8, graceful_timeout_s: int = 30) -> None:  # fmt: skip
+                 threads: int = 8, graceful_timeout_s: int = 30,
+                 plain_gunicorn: bool = False) -> None:  # fmt: skip
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -40,16 +41,22 @@ class ServedApp:
         self.args = ["--workers", str(workers), "--threads", str(threads),
                      "--graceful-timeout", str(graceful_timeout_s)]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
+        # gunicorn started directly on app.py (no ``serve``: no migration before the workers)
+        self.command = (
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers",
+             str(workers), "--worker-class", "gthread", "--threads", str(threads), "app:server"]
+            if plain_gunicorn else
+            [sys.executable, "-m", "synanno_dash.cli", "serve", "--port", str(self.port),
+             *self.args]
+        )  # fmt: skip
 
     def start(self) -> ServedApp:
         env = {**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir),
                "SYNANNO_DATABASE_URL": self.database_url}  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "synanno_dash.cli", "serve", "--port", str(self.port),
-                 *self.args],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                self.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         self.wait_ready()
         return self
 

@@ -68,6 +68,9 @@ def gunicorn_options(settings: Settings, options: ServeOptions) -> dict[str, Any
         "proc_name": "synanno-dash",
         "worker_tmp_dir": heartbeat_dir,
         "worker_exit": _finish_background_work,
+        # gunicorn >= 24's control socket is one path per user (~/.gunicorn): several
+        # instances on one machine would fight over it, and nothing here uses it.
+        "control_socket_disable": True,
     }
 
 
@@ -81,7 +84,7 @@ class GunicornServer(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in gunicorn_options(self.settings, self.options).items():
-            if value is not None:
+            if value is not None and key in self.cfg.settings:  # older gunicorn lacks some
                 self.cfg.set(key, value)
 
     def load(self) -> flask.Flask:

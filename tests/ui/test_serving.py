@@ -261,3 +261,28 @@ def test_kill_9_of_a_worker_mid_click_loses_no_acknowledged_label(
     finally:
         stop.set()
         served.stop()
+
+
+def test_four_workers_started_at_once_on_an_empty_postgresql_schema_all_start(
+    data_dir: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """Issue 12: ``gunicorn -w 4 app:server`` on an empty database failed 2 of 9 starts (every
+    worker created the tables). Started without ``serve`` (which migrates first), all four
+    workers migrate at once: all must boot and answer."""
+    served = ServedApp(data_dir, postgres_url, tmp_path / "server.log", workers=4,
+                       plain_gunicorn=True).start()  # fmt: skip
+    try:
+        answered: set[int] = set()
+        for _ in range(400):
+            ready = requests.get(served.url + "/readyz", timeout=30,
+                                 headers={"Connection": "close"})  # fmt: skip
+            assert ready.status_code == 200, ready.text
+            answered.add(ready.json()["pid"])
+            if len(answered) == 4:
+                break
+        assert answered == {w.pid for w in served.workers()}
+        assert served.process is not None and served.process.poll() is None
+        assert "Worker failed to boot" not in served.log_text()
+        assert "Exception in worker process" not in served.log_text()
+    finally:
+        served.stop()
