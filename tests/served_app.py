@@ -26,7 +26,7 @@ import requests
 
 from tests.conftest import REPO, free_port
 
-READY_TIMEOUT_S = 180
+READY_TIMEOUT_S = 300  # workers import torch, dash, cloudvolume: slow on a loaded machine
 
 
 class ServedApp:
