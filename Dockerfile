@@ -28,7 +28,9 @@ VOLUME ["/data"]
 EXPOSE 8050
 # Writes the demo dataset on first start, migrates the database, then serves under gunicorn
 # (gthread workers: SYNANNO_WORKERS, SYNANNO_THREADS; docs/hosting.md). SIGTERM (docker stop)
-# lets requests in flight finish within SYNANNO_GRACEFUL_TIMEOUT seconds.
+# lets requests in flight finish within SYNANNO_GRACEFUL_TIMEOUT seconds. `serve` also starts
+# the Neuroglancer service (loopback only, inside the container) that every app worker shares;
+# the browser reaches the viewers through the app's own /neuroglancer/ (docs/neuroglancer.md).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s \
   CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8050/healthz', timeout=8)"

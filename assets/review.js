@@ -8,12 +8,20 @@
 
   function tileOf(node) { return node && node.closest ? node.closest(".sd-tile") : null; }
 
+  // Images are URLs (synanno_dash/ui/tile_route.py): the shown slice has its src, the others
+  // a data-src that is loaded when the slice is first shown or, soon after the page, at idle.
+  function load(img) { if (img.dataset.src && !img.getAttribute("src")) { img.src = img.dataset.src; } }
+
   function setSlice(tile, z) {
     const ems = tile.querySelectorAll(".sd-tile-view img");
     const count = tile.querySelectorAll(".sd-tile-view img.sd-em").length;
     if (!count) { return; }
     z = Math.max(0, Math.min(count - 1, z));
-    ems.forEach(function (img) { img.style.display = Number(img.dataset.z) === z ? "" : "none"; });
+    ems.forEach(function (img) {
+      const shown = Number(img.dataset.z) === z;
+      if (shown) { load(img); }
+      img.style.display = shown ? "" : "none";
+    });
     tile.querySelectorAll(".sd-marker").forEach(function (m) {
       m.classList.toggle("sd-bright", Number(m.dataset.z) === z);
     });
@@ -24,11 +32,40 @@
     if (label) { label.textContent = "z " + (Number(label.dataset.z0) + z); }
   }
 
+  const idle = window.requestIdleCallback || function (work) { return setTimeout(work, 200); };
+  const preloaded = [];  // Image objects kept alive until their URLs are in the cache
+  let preloadedUrls = "";
+  let warmTimer = null;
+
+  function preloadNextPage() {
+    const holder = document.getElementById(IDS.reviewPreload);
+    const urls = holder ? holder.dataset.urls || "" : "";
+    if (!urls || urls === preloadedUrls) { return; }
+    preloadedUrls = urls;
+    preloaded.length = 0;
+    urls.split(" ").forEach(function (url) {
+      const image = new Image();
+      image.decoding = "async";
+      image.src = url;
+      preloaded.push(image);
+    });
+  }
+
+  function warmHiddenSlices() {
+    document.querySelectorAll(".sd-tile-view img[data-src]:not([src])").forEach(load);
+  }
+
   function initTiles(root) {
+    let fresh = false;
     (root || document).querySelectorAll(".sd-tile:not([data-ready])").forEach(function (tile) {
       tile.setAttribute("data-ready", "1");
       setSlice(tile, Number(tile.dataset.slice || 0));
+      fresh = true;
     });
+    if (fresh || document.querySelector(".sd-tile-view img[data-src]:not([src])")) {
+      clearTimeout(warmTimer);  // after the shown slices: the next page, then hidden slices
+      warmTimer = setTimeout(function () { idle(function () { preloadNextPage(); warmHiddenSlices(); }); }, 300);
+    }
   }
 
   function toggleOverlay() {

@@ -7,10 +7,12 @@ Usage: python bench/bench_stats.py [--instances 200000] [--sessions 50]
 Targets (issue 11): the session's statistics under 1 s, the dataset view under 3 s. Each
 figure is the median of ``--repeat`` calls of ``collect_statistics`` (every aggregate the
 statistics view shows, ground truth included) after one warm-up call, then the figures and
-tables built from it (``build_panels``) and the HTML report. The baseline, measured in the
-same run on the same database, is the store's progress-bar query (``SessionStore.counts``:
-one GROUP BY over a session; for the dataset, once per session): the ratio says how many
-such scans the statistics cost. The machine is shared: read the ratios, not the seconds.
+tables built from it (``build_panels``), the HTML report, and the /stats view's components
+as JSON (with the size the view sends). The view runs all of it as a background job. The
+baseline, measured in the same run on the same database, is the store's progress-bar query
+(``SessionStore.counts``: one GROUP BY over a session; for the dataset, once per session):
+the ratio says how many such scans the statistics cost. The machine is shared: read the
+ratios, not the seconds.
 
 The data are written straight into the tables (the bench times reading, not writing): a
 neuron-centric review with 12 compartments, 10 % incorrect and 3 % unsure, categories
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import create_engine, insert, text
 
 from synanno_dash.core.geometry import Resolution
@@ -44,6 +47,7 @@ from synanno_dash.data.store import SessionStore
 from synanno_dash.services.statistics import Scope, collect_statistics
 from synanno_dash.ui.stats_figures import build_panels
 from synanno_dash.ui.stats_report import report_html
+from synanno_dash.ui.stats_view import statistics_body
 
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAGE = 24
@@ -153,6 +157,9 @@ def bench(url: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
     assert result.overall.seen == args.instances
     out["session figures and tables"], panels = _median_s(lambda: build_panels(result), 1)
     out["session report HTML"], _ = _median_s(lambda: report_html(result, panels), 1)
+    out["session view (components, JSON)"], sent = _median_s(
+        lambda: _view_json(result, panels), 1)  # fmt: skip
+    print(f"  the session's /stats view sends {len(sent) / 1e6:.1f} MB", flush=True)
     sessions = [f"s{k:02d}" for k in range(args.sessions)]
     out["baseline: counts() of each of the 50"], _ = _median_s(
         lambda: [store.counts(s) for s in sessions], args.repeat)  # fmt: skip
@@ -163,6 +170,11 @@ def bench(url: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
     store.engine.dispose()
     engine.dispose()
     return out
+
+
+def _view_json(result: Any, panels: Any) -> str:
+    """What /stats sends: the components of every panel as Dash serialises them."""
+    return json.dumps(statistics_body(result, panels), cls=PlotlyJSONEncoder)
 
 
 @contextmanager

@@ -12,15 +12,17 @@ import json
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from synanno_dash.core.instances import Workflow
 from synanno_dash.core.labels import Label
 from synanno_dash.services import neuron, review
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.ui import enlarge, ids, minimap
+from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
-from synanno_dash.ui.tiles import tile, tile_class
+from synanno_dash.ui.tiles import preload_urls, tile, tile_children, tile_class
 
 dash.register_page(__name__, path="/annotation", title="Review · SynAnno Dash")
 
@@ -59,8 +61,11 @@ def _toolbar(page: review.ReviewPage, counts: dict[str, int]) -> dbc.Row:
             ),
             dbc.Col(
                 [
-                    dbc.Progress(id=ids.REVIEW_PROGRESS, value=100 * seen / max(1, total),
-                                 style={"height": "12px"}),
+                    dbc.Progress(
+                        id=ids.REVIEW_PROGRESS,
+                        value=100 * seen / max(1, total),
+                        style={"height": "12px"},
+                    ),
                     html.Div(f"{seen} of {total} seen", className="small text-muted"),
                 ],
                 className="align-self-center",
@@ -129,6 +134,7 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
             ]
         )
     counts = review.counts(session)
+    config = loaded.config
     return html.Div(
         [
             dcc.Store(id=ids.REVIEW_LABEL_REQUEST),
@@ -138,12 +144,13 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
             minimap.review_panel(neuron.minimap(session, loaded)),  # neuron-centric only
             html.Div(
                 [
-                    tile(item, images)
-                    for item, images in zip(loaded.instances, loaded.images, strict=True)
+                    tile(item, images, review.tile_version(config, item))
+                    for item, images in zip(loaded.instances, loaded.tiles, strict=True)
                 ],
                 id=ids.REVIEW_GRID,
-                className=f"sd-grid sd-grid-{loaded.config.tiles_per_page}",
+                className=f"sd-grid sd-grid-{config.tiles_per_page}",
             ),
+            _preload(loaded),
             dbc.Toast(
                 id=ids.REVIEW_NOTICE,
                 is_open=False,
@@ -156,8 +163,32 @@ def layout(page: str | None = None, **_query: str) -> html.Div:
     )
 
 
-def click_tile(_clicks: int) -> tuple[str, str]:
+def _preload(loaded: review.ReviewPage) -> html.Div:
+    """The next page's image URLs, which ``assets/review.js`` loads into the browser's cache
+    while the user looks at this page (the server prefetches the same page meanwhile)."""
+    upcoming = loaded.next_instances
+    versions = [review.tile_version(loaded.config, item) for item in upcoming]
+    return html.Div(
+        id=ids.REVIEW_PRELOAD,
+        hidden=True,
+        **data_attrs(urls=" ".join(preload_urls(upcoming, versions))),
+    )
+
+
+def retry_tile(clicks: int | None) -> list:
+    """Retry of a tile that could not be read: that one tile is read again."""
+    if not clicks:  # a placeholder (and its button) just put in by a retry: no click yet
+        raise PreventUpdate
+    instance_id = int(ctx.triggered_id["index"])
+    session = current_session()
+    item, images = review.retry_tile(session, instance_id)
+    return tile_children(item, images, review.tile_version(session.config, item), int(clicks))
+
+
+def click_tile(clicks: int | None) -> tuple[str, str]:
     """One click cycles one label; it is saved before the new colour is sent back."""
+    if not clicks:  # a tile view just put in by Retry: Dash calls for it without a click
+        raise PreventUpdate
     instance_id = int(ctx.triggered_id["index"])
     item = review.cycle_label(current_session(), instance_id)
     minimap.follow_label(item)
@@ -216,6 +247,11 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.tile_view(MATCH), "n_clicks"),
         prevent_initial_call=True,
     )(click_tile)
+    app.callback(
+        Output(ids.tile(MATCH), "children"),
+        Input(ids.tile_retry(MATCH), "n_clicks"),
+        prevent_initial_call=True,
+    )(retry_tile)
     app.callback(
         Output(ids.tile(ALL), "className", allow_duplicate=True),
         Output(ids.tile(ALL), "data-label", allow_duplicate=True),

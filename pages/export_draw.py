@@ -1,8 +1,8 @@
 """Correction export ("Submit and Finish"): session JSON, masks zip, a precomputed layer,
 the corrected table, Start New Process.
 
-Exports run in the request (a few hundred milliseconds at demo size); ``dcc.Loading``
-shows that one is under way.
+The JSON is made in the request; the masks zip, the layer and the table are background jobs
+(``ui.jobs``): each has a panel with progress, Cancel and its outcome.
 """
 
 from __future__ import annotations
@@ -14,20 +14,34 @@ from dash import Input, Output, dcc, html
 from synanno_dash.core import stage_times
 from synanno_dash.core.session_json import dumps
 from synanno_dash.services import correction, exports, review
-from synanno_dash.services.session import NoDatasetError
+from synanno_dash.services.jobs import Job
+from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.ui import ids
+from synanno_dash.ui.jobs import job_callback, job_panel
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
 
 dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno Dash")
 
 
-def _row(button: dbc.Button, text: str, status_id: str | None = None) -> dbc.Row:
-    status = dcc.Loading(html.Div(id=status_id, className="small"), type="dot") if status_id else ""
+# Job panels (``ui.jobs``) of this view.
+ZIP_JOB, LAYER_JOB, TABLE_JOB = "exd-zip", "exd-layer", "exd-table"
+
+
+def _row(
+    button: dbc.Button, text: str, status_id: str | None = None, job: str | None = None
+) -> dbc.Row:
+    status = html.Div(id=status_id, className="small") if status_id else ""
     return dbc.Row(
         [
             dbc.Col(button, width=3),
-            dbc.Col([html.Div(text, className="small text-muted"), status]),
+            dbc.Col(
+                [
+                    html.Div(text, className="small text-muted"),
+                    job_panel(job) if job else "",
+                    status,
+                ]
+            ),
         ],
         className="mb-3 align-items-center",
     )
@@ -58,18 +72,21 @@ def layout(**_query: str) -> html.Div:
                 dbc.Button("Save Masks", id=ids.EXD_ZIP_BUTTON, color="primary"),
                 "A zip: one .npy per instance (z, y, x; target resolution) and one PNG per "
                 "edited slice; names give instance, box and slice (docs/formats.md).",
+                job=ZIP_JOB,
             ),
             _row(
                 dbc.Button("Write precomputed layer", id=ids.EXD_LAYER_BUTTON, color="secondary"),
                 "The corrected masks as a new segmentation layer (one segment per instance: "
                 "instance id + 1), in a folder under the data directory.",
                 ids.EXD_LAYER_STATUS,
+                LAYER_JOB,
             ),
             _row(
                 dbc.Button("Write corrected table", id=ids.EXD_TABLE_BUTTON, color="secondary"),
                 "The input synapse table with corrected pre/post points, the added synapses, "
                 "and discarded false positives removed, in the input's format and schema.",
                 ids.EXD_TABLE_STATUS,
+                TABLE_JOB,
             ),
             html.Hr(),
             dbc.Button("Back to the instances", href="/draw", color="link"),
@@ -90,27 +107,21 @@ def download_json(_clicks: int) -> dict:
     return dcc.send_string(dumps(document), filename=f"synanno_correction_{_stamp()}.json")
 
 
-def download_zip(_clicks: int) -> dict:
-    data = exports.masks_zip_bytes(current_session())
+def download_zip(job: Job, session: Session, _clicks: int) -> dict:
+    data = exports.masks_zip_bytes(session, job)
     return dcc.send_bytes(data, filename=f"synanno_masks_{_stamp()}.zip")
 
 
-def layer(_clicks: int) -> list:
-    try:
-        written = exports.write_layer(current_session())
-    except exports.ExportError as exc:
-        return [html.Span(str(exc), className="text-danger")]
+def layer(job: Job, session: Session, _clicks: int) -> list:
+    written = exports.write_layer(session, job=job)
     return [
         html.Div(f"{written.segments} segments written."),
         html.Code(f"precomputed://{written.url}", id="exd-layer-url"),
     ]
 
 
-def table(_clicks: int) -> tuple:
-    try:
-        written = exports.write_table(current_session())
-    except exports.ExportError as exc:
-        return [html.Span(str(exc), className="text-danger")], dash.no_update
+def table(job: Job, session: Session, _clicks: int) -> tuple:
+    written = exports.write_table(session, job=job)
     summary = (
         f"{written.rows} rows: {written.changed} with corrected points, {written.dropped} "
         f"removed, {written.added} added."
@@ -127,19 +138,19 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.EXD_JSON_BUTTON, "n_clicks"),
         prevent_initial_call=True,
     )(download_json)
-    app.callback(
-        Output(ids.EXD_ZIP, "data"),
-        Input(ids.EXD_ZIP_BUTTON, "n_clicks"),
-        prevent_initial_call=True,
-    )(download_zip)
-    app.callback(
-        Output(ids.EXD_LAYER_STATUS, "children"),
-        Input(ids.EXD_LAYER_BUTTON, "n_clicks"),
-        prevent_initial_call=True,
-    )(layer)
-    app.callback(
-        Output(ids.EXD_TABLE_STATUS, "children"),
-        Output(ids.EXD_TABLE, "data"),
-        Input(ids.EXD_TABLE_BUTTON, "n_clicks"),
-        prevent_initial_call=True,
-    )(table)
+    job_callback(
+        app, ZIP_JOB, "Saving the masks", download_zip,
+        [Output(ids.EXD_ZIP, "data")], [Input(ids.EXD_ZIP_BUTTON, "n_clicks")],
+        start=ids.EXD_ZIP_BUTTON, done_text="The masks zip was saved.",
+    )  # fmt: skip
+    job_callback(
+        app, LAYER_JOB, "Writing the layer", layer,
+        [Output(ids.EXD_LAYER_STATUS, "children")], [Input(ids.EXD_LAYER_BUTTON, "n_clicks")],
+        start=ids.EXD_LAYER_BUTTON,
+    )  # fmt: skip
+    job_callback(
+        app, TABLE_JOB, "Writing the corrected table", table,
+        [Output(ids.EXD_TABLE_STATUS, "children"), Output(ids.EXD_TABLE, "data")],
+        [Input(ids.EXD_TABLE_BUTTON, "n_clicks")],
+        start=ids.EXD_TABLE_BUTTON,
+    )  # fmt: skip

@@ -6,8 +6,9 @@
 
 Developer notes
 - The page shows this browser's viewer; `c` records a candidate and draws a yellow marker in
-  the viewer's own thread (``ViewerRegistry``). A ~300 ms interval, running only while the
-  viewer shows, copies the candidates into the list beside it.
+  the Neuroglancer service (``ViewerRegistry`` there), whichever app worker served the page.
+  A ~300 ms interval, running only while the viewer shows, copies the candidates into the
+  list beside it (any worker reads them from the service).
 - "Done" takes the candidates, closes the viewer and opens one review dialog per candidate:
   the proposed box (the session's crop size around it, ``ng_state.proposed_bbox``) is editable;
   "Save" adds it through ``add_false_negative`` (labelled incorrect, category False negative)
@@ -65,10 +66,13 @@ def layout(
         )
     except FieldError as exc:
         return dbc.Alert(str(exc), color="danger")
-    url = ng_views.show_missed_search(
-        session, target.center_xyz_vx, target.region, ng_panel.base_url(), ng_panel.browser_host()
-    )
-    candidates = ng_views.candidates(session)
+    try:
+        url = ng_views.show_missed_search(
+            session, target.center_xyz_vx, target.region, ng_panel.base_url()
+        )
+        candidates = ng_views.candidates(session)
+    except ng_views.NeuroglancerError as exc:
+        return dbc.Alert(str(exc), color="danger")
     return html.Div(
         [
             dcc.Store(
@@ -99,8 +103,15 @@ def layout(
     )
 
 
-def poll_candidates(_ticks: int | None, shown: int | None) -> tuple:
-    candidates = ng_views.candidates(current_session())
+def poll_candidates(_ticks: int | None, shown: int | None, frame_src: str | None) -> tuple:
+    """The candidates marked so far; a viewer that is gone or a service that is down is said."""
+    session = current_session()
+    try:
+        candidates = ng_views.candidates(session)
+        if frame_src and not ng_views.viewer_is_open(session, frame_src):
+            return dbc.Alert(ng_views.VIEWER_GONE_MESSAGE, color="warning"), None
+    except ng_views.NeuroglancerError as exc:  # the service is down: say so, keep polling
+        return dbc.Alert(str(exc), color="danger"), None
     if len(candidates) == shown:
         return no_update, no_update
     return candidate_list(candidates), len(candidates)
@@ -109,7 +120,10 @@ def poll_candidates(_ticks: int | None, shown: int | None) -> tuple:
 def finish_marking(_clicks: int | None, page: dict) -> tuple:
     """The candidates leave the viewer, which closes; the review dialogs follow."""
     session = current_session()
-    candidates = ng_views.candidates(session)
+    try:
+        candidates = ng_views.candidates(session)
+    except ng_views.NeuroglancerError:  # the poll shows why
+        return (no_update,) * 5
     ng_views.close_viewer(session)
     if not candidates:
         return no_update, no_update, True, ng_panel.HIDDEN, page["back"]
@@ -117,7 +131,10 @@ def finish_marking(_clicks: int | None, page: dict) -> tuple:
 
 
 def cancel_marking(_clicks: int | None, page: dict) -> str:
-    ng_views.clear_candidates(current_session())
+    try:
+        ng_views.clear_candidates(current_session())
+    except ng_views.NeuroglancerError:
+        pass  # a service that is down holds no candidates any more
     return str(page["back"])
 
 
@@ -175,6 +192,7 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(ids.MISSED_COUNT, "data"),
         Input(ids.MISSED_POLL, "n_intervals"),
         State(ids.MISSED_COUNT, "data"),
+        State(ids.MISSED_FRAME, "src"),
         prevent_initial_call=True,
     )(poll_candidates)
     app.callback(

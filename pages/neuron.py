@@ -2,8 +2,10 @@
 colour per compartment, the synapses by review state, progress overall and per compartment.
 
 A click on a compartment (its line, its legend entry or its button) opens its first page
-of the review grid; a click on a synapse opens the page that holds it. The mini-map beside
-the grid is the same figure, built by ``ui/minimap.py``; its clicks are handled here too.
+of the review grid; a click on a synapse opens the page that holds it. "Colour by error
+rate" recolours the compartments' lines by flagged over reviewed (a Patch of colours). The
+mini-map beside the grid is the same figure, built by ``ui/minimap.py``; its clicks are
+handled here too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from synanno_dash.ui import ids, minimap
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
-from synanno_dash.ui.skeleton_figure import compartment_color
+from synanno_dash.ui.skeleton_figure import compartment_color, error_rate_gradient
 
 dash.register_page(__name__, path="/neuron", title="Neuron · SynAnno Dash")
 
@@ -69,6 +71,7 @@ def layout(**_query: str) -> html.Div:
                 id=ids.NEURON_PROGRESS, value=100 * seen / max(1, total), style={"height": "12px"}
             ),
             html.Div(f"{seen} of {total} seen", className="small text-muted mb-2"),
+            _color_by_control(),
             dbc.Row(
                 [
                     dbc.Col(minimap.graph(ids.NEURON_GRAPH, figure, compact=False), lg=8),
@@ -83,6 +86,29 @@ def layout(**_query: str) -> html.Div:
             ),
         ]
     )
+
+
+def _color_by_control() -> html.Div:
+    """The "colour by error rate" switch and, while it is on, the scale."""
+    scale = html.Span(
+        [
+            "0%",
+            html.Span(
+                style={
+                    "display": "inline-block", "width": "120px", "height": "10px",
+                    "background": error_rate_gradient(), "margin": "0 6px",
+                }
+            ),
+            "100% flagged of reviewed; grey: none reviewed",
+        ],
+        id=ids.NEURON_COLOR_SCALE,
+        className="small ms-3",
+        style={"display": "none"},
+    )  # fmt: skip
+    switch = dbc.Switch(
+        id=ids.NEURON_COLOR_BY, label="Colour by error rate", value=False, className="mb-0"
+    )
+    return html.Div([switch, scale], className="d-flex align-items-center mb-2")
 
 
 def _compartment_list(progress: list[neuron.CompartmentProgress]) -> html.Div:
@@ -145,6 +171,15 @@ def jump_from_minimap(click: dict | None) -> object:
     return _href(minimap.picked_by_click(click)) or no_update
 
 
+def color_by_error_rate(on: bool | None) -> tuple[object, dict[str, str]]:
+    try:
+        progress = neuron.overview(current_session()).progress
+    except neuron.NeuronError:
+        return no_update, {"display": "none"}
+    scale_style = {"display": "inline"} if on else {"display": "none"}
+    return minimap.compartment_colors_patch(progress, bool(on)), scale_style
+
+
 def register_callbacks(app: dash.Dash) -> None:
     """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
     app.callback(
@@ -153,6 +188,12 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.NEURON_GRAPH, "restyleData"),
         prevent_initial_call=True,
     )(jump_from_overview)
+    app.callback(
+        Output(ids.NEURON_GRAPH, "figure"),
+        Output(ids.NEURON_COLOR_SCALE, "style"),
+        Input(ids.NEURON_COLOR_BY, "value"),
+        prevent_initial_call=True,
+    )(color_by_error_rate)
     app.callback(
         Output(ids.REVIEW_REDIRECT, "href", allow_duplicate=True),
         Input(ids.MINIMAP, "clickData"),

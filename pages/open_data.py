@@ -10,16 +10,30 @@ from synanno_dash.core.instances import Mode, Workflow
 from synanno_dash.core.open_data_form import FIELD, FIELDS, decode_upload, form_from_inputs
 from synanno_dash.core.session_json import SessionJsonError, parse_session_json
 from synanno_dash.services import ng_views
-from synanno_dash.services.defaults import form_defaults
-from synanno_dash.services.prepare import TableError, submit_open_data, table_neurons
+from synanno_dash.services.defaults import (
+    DEMO_FIELDS,
+    form_defaults,
+    missing_demo_folder,
+    write_demo,
+)
+from synanno_dash.services.jobs import Job
+from synanno_dash.services.prepare import (
+    TableError,
+    prefetch_first_page,
+    submit_open_data,
+    table_neurons,
+)
+from synanno_dash.services.session import Session
 from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui.jobs import job_callback
 from synanno_dash.ui.open_data_form import FEEDBACK_FIELDS, form
 from synanno_dash.ui.session import current_session
 
 dash.register_page(__name__, path="/open-data", title="Open Data · SynAnno Dash")
 
 def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
-    return form(Workflow.parse(workflow), form_defaults(current_session()))
+    session = current_session()
+    return form(Workflow.parse(workflow), form_defaults(session), missing_demo_folder(session))
 
 
 # Each Submit sets the start button's "disabled": its target follows the submitted mode
@@ -29,12 +43,14 @@ def layout(workflow: str = Workflow.DETECTION.value, **_query: str) -> html.Div:
 _FIELD_STATES = [State(ids.open_data(f.name), f.value_prop) for f in FIELDS]
 
 
-def submit(_clicks: int | None, *values: object) -> list[object]:
+def submit(job: Job, session: Session, _clicks: int | None, *values: object) -> list[object]:
+    """Open Data Submit, a background job: opening the data, converting a new table,
+    preparing the neuron."""
     form_values = form_from_inputs(
         {f.name: value for f, value in zip(FIELDS, values[: len(FIELDS)], strict=True)}
     )
     swc_name = values[len(FIELDS)]
-    outcome = submit_open_data(current_session(), form_values)
+    outcome = submit_open_data(session, form_values, job)
     errors = dict(outcome.errors)
     json_message = _json_message(errors.pop(FIELD["session_json"].key, None))
     swc_error = errors.pop(FIELD["swc_text"].key, None)
@@ -87,14 +103,32 @@ def check_upload(contents: str | None, filename: str | None) -> object:
     )
 
 
+def prefetch(start_disabled: bool | None) -> None:
+    """After a successful Submit (Start enabled), read the first page in this process."""
+    if start_disabled is False:
+        prefetch_first_page(current_session())
+
+
+def fill_demo(job: Job, session: Session, _clicks: int | None) -> list[str]:
+    """Write the missing demo dataset (a background job) and fill the form with it."""
+    values = write_demo(session, job)
+    return [values[name] for name in DEMO_FIELDS]
+
+
 def load_neurons(
-    _clicks: int | None, mode: str | None, table_url: str | None, current_id: str | None
+    job: Job,
+    session: Session,
+    _clicks: int | None,
+    mode: str | None,
+    table_url: str | None,
+    current_id: str | None,
 ) -> tuple[object, object]:
+    """The table's neurons (a background job: a new table is converted first)."""
     table_url = (table_url or "").strip()
     if mode != Mode.NEURON.value or not table_url:
         return no_update, "" if mode != Mode.NEURON.value else "Give a synapse table first."
     try:
-        neurons = table_neurons(current_session(), table_url)
+        neurons = table_neurons(session, table_url, job)
     except TableError as exc:
         return [], str(exc)
     # Ids as text: a 64-bit id does not survive a JavaScript number.
@@ -124,12 +158,10 @@ def open_chooser(_clicks: int | None, *fields: str | None) -> tuple[object, ...]
     session = current_session()
     try:
         config = ng_views.chooser_config(session, *(f or "" for f in fields))
-        url = ng_views.show_neuron_chooser(
-            session, config, ng_panel.base_url(), ng_panel.browser_host()
-        )
+        url = ng_views.show_neuron_chooser(session, config, ng_panel.base_url())
+        chosen = ng_views.chosen_neuron(session)
     except ng_views.NeuroglancerError as exc:
         return no_update, no_update, str(exc), no_update
-    chosen = ng_views.chosen_neuron(session)
     # The current choice counts as seen: only a new `n` press fills the field.
     return True, url, "", None if chosen is None else str(chosen)
 
@@ -138,12 +170,21 @@ def close_chooser(_clicks: int | None) -> bool:
     return False
 
 
-def sync_choice(_ticks: int | None, is_open: bool | None, seen: str | None) -> tuple[object, ...]:
-    """Polls (~300 ms) only while the chooser is open; closing reads the choice once more."""
+def sync_choice(
+    _ticks: int | None, is_open: bool | None, seen: str | None, frame_src: str | None
+) -> tuple[object, ...]:
+    """Polls (~300 ms) only while the chooser is open; closing reads the choice once more.
+    A viewer that is gone (the service restarted) or a service that is down is said."""
     ticked = ctx.triggered_id == ids.OD_CHOOSER_POLL
-    chosen = ng_views.chosen_neuron(current_session())
-    text = None if chosen is None else str(chosen)
     poll_disabled = no_update if ticked else not is_open
+    session = current_session()
+    try:
+        chosen = ng_views.chosen_neuron(session)
+        if ticked and frame_src and not ng_views.viewer_is_open(session, frame_src):
+            return no_update, no_update, ng_views.VIEWER_GONE_MESSAGE, poll_disabled
+    except ng_views.NeuroglancerError as exc:  # the service is down: say so, keep polling
+        return no_update, no_update, str(exc), poll_disabled
+    text = None if chosen is None else str(chosen)
     if text is None or text == seen:
         picked = no_update if ticked else ng_panel.chosen_text(text)
         return no_update, no_update, picked, poll_disabled
@@ -172,7 +213,8 @@ def register_callbacks(app: dash.Dash) -> None:
         State(ids.OD_MODE, "value"),
         State(ids.OD_WORKFLOW, "data"),
     )
-    app.callback(
+    job_callback(
+        app, ids.OD_SUBMIT_JOB, "Opening the data", submit,
         [Output(ids.open_data(f.name), "invalid") for f in FEEDBACK_FIELDS]
         + [Output(ids.feedback(ids.open_data(f.name)), "children") for f in FEEDBACK_FIELDS]
         + [
@@ -181,26 +223,31 @@ def register_callbacks(app: dash.Dash) -> None:
             Output(ids.OD_JSON_STATUS, "children", allow_duplicate=True),
             Output(ids.OD_SWC_STATUS, "children"),
         ],
-        Input(ids.OD_SUBMIT, "n_clicks"),
-        *_FIELD_STATES,
-        State(ids.OD_SWC_UPLOAD, "filename"),
-        prevent_initial_call=True,
-    )(submit)
+        [Input(ids.OD_SUBMIT, "n_clicks")],
+        [*_FIELD_STATES, State(ids.OD_SWC_UPLOAD, "filename")],
+        start=ids.OD_SUBMIT,
+    )  # fmt: skip
+    app.callback(Input(ids.OD_START, "disabled"), prevent_initial_call=True)(prefetch)
+    job_callback(
+        app, ids.OD_DEMO_JOB, "Writing the demo dataset", fill_demo,
+        [Output(ids.open_data(name), "value", allow_duplicate=True) for name in DEMO_FIELDS],
+        [Input(ids.OD_DEMO_WRITE, "n_clicks")],
+        start=ids.OD_DEMO_WRITE,
+        done_text="The demo dataset is ready: the form is filled with it.",
+    )  # fmt: skip
     app.callback(
         Output(ids.OD_JSON_STATUS, "children"),
         Input(ids.OD_JSON_UPLOAD, "contents"),
         State(ids.OD_JSON_UPLOAD, "filename"),
         prevent_initial_call=True,
     )(check_upload)
-    app.callback(
-        Output(ids.OD_NEURON_LIST, "data"),
-        Output(ids.OD_NEURON_LIST_STATUS, "children"),
-        Input(ids.OD_NEURON_LIST_LOAD, "n_clicks"),
-        Input(ids.OD_MODE, "value"),
-        State(ids.OD_TABLE, "value"),
-        State(ids.OD_NEURON_ID, "value"),
-        prevent_initial_call=True,
-    )(load_neurons)
+    job_callback(
+        app, ids.OD_NEURONS_JOB, "Loading the neuron list", load_neurons,
+        [Output(ids.OD_NEURON_LIST, "data"), Output(ids.OD_NEURON_LIST_STATUS, "children")],
+        [Input(ids.OD_NEURON_LIST_LOAD, "n_clicks"), Input(ids.OD_MODE, "value")],
+        [State(ids.OD_TABLE, "value"), State(ids.OD_NEURON_ID, "value")],
+        start=ids.OD_NEURON_LIST_LOAD,
+    )  # fmt: skip
     app.callback(
         Output(ids.OD_NEURON_ID, "value"),
         Input(ids.OD_NEURON_LIST, "selected_rows"),
@@ -235,5 +282,6 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.OD_CHOOSER_POLL, "n_intervals"),
         Input(ids.OD_CHOOSER_MODAL, "is_open"),
         State(ids.OD_CHOOSER_SEEN, "data"),
+        State(ids.OD_CHOOSER_FRAME, "src"),
         prevent_initial_call=True,
     )(sync_choice)

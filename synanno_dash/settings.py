@@ -47,6 +47,14 @@ class Settings:
     max_volume_sets: int = 4  # opened datasets (CloudVolume handles)
     max_neuron_views: int = 8  # prepared neurons (a 100,000-node neuron is ~10 MB)
     max_viewers: int = 64  # Neuroglancer viewers, one per browser session using one
+    # The shared Neuroglancer service (``services.ng_service``): its address as the app's
+    # workers reach it (empty: viewers in this process; ``serve`` starts a service and sets
+    # it), the port ``serve`` gives the service it starts (0: a free one) and the secret
+    # every call to it carries (empty: ``serve`` makes one).
+    ng_service_url: str = ""
+    ng_port: int = 0
+    ng_secret: str = ""
+    max_statistics: int = 16  # statistics results (/stats), one per browser session showing it
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
@@ -54,6 +62,13 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
     trusted_proxies: int = 0
+    # Background jobs (``services.jobs``): empty runs them in processes of this machine
+    # (results in ``jobs_dir``); a Redis URL queues them for ``synanno-dash worker``.
+    redis_url: str = ""
+    # Seconds after which a job whose worker died unacknowledged is handed to another
+    # worker (Redis only); longer than the longest job, or a job may run twice.
+    job_redelivery_s: int = 600
+    job_worker_processes: int = 2  # processes of one ``synanno-dash worker``
 
     @property
     def demo_dir(self) -> Path:
@@ -62,6 +77,11 @@ class Settings:
     @property
     def table_cache_dir(self) -> Path:
         return self.data_dir / "tables"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Background jobs' results and progress on one machine (a diskcache folder)."""
+        return self.data_dir / "jobs"
 
     @property
     def effective_database_url(self) -> str:
@@ -91,12 +111,23 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         max_volume_sets=int(env.get("SYNANNO_MAX_VOLUME_SETS", defaults.max_volume_sets)),
         max_neuron_views=int(env.get("SYNANNO_MAX_NEURON_VIEWS", defaults.max_neuron_views)),
         max_viewers=int(env.get("SYNANNO_MAX_VIEWERS", defaults.max_viewers)),
+        ng_service_url=env.get("SYNANNO_NG_SERVICE_URL", "").strip(),
+        ng_port=_positive_int(env, "SYNANNO_NG_PORT", 0, minimum=0),
+        ng_secret=env.get("SYNANNO_NG_SECRET", "").strip(),
+        max_statistics=_positive_int(env, "SYNANNO_MAX_STATISTICS", defaults.max_statistics),
         debug=env.get("SYNANNO_DEBUG", "").lower() in ("1", "true", "yes"),
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")
         else defaults.categories,
         max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
         trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
+        redis_url=env.get("SYNANNO_REDIS_URL", "").strip(),
+        job_redelivery_s=_positive_int(
+            env, "SYNANNO_JOB_REDELIVERY_S", defaults.job_redelivery_s
+        ),
+        job_worker_processes=_positive_int(
+            env, "SYNANNO_JOB_WORKER_PROCESSES", defaults.job_worker_processes
+        ),
     )
 
 

@@ -147,18 +147,31 @@ def resources(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    """``synanno-dash serve`` on a free port; ``args`` are added to its command line and
+    ``env`` to its environment."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        log_path: Path,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log_path = log_path
+        self.args = args
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir), "APP_PORT": str(self.port)}
+        env = {**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir), "APP_PORT": str(self.port),
+               **self.env}  # fmt: skip
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "synanno_dash.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "synanno_dash.cli", "serve", "--port", str(self.port),
+             *self.args],  # fmt: skip
             cwd=REPO,
             env=env,
             stdout=log,

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "synanno_dash"
-LAYERS = {"core": 0, "data": 1, "demo": 2, "services": 3, "ui": 4}
+LAYERS = {"core": 0, "data": 1, "demo": 2, "ml": 3, "services": 4, "ui": 5}
 
 
 def _sources(*folders: Path) -> list[Path]:

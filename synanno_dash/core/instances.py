@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import overload
 
-from synanno_dash.core.geometry import BBox, Resolution, Triple, bbox_around
+from synanno_dash.core.geometry import BBox, Resolution, Triple, bbox_around, convert_point
 from synanno_dash.core.labels import Category, Label
 
 DEFAULT_CROP_SIZE_XYZ_VX: Triple = (64, 64, 6)
@@ -97,3 +98,38 @@ def instance_for(instance_id: int, synapse: Synapse, crop_size_xyz_vx: Triple) -
         synapse=synapse,
         bbox_target_vx=bbox_around(synapse.center_xyz_vx, crop_size_xyz_vx),
     )
+
+
+@overload
+def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
+
+
+@overload
+def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
+
+
+def _to_target(
+    point: Triple | None, table_res: Resolution | None, target_res: Resolution
+) -> Triple | None:
+    if point is None or table_res is None:
+        return point
+    x, y, z = convert_point(point, table_res, target_res)
+    return (int(round(x)), int(round(y)), int(round(z)))
+
+
+def synapses_in_target_voxels(
+    synapses: list[Synapse], table_res: Resolution | None, target_res: Resolution
+) -> list[Synapse]:
+    if table_res is None or table_res == target_res:
+        return synapses
+    return [
+        Synapse(
+            materialization_index=s.materialization_index,
+            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
+            pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
+            post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
+            pre_neuron_id=s.pre_neuron_id,
+            post_neuron_id=s.post_neuron_id,
+        )
+        for s in synapses
+    ]

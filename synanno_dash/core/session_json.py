@@ -14,6 +14,7 @@ Reading (ours and the original's, every value checked) is in ``session_json_read
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from synanno_dash.core.geometry import BBox
@@ -134,13 +135,17 @@ def build_session_json(
     extra: dict[str, Any] | None = None,
     include_discarded: bool = False,
     draw_boxes: dict[int, BBox] | None = None,
+    pages: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """``items`` in review order, all of them (pages are those of the review grid).
     Discarded instances leave the export unless asked for (they stay in the log).
+    ``pages``: each item's grid page when ``items`` is not the whole review (a review
+    stored page by page); by default they are cut from ``items``.
 
     ``draw_boxes`` (instance id -> box) marks the instances of a correction export.
     """
-    pages = ReviewPages.of([i.compartment for i in items], per_page).page_of_each_position()
+    if pages is None:
+        pages = ReviewPages.of([i.compartment for i in items], per_page).page_of_each_position()
     kept = [
         (item, page)
         for item, page in zip(items, pages, strict=True)

@@ -3,7 +3,7 @@ positives and added synapses, in the input's own format (CSV or Parquet) and sch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,23 +57,33 @@ def table_path(path_or_url: str) -> Path:
 
 
 def write_corrected_table(
-    source: Path, out: Path, corrections: TableCorrections, batch_rows: int = 250_000
+    source: Path,
+    out: Path,
+    corrections: TableCorrections,
+    batch_rows: int = 250_000,
+    on_rows: Callable[[int], None] | None = None,
 ) -> int:
     """Copy a synapse table with the corrections applied, in its own format and schema.
 
     Streams batches (any size of table); rows are kept in order, dropped ones left out,
     added ones appended with the next ids (when the table has an ``id`` column). Columns
-    we do not know are copied unchanged. Returns the number of rows written.
+    we do not know are copied unchanged. Returns the number of rows written; ``on_rows(n)``
+    is called after each batch with the rows read so far (progress).
     """
     parquet = is_parquet(source)
     try:
-        return _write_corrected(source, out, corrections, batch_rows, parquet)
+        return _write_corrected(source, out, corrections, batch_rows, parquet, on_rows)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # quoted file text: not shown
         raise read_error(source, "Parquet" if parquet else "CSV", exc) from None
 
 
 def _write_corrected(
-    source: Path, out: Path, corrections: TableCorrections, batch_rows: int, parquet: bool
+    source: Path,
+    out: Path,
+    corrections: TableCorrections,
+    batch_rows: int,
+    parquet: bool,
+    on_rows: Callable[[int], None] | None,
 ) -> int:
     if parquet:
         names = list(pq.ParquetFile(source).schema_arrow.names)
@@ -98,6 +108,8 @@ def _write_corrected(
         batch = batch.filter(pa.array(keep))
         writer.write(batch)
         written += batch.num_rows
+        if on_rows is not None:
+            on_rows(first_row)
     if schema is None:
         raise TableError(f"synapse table {source} has no rows to correct")
     if corrections.added:

@@ -11,6 +11,9 @@ it back on the same port.
   a file ``x`` missing but ``x.gz`` present is sent gzipped with ``Content-Encoding: gzip``.
 - CORS headers, so a browser (Neuroglancer) may read from it too.
 - ``log_path``: every request is appended as ``METHOD path range status`` (what a test counts).
+- Fault injection: ``fail(["part/of/a/path", ...])`` makes requests whose path contains one of
+  the parts answer ``503 Service Unavailable`` (a chunk a bucket cannot serve right now) until
+  ``heal()``; the parts travel through a file, so they change without a restart.
 
 Command line: ``python -m synanno_dash.data.http_fixture ROOT --port P --latency-ms 50``.
 """
@@ -73,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         time.sleep(self.server.latency_s)
+        if self.server.should_fail(self.path):
+            self._status_only(503)
+            return
         path, encoding = self._file()
         if path is None:
             self._status_only(404)
@@ -146,14 +152,31 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(
-        self, port: int, root: Path, latency_s: float, bytes_per_s: float, log: Path | None
+        self,
+        port: int,
+        root: Path,
+        latency_s: float,
+        bytes_per_s: float,
+        log: Path | None,
+        fail_file: Path | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.root = root.resolve()
         self.latency_s = latency_s
         self.link = _Link(bytes_per_s)
+        self.fail_file = fail_file
         self._log = log.open("a", buffering=1) if log else None
         self._log_lock = threading.Lock()
+
+    def should_fail(self, request_path: str) -> bool:
+        """Whether the request's path contains a part listed in the fail file."""
+        if self.fail_file is None:
+            return False
+        try:
+            parts = [line for line in self.fail_file.read_text().splitlines() if line.strip()]
+        except OSError:
+            return False
+        return any(part in request_path for part in parts)
 
     def note(self, line: str) -> None:
         if self._log is not None:
@@ -177,9 +200,11 @@ class LatencyServer:
         bandwidth_bytes_per_s: float = 0.0,
         port: int | None = None,
         log_path: Path | None = None,
+        fail_file: Path | None = None,
     ) -> None:
         self.root = Path(root)
         self.log_path = log_path
+        self.fail_file = fail_file
         self.latency_s = latency_s
         self.bandwidth_bytes_per_s = bandwidth_bytes_per_s
         self.port = port or free_port()
@@ -199,6 +224,17 @@ class LatencyServer:
             return []
         return [line for line in self.log_path.read_text().splitlines() if "__alive__" not in line]
 
+    def fail(self, path_parts: list[str]) -> None:
+        """Answer 503 to every request whose path contains one of ``path_parts`` (needs
+        ``fail_file``); ``heal`` ends it."""
+        if self.fail_file is None:
+            raise ValueError("fault injection needs a fail_file")
+        self.fail_file.write_text("".join(part + "\n" for part in path_parts))
+
+    def heal(self) -> None:
+        if self.fail_file is not None:
+            self.fail_file.write_text("")
+
     def clear_log(self) -> None:
         if self.log_path is not None:
             self.log_path.write_text("")
@@ -217,6 +253,8 @@ class LatencyServer:
         ]  # fmt: skip
         if self.log_path is not None:
             command += ["--log", str(self.log_path)]
+        if self.fail_file is not None:
+            command += ["--fail-file", str(self.fail_file)]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -254,10 +292,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--bandwidth-mb-s", type=float, default=0.0, help="0: no cap")
     parser.add_argument("--log", type=Path, default=None, help="append each request here")
+    parser.add_argument(
+        "--fail-file", type=Path, default=None,
+        help="requests whose path contains a line of this file answer 503",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     server = _Server(
-        args.port, args.root, args.latency_ms / 1e3, args.bandwidth_mb_s * 1e6, args.log
-    )
+        args.port, args.root, args.latency_ms / 1e3, args.bandwidth_mb_s * 1e6, args.log,
+        args.fail_file,
+    )  # fmt: skip
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f"serving {args.root} on http://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()

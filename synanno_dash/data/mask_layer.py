@@ -3,7 +3,7 @@ written with the project's one layer writer (``data.precomputed``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,15 @@ def write_segmentation_layer(
     masks: Sequence[tuple[int, BBox, np.ndarray]],
     labels: Mapping[int, str] | None = None,
     chunk_xyz_vx: tuple[int, int, int] = (64, 64, 16),
+    on_painted: Callable[[int], None] | None = None,
 ) -> str:
     """Write ``(segment_id, box, mask_zyx)`` masks into a new precomputed segmentation.
 
     Same geometry as the target volume (``bounds`` and ``resolution``), uncompressed raw
     chunks (Neuroglancer over HTTP and tensorstore read them), segment labels as
     ``segment_properties``. Masks overlapping an earlier one win where they are set; zeros
-    never erase. Returns the layer's ``file://`` URL.
+    never erase. Returns the layer's ``file://`` URL. ``on_painted(n)`` is called after the
+    n-th mask (progress).
     """
     if path.exists() and any(path.iterdir()):
         raise FileExistsError(f"{path} is not empty: choose a new folder for the layer")
@@ -38,8 +40,10 @@ def write_segmentation_layer(
         path, "segmentation", dtype, resolution.as_tuple(), bounds_target_vx.shape_xyz,
         chunk_xyz_vx, bounds_target_vx.start_xyz, segment_properties=True,
     )  # fmt: skip
-    for segment_id, box, mask_zyx in masks:
+    for done, (segment_id, box, mask_zyx) in enumerate(masks, start=1):
         _paint(cv, bounds_target_vx, segment_id, box, mask_zyx, np.dtype(dtype))
+        if on_painted is not None:
+            on_painted(done)
     write_segment_properties(path, {i: (labels or {}).get(i, f"segment {i}") for i in ids})
     return str(path.resolve().as_uri())
 

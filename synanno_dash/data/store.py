@@ -33,6 +33,7 @@ from synanno_dash.data.store_engine import open_engine
 from synanno_dash.data.store_labels import label_log_row, previous_label, with_label_log
 from synanno_dash.data.store_masks import MaskStore
 from synanno_dash.data.store_migrations import schema_revision
+from synanno_dash.data.store_pages import PageRows
 from synanno_dash.data.store_rows import (
     EDITABLE_FIELDS,
     StoreError,
@@ -43,7 +44,7 @@ from synanno_dash.data.store_rows import (
 from synanno_dash.data.store_tokens import DataTokenStore
 
 
-class SessionStore(MaskStore, DataTokenStore):
+class SessionStore(MaskStore, DataTokenStore, PageRows):
     """All reads and writes of session state, keyed by a browser session id."""
 
     def __init__(self, database_url: str) -> None:
@@ -387,29 +388,3 @@ class SessionStore(MaskStore, DataTokenStore):
         if row is None:
             raise StoreError(f"instance {instance_id} is not part of this session")
         return row
-
-    # -- paging without loading every instance -------------------------------------------
-    def compartment_sequence(self, session_id: str) -> list[int | None]:
-        """Each instance's compartment, in review order: enough to cut pages."""
-        col = schema.instances.c
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(col.compartment)
-                    .where(col.session_id == session_id)
-                    .order_by(col.instance_id)
-                ).scalars()
-            )
-
-    def instances_slice(self, session_id: str, start: int, stop: int) -> list[Instance]:
-        """Instances at review positions ``[start, stop)``."""
-        col = schema.instances.c
-        query = (
-            select(schema.instances)
-            .where(col.session_id == session_id)
-            .order_by(col.instance_id)
-            .offset(start)
-            .limit(max(0, stop - start))
-        )
-        with self.engine.connect() as conn:
-            return [instance_from_row(row) for row in conn.execute(query).mappings()]

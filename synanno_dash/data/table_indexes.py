@@ -35,7 +35,10 @@ def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-BATCH_ROWS = 250_000  # with one DuckDB thread: peak memory ~450 MB while building
+# With one DuckDB thread and its build memory limit (tables.BUILD_MEMORY_LIMIT), building
+# peaks near 420 MB (bench_big_table.py, "side files"); 250,000 rows and a million held with
+# DuckDB at 300 MB peaked at 758 MB.
+BATCH_ROWS = 100_000
 
 
 # snappy, not zstd: zstd saves a third of the disk but a neuron query, which decodes a whole
@@ -47,16 +50,23 @@ _WRITER_OPTIONS: dict[str, Any] = {
     "compression": "snappy",
     "write_statistics": False,
 }
-BUFFER_ROWS = 1_000_000  # rows held back to make row groups larger (~110 MB)
+BUFFER_ROWS = 700_000  # rows held back to make row groups larger (~75 MB)
+
+
+ROW_GROUPS_PER_FILE = 32  # a writer keeps every row group's metadata until it closes
 
 
 class _PartWriters:
-    """Append rows to ``target/<key>=<part>/part.parquet`` files, a few large row groups each:
-    rows wait in memory until ``BUFFER_ROWS`` are held, then the largest parts are written."""
+    """Append rows to ``target/<key>=<part>/part-<n>.parquet`` files, a few large row groups
+    each: rows wait in memory until ``BUFFER_ROWS`` are held, then the largest parts are
+    written. A part's file is closed after ``ROW_GROUPS_PER_FILE`` row groups and the next
+    one started, so the writers' metadata stays bounded however large the table (at 5 x 10^7
+    rows one file per part held 250 MB of it)."""
 
     def __init__(self, target: Path, key: str) -> None:
         self.target, self.key = target, key
         self._writers: dict[int, Any] = {}
+        self._groups: dict[int, int] = {}  # row groups written per part so far
         self._waiting: dict[int, list[Any]] = {}
         self._held = 0
 
@@ -93,17 +103,23 @@ class _PartWriters:
         batches = self._waiting.pop(part)
         table = pa.Table.from_batches(batches)
         self._held -= table.num_rows
+        groups = self._groups.get(part, 0)
         writer = self._writers.get(part)
+        if writer is not None and groups % ROW_GROUPS_PER_FILE == 0:
+            writer.close()
+            writer = None
         if writer is None:
             folder = self.target / f"{self.key}={part}"
-            folder.mkdir(parents=True)
-            writer = pq.ParquetWriter(folder / "part.parquet", table.schema, **_WRITER_OPTIONS)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"part-{groups // ROW_GROUPS_PER_FILE}.parquet"
+            writer = pq.ParquetWriter(folder / name, table.schema, **_WRITER_OPTIONS)
             self._writers[part] = writer
         writer.write_table(table, row_group_size=table.num_rows)
+        self._groups[part] = groups + 1
 
 
 def _write_partitioned(result: Any, key: str, target: Path) -> None:
-    """Write a DuckDB relation into ``target/<key>=<part>/part.parquet`` files, streaming."""
+    """Write a DuckDB relation into ``target/<key>=<part>/part-<n>.parquet`` files, streaming."""
     import numpy as np
     import pyarrow.compute as pc
 

@@ -51,6 +51,10 @@ CACHE_FORMAT_VERSION = 2
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
 MEMORY_LIMIT = "300MB"
+# Building side files streams the table through Arrow batches held in Python (table_indexes);
+# DuckDB needs little for that scan, and what it is allowed adds to the peak (758 MB at 5 x 10^7
+# rows with 300 MB, about 420 MB with 100 MB and the smaller batches of table_indexes).
+BUILD_MEMORY_LIMIT = "100MB"
 _TWO_64 = 2**64
 _SELECT = ", ".join(COLUMNS)
 
@@ -210,14 +214,30 @@ class SynapseTable:
         """The next ``limit`` matching synapses with a materialization index above
         ``after_mat`` (``None``: from the start). Keyset paging: page 100,000 costs what
         page 1 does. Pass the last synapse's index of a page to get the next one."""
+        return self._keyset(">", after_mat, limit, neuron_id, bbox)
+
+    def page_before(
+        self, before_mat: int, limit: int, neuron_id: int | None = None, bbox: BBox | None = None
+    ) -> list[Synapse]:
+        """The ``limit`` matching synapses just below materialization index ``before_mat``,
+        in ascending order (the page before a known one, by keyset paging too)."""
+        return self._keyset("<", before_mat, limit, neuron_id, bbox)[::-1]
+
+    def _keyset(
+        self, op: Literal[">", "<"], mat: int | None, limit: int,
+        neuron_id: int | None, bbox: BBox | None,
+    ) -> list[Synapse]:  # fmt: skip
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         sql, params = self._from(neuron_id, bbox)
-        if after_mat is not None:
-            sql += (" AND" if " WHERE " in sql else " WHERE") + " mat > ?"
-            params.append(int(after_mat))
+        if mat is not None:
+            sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {op} ?"
+            params.append(int(mat))
+        order = "mat" if op == ">" else "mat DESC"
         with self._cursor() as cursor:
-            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY mat LIMIT {int(limit)}", params)
+            rows = cursor.execute(
+                f"SELECT {_SELECT}{sql} ORDER BY {order} LIMIT {int(limit)}", params
+            )
             return [_synapse(row) for row in rows.fetchall()]
 
     def get(self, materialization_index: int) -> Synapse | None:
@@ -252,10 +272,12 @@ class SynapseTable:
                 cursor.execute(f"SET temp_directory = {_quote(spill)}")
                 cursor.execute("SET preserve_insertion_order = false")
                 cursor.execute("SET threads = 1")  # two threads buffer twice the rows
+                cursor.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
                 try:
                     self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
-                finally:
-                    cursor.execute("SET threads = 2")  # a database-wide setting
+                finally:  # database-wide settings
+                    cursor.execute("SET threads = 2")
+                    cursor.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             shutil.rmtree(spill, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,14 @@ TARGET_SIZE_XYZ_VX: Triple = (512, 512, 64)
 CONTACTS_AT_FULL_SIZE = 430
 MARKER_FILE = ".demo-complete"
 OUTPUTS = ("source", "target", "neuropil", "synapses.csv", "ground_truth.csv", "dataset.json")
+# ``progress(fraction, what)``: how far the generator is (0 to 1) and what it does now.
+Progress = Callable[[float, str], None]
+
+
+def _silent(_fraction: float, _what: str) -> None:
+    return None
+
+
 TABLE_COLUMNS = [
     "pre_pt_x", "pre_pt_y", "pre_pt_z", "post_pt_x", "post_pt_y", "post_pt_z",
     "x", "y", "z", "pre_neuron_id", "post_neuron_id",
@@ -110,7 +119,9 @@ class DemoInfo:
         return data
 
 
-def ensure_demo(out_dir: Path, seed: int = 0, scale: float = 1.0) -> DemoInfo:
+def ensure_demo(
+    out_dir: Path, seed: int = 0, scale: float = 1.0, progress: Progress = _silent
+) -> DemoInfo:
     """The demo in ``out_dir``, generated unless a complete one with these settings is there."""
     out_dir = Path(out_dir)
     if (out_dir / MARKER_FILE).exists():
@@ -122,11 +133,14 @@ def ensure_demo(out_dir: Path, seed: int = 0, scale: float = 1.0) -> DemoInfo:
             seed, scale, GENERATOR_VERSION
         ):
             return info
-    return generate_demo(out_dir, seed=seed, scale=scale)
+    return generate_demo(out_dir, seed=seed, scale=scale, progress=progress)
 
 
-def generate_demo(out_dir: Path, seed: int = 0, scale: float = 1.0) -> DemoInfo:
-    """Generate the demo into ``out_dir`` (replacing an earlier one); ``scale`` shrinks it."""
+def generate_demo(
+    out_dir: Path, seed: int = 0, scale: float = 1.0, progress: Progress = _silent
+) -> DemoInfo:
+    """Generate the demo into ``out_dir`` (replacing an earlier one); ``scale`` shrinks it.
+    ``progress`` hears of each stage."""
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,8 +151,8 @@ def generate_demo(out_dir: Path, seed: int = 0, scale: float = 1.0) -> DemoInfo:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    built = _build(seed, scale)
-    _write(out_dir, built)
+    built = _build(seed, scale, progress)
+    _write(out_dir, built, progress)
     info = _info(out_dir, built, seed, scale)
     (out_dir / "dataset.json").write_text(json.dumps(info.to_json(), indent=2))
     elapsed = time.perf_counter() - started
@@ -156,6 +170,7 @@ class _Built:
     rows: list[TableRow]
     truths: list[TruthRow]
     n_clefts: int
+    clefts_xyz: np.ndarray  # the clefts painted into the EM (before the table's shifts)
 
 
 def _sizes(scale: float) -> tuple[Triple, Triple]:
@@ -168,7 +183,8 @@ def _sizes(scale: float) -> tuple[Triple, Triple]:
     return target, (sx, sy, sz)
 
 
-def _build(seed: int, scale: float) -> _Built:
+def _build(seed: int, scale: float, progress: Progress = _silent) -> _Built:
+    progress(0.0, "growing the neurons")
     target_shape, source_shape = _sizes(scale)
     tres = np.array(TARGET_RESOLUTION_NM)
     streams = np.random.SeedSequence(seed).spawn(6)
@@ -180,6 +196,7 @@ def _build(seed: int, scale: float) -> _Built:
     contacts = plan_contacts(builders, box, rng_contacts, round(CONTACTS_AT_FULL_SIZE * scale**3))
     trees = [b.build() for b in builders]
     ids = [BASE_NEURON_ID + 1 + 1000 * k for k in range(len(trees))]
+    progress(0.2, "drawing the neurons and the synaptic clefts")
     neurons = rasterize_trees(trees, target_shape, tres)
     clefts_xyz, clefts = draw_clefts(neurons, contacts, tres, rng_clefts)
     kinds = assign_errors(clefts, 0, rng_errors)
@@ -194,6 +211,7 @@ def _build(seed: int, scale: float) -> _Built:
         false_positive_count(len(clefts)), 0, tres, rng_errors,
     )
     rows, truths = build_table(clefts, kinds, shifts, fps, ids, rng_errors)
+    progress(0.4, "rendering the electron micrographs")
     organelles, is_nucleus = paint_organelles(trees, neurons, tres, rng_em)
     cleft_post = np.array([0] + [c.post + 1 for c in clefts], dtype=np.int64)
     scene = Scene(
@@ -202,14 +220,29 @@ def _build(seed: int, scale: float) -> _Built:
         tres, np.array(SOURCE_RESOLUTION_NM), source_shape,
     )
     em = render_em(scene, streams[5])
-    return _Built(trees, ids, em, target, neurons, rows, truths, len(clefts))
+    return _Built(trees, ids, em, target, neurons, rows, truths, len(clefts), clefts_xyz)
 
 
-def _write(out_dir: Path, built: _Built) -> None:
+def synthetic_clefts(seed: int = 0, scale: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The demo's EM (uint8) and its true clefts (ids, 0 = none), both (x, y, z) at the
+    source resolution ``SOURCE_RESOLUTION_NM``: training data for the mask-completion
+    network. Nothing is written."""
+    built = _build(seed, scale)
+    factor = np.rint(np.array(TARGET_RESOLUTION_NM) / np.array(SOURCE_RESOLUTION_NM)).astype(int)
+    clefts = built.clefts_xyz
+    for axis, repeat in enumerate(factor):
+        clefts = np.repeat(clefts, int(repeat), axis=axis)
+    shape = built.em_xyz.shape
+    return built.em_xyz, clefts[: shape[0], : shape[1], : shape[2]]
+
+
+def _write(out_dir: Path, built: _Built, progress: Progress = _silent) -> None:
+    progress(0.7, "writing the EM layer")
     write_volume(out_dir / "source", built.em_xyz, SOURCE_RESOLUTION_NM, (128, 128, 16))
     write_volume(
         out_dir / "target", built.target_xyz, TARGET_RESOLUTION_NM, (64, 64, 16), "segmentation"
     )
+    progress(0.85, "writing the neuron layer and skeletons")
     lookup = np.array([0, *built.neuron_ids], dtype=np.uint64)
     neuropil = out_dir / "neuropil"
     write_volume(
@@ -220,6 +253,7 @@ def _write(out_dir: Path, built: _Built) -> None:
         SkeletonData(segment_id, tree.vertices_nm, tree.edges, tree.radii_nm, tree.types)
         for tree, segment_id in zip(built.trees, built.neuron_ids, strict=True)
     ])  # fmt: skip
+    progress(0.95, "writing the synapse table")
     _table_frame(built.rows).to_csv(out_dir / "synapses.csv", index=False)
     _truth_frame(built.truths).to_csv(out_dir / "ground_truth.csv", index=False)
 

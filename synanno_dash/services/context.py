@@ -5,15 +5,19 @@ store, the volume and table registries, the bounded caches, the background execu
 Neuroglancer viewers); use cases live in the service modules, which reach it through a
 ``services.session.Session`` (one browser session in one request).
 
-The Neuroglancer viewers are made on first use (importing and starting Neuroglancer costs
-time that most requests never need). The local folders its client may fetch through the app's
-data route are those registered when a viewer shows a dataset: each gets a random token kept
-in the store (``data_token``), and the route answers only that viewer's origin.
+The Neuroglancer viewers (``viewers``, a ``services.ng_client.ViewerBackend``) are those of
+the shared Neuroglancer service when ``Settings.ng_service_url`` names one (``serve`` does),
+else this process's own (tests; importing and starting Neuroglancer then waits for first use).
+The browser reaches them through the app's ``/neuroglancer/`` proxy (``ng_upstream_url``).
+The local folders the client may fetch through the app's data route are those registered when
+a viewer shows a dataset: each gets a random token kept in the store (``data_token``), and the
+route answers the app's own origin only.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -29,14 +33,15 @@ from synanno_dash.data.table_registry import TableRegistry
 from synanno_dash.data.volumes import VolumeRegistry
 from synanno_dash.services.local_data import (
     dataset_folders,
-    neuroglancer_origin_allowed,
     resolved_folder,
+    same_origin,
 )
 from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.settings import Settings
 
 if TYPE_CHECKING:
-    from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
+    from synanno_dash.services.ng_client import ViewerBackend
+    from synanno_dash.services.statistics_jobs import StatisticsJob
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +68,23 @@ class AppContext:
     neurons: BoundedCache[NeuronViewKey, NeuronView]
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: BoundedCache[Hashable, SliceImages]
+    # The statistics view's latest computation per browser session (running or done).
+    statistics: BoundedCache[str, StatisticsJob]
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg")
     )
     _pending: set[Future[object]] = field(default_factory=set, init=False, repr=False)
-    _viewers: ViewerRegistry | None = field(default=None, init=False, repr=False)
+    _viewers: ViewerBackend | None = field(default=None, init=False, repr=False)
     # Registered data-route folders by token (the store is the record; this saves a query
     # per chunk the viewer fetches). Bounded by the folders of the datasets shown.
     _folders: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # The process that made these resources, and the resources of a process forked from it
+    # (a background job's), made on its first use there.
+    owner_pid: int = field(default_factory=os.getpid, init=False, repr=False)
+    _forked: AppContext | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AppContext:
@@ -87,7 +98,24 @@ class AppContext:
             tables=TableRegistry(cache_dir=settings.table_cache_dir),
             neurons=BoundedCache(settings.max_neuron_views),
             tile_images=BoundedCache(settings.tile_cache_bytes, _slice_images_size),
+            statistics=BoundedCache(settings.max_statistics),
         )
+
+    def in_this_process(self) -> AppContext:
+        """These resources as the current process may use them: ``self`` in the process
+        that made them; in a process forked from it (a background job's), resources of its
+        own on the same settings, made once per process. Database connections, threads and
+        locks never cross a fork (another thread may have held a lock at that moment)."""
+        if os.getpid() == self.owner_pid:
+            return self
+        forked = self._forked
+        if forked is None or forked.owner_pid != os.getpid():
+            # Drop the parent's pooled connections without closing them: closing would end
+            # the parent's connections to the database server too.
+            self.store.engine.dispose(close=False)
+            forked = AppContext.create(self.settings)
+            self._forked = forked
+        return forked
 
     def run_in_background(self, work: Callable[..., object], *args: object) -> Future[object]:
         """Run ``work(*args)`` on the background executor (errors are logged, not raised)."""
@@ -108,25 +136,52 @@ class AppContext:
             self._pending.discard(future)
 
     @property
-    def viewers(self) -> ViewerRegistry:
-        """The sessions' Neuroglancer viewers, bound to the app's host (made on first use)."""
+    def viewers(self) -> ViewerBackend:
+        """The sessions' Neuroglancer viewers: the shared service's, or this process's own
+        (made on first use)."""
         with self._lock:
             if self._viewers is None:
-                from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
-
-                self._viewers = ViewerRegistry(
-                    host=self.settings.host,
-                    max_viewers=self.settings.max_viewers,
-                    token_of=self.data_token,
-                )
+                self._viewers = self._make_viewers()
             return self._viewers
 
-    def close_viewer(self, session_id: str) -> None:
-        """Close a session's viewer, if Neuroglancer was ever started."""
+    def _make_viewers(self) -> ViewerBackend:
+        if self.settings.ng_service_url:
+            from synanno_dash.services.ng_client import ViewerServiceClient
+
+            return ViewerServiceClient(self.settings.ng_service_url, self.settings.ng_secret)
+        from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
+
+        log.info(
+            "Neuroglancer viewers are kept in this process (SYNANNO_NG_SERVICE_URL is not set): "
+            "fine for one worker; with several, use `synanno-dash serve` or a shared "
+            "`synanno-dash neuroglancer` service (docs/neuroglancer.md)"
+        )
+        # Loopback only: the browser reaches it through the app's proxy.
+        return ViewerRegistry(
+            host="127.0.0.1", max_viewers=self.settings.max_viewers, token_of=self.data_token
+        )
+
+    def ng_upstream_url(self) -> str | None:
+        """Where the app's ``/neuroglancer/`` proxy forwards to (``None``: nothing shown)."""
         with self._lock:
             viewers = self._viewers
-        if viewers is not None:
-            viewers.close(session_id)
+        if viewers is None and not self.settings.ng_service_url:
+            return None
+        return self.viewers.upstream_url()
+
+    def close_viewer(self, session_id: str) -> None:
+        """Close a session's viewer (if Neuroglancer was ever started here, or is shared); a
+        service that is down has no viewer to close, so that is only logged."""
+        from synanno_dash.services.ng_client import ViewerServiceError
+
+        with self._lock:
+            viewers = self._viewers
+        if viewers is None and not self.settings.ng_service_url:
+            return
+        try:
+            self.viewers.close(session_id)
+        except ViewerServiceError as exc:
+            log.warning("could not close the Neuroglancer viewer of a session: %s", exc)
 
     def allow_dataset(self, config: DatasetConfig) -> None:
         """Register ``config``'s local folders with the data route (before a viewer shows
@@ -156,8 +211,6 @@ class AppContext:
         return Path(found)
 
     def ng_origin_allowed(self, origin: str, request_host: str) -> bool:
-        """Whether a data-route request comes from this process's Neuroglancer client."""
-        with self._lock:
-            viewers = self._viewers
-        port = None if viewers is None else viewers.server_port()
-        return neuroglancer_origin_allowed(port, origin, request_host)
+        """Whether a data-route request comes from our Neuroglancer client: the app's own
+        origin (the client is served under ``/neuroglancer/`` by the app)."""
+        return same_origin(origin, request_host)

@@ -1,11 +1,16 @@
-"""What the Open Data form shows before the user types: the last config, else the demo."""
+"""What the Open Data form shows before the user types: the last config, else the demo; and
+writing the demo dataset when it is missing (a background job)."""
 
 from __future__ import annotations
 
 from synanno_dash.core.geometry import Resolution
 from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, DatasetConfig
-from synanno_dash.demo.dataset import DemoInfo
+from synanno_dash.demo.dataset import MARKER_FILE, DemoInfo, ensure_demo
+from synanno_dash.services.jobs import Job, JobError
 from synanno_dash.services.session import Session
+
+# The Open Data fields the demo dataset fills.
+DEMO_FIELDS = ("source", "target", "neuropil", "table", "source_res", "target_res", "neuron_id")
 
 
 def _triple(values: tuple) -> str:
@@ -48,17 +53,50 @@ def form_defaults(session: Session) -> dict[str, str]:
         "crop_size": _triple(DEFAULT_CROP_SIZE_XYZ_VX),
         "tiles_per_page": "24",
     }
-    try:
-        demo = DemoInfo.load(session.settings.demo_dir)
-    except (FileNotFoundError, ValueError, KeyError):
-        return defaults
-    defaults.update(
-        source=demo.source_url,
-        target=demo.target_url,
-        neuropil=demo.neuropil_url,
-        table=demo.table_url,
-        source_res=_triple(tuple(demo.source_resolution_nm)),
-        target_res=_triple(tuple(demo.target_resolution_nm)),
-        neuron_id=str(demo.demo_neuron_id),
-    )
+    demo = _demo(session)
+    if demo is not None:
+        defaults.update(demo_values(demo))
     return defaults
+
+
+def _demo(session: Session) -> DemoInfo | None:
+    """The demo dataset when it is completely written (its marker file comes last)."""
+    if not (session.settings.demo_dir / MARKER_FILE).exists():
+        return None
+    try:
+        return DemoInfo.load(session.settings.demo_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def missing_demo_folder(session: Session) -> str:
+    """The demo dataset's folder when it holds no complete demo, else ``""``."""
+    return "" if _demo(session) is not None else str(session.settings.demo_dir)
+
+
+def demo_values(demo: DemoInfo) -> dict[str, str]:
+    """The Open Data fields ``DEMO_FIELDS`` for the demo dataset."""
+    return {
+        "source": demo.source_url,
+        "target": demo.target_url,
+        "neuropil": demo.neuropil_url,
+        "table": demo.table_url,
+        "source_res": _triple(tuple(demo.source_resolution_nm)),
+        "target_res": _triple(tuple(demo.target_resolution_nm)),
+        "neuron_id": str(demo.demo_neuron_id),
+    }
+
+
+def write_demo(session: Session, job: Job | None = None) -> dict[str, str]:
+    """Write the demo dataset into the data folder (a background job: a minute or so) and
+    give its Open Data fields. An interrupted write is redone from the start next time."""
+    job = job or Job()
+    try:
+        demo = ensure_demo(session.settings.demo_dir, progress=job.report)
+    except OSError as exc:
+        raise JobError(
+            f"The demo dataset could not be written in {session.settings.demo_dir} "
+            f"({exc.strerror or exc}): check that the data folder is writable and has free "
+            "space (about 300 MB)."
+        ) from None
+    return demo_values(demo)

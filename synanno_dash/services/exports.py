@@ -1,9 +1,11 @@
 """Correction exports: session JSON, masks zip, precomputed layer, corrected table.
 
 The instances exported are those of the correction view (``correction.correction_instances``).
-Files go to ``<data dir>/exports/<session hash>/<time>/`` unless a folder is given. Exports
-run in the request: at demo size (tens of instances, 64x64x16 masks) each takes well under
-a second; the layer write is the slowest (a read-modify-write per instance).
+Files go to ``<data dir>/exports/<session hash>/<time>/`` unless a folder is given. The masks
+zip, the layer and the table run as background jobs (``services.jobs``): they report progress
+through the ``Job`` they are given, and write each file or layer folder under a temporary name
+first, renamed when complete, so a cancelled or repeated job never leaves a half-written export
+under the final name.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import os
+import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +36,35 @@ from synanno_dash.data.masks_zip import InstanceMask, masks_zip
 from synanno_dash.data.table_schema import TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import correction, review
+from synanno_dash.services.jobs import Job, JobError
 from synanno_dash.services.session import Session
 
 log = logging.getLogger(__name__)
 LAYER_FOLDER = "corrected_masks"
 
 
-class ExportError(RuntimeError):
+class ExportError(JobError):
     """An export that cannot be written; the message is for the user."""
+
+
+def _partial(final: Path) -> Path:
+    """A temporary name beside ``final`` (same folder: the rename is atomic)."""
+    return final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
+
+
+def _discard(partial: Path) -> None:
+    """Remove what a failed write left under its temporary name (if anything)."""
+    if partial.is_dir():
+        shutil.rmtree(partial, ignore_errors=True)
+    elif partial.is_file():
+        partial.unlink()
+
+
+def _publish(partial: Path, final: Path) -> None:
+    """Give a completely written file or folder its final name (replacing an earlier one)."""
+    if final.is_dir():
+        shutil.rmtree(final)
+    os.replace(partial, final)
 
 
 def export_folder(session: Session, entry: str) -> Path:
@@ -86,9 +112,11 @@ def correction_json(session: Session) -> dict[str, Any]:
 
 
 # -- masks ------------------------------------------------------------------------------------
-def instance_masks(session: Session) -> list[InstanceMask]:
+def instance_masks(session: Session, job: Job | None = None) -> list[InstanceMask]:
+    """The masks of the correction view's instances, as drawn (``job``: progress)."""
     masks = []
-    for item in correction.correction_instances(session):
+    items = correction.correction_instances(session)
+    for item in (job or Job()).steps(items, lambda i, _: f"reading mask {i + 1} of {len(items)}"):
         drawing = correction.load_drawing(session, item.instance_id)
         syn = item.synapse
         info = {
@@ -114,10 +142,11 @@ def instance_masks(session: Session) -> list[InstanceMask]:
     return masks
 
 
-def masks_zip_bytes(session: Session) -> bytes:
+def masks_zip_bytes(session: Session, job: Job | None = None) -> bytes:
+    job = job or Job()
     config = session.config
     try:
-        masks = instance_masks(session)
+        masks = instance_masks(session, job.part(0.0, 0.8))
     except correction.CorrectionError as exc:
         raise ExportError(str(exc)) from None
     manifest = {
@@ -126,6 +155,7 @@ def masks_zip_bytes(session: Session) -> bytes:
         "coordinates": "absolute target voxels, x, y, z; boxes half-open [start, stop)",
         "target_url": config.target_url,
     }
+    job.report(0.9, f"compressing {len(masks)} masks", force=True)
     return masks_zip(masks, manifest)
 
 
@@ -141,12 +171,15 @@ def segment_id(item: Instance) -> int:
     return item.instance_id + 1
 
 
-def write_layer(session: Session, folder: Path | None = None) -> LayerExport:
+def write_layer(
+    session: Session, folder: Path | None = None, job: Job | None = None
+) -> LayerExport:
+    job = job or Job()
     config = session.config
     path = (folder or export_folder(session, LAYER_FOLDER)) / LAYER_FOLDER
     try:
         bounds = session.volumes.target_bounds
-        masks = instance_masks(session)
+        masks = instance_masks(session, job.part(0.0, 0.4))
     except (VolumeError, correction.CorrectionError) as exc:
         raise ExportError(str(exc)) from None
     by_id = {i.instance_id: i for i in session.store.instances(session.session_id)}
@@ -156,8 +189,23 @@ def write_layer(session: Session, folder: Path | None = None) -> LayerExport:
         f"(table row {by_id[m.instance_id].synapse.materialization_index})"
         for m in masks
     }
-    url = write_segmentation_layer(path, bounds, config.target_resolution, entries, labels)
-    return LayerExport(path, url, len(entries))
+    painting = job.part(0.4, 1.0)
+    partial = _partial(path)
+    try:
+        write_segmentation_layer(
+            partial, bounds, config.target_resolution, entries, labels,
+            on_painted=lambda n: painting.report(
+                n / max(1, len(entries)), f"writing segment {n} of {len(entries)}"
+            ),
+        )  # fmt: skip
+        _publish(partial, path)
+    except OSError as exc:
+        _discard(partial)
+        raise ExportError(
+            f"The layer could not be written in {path.parent} ({exc.strerror or exc}): "
+            "check that the data folder is writable and has free space."
+        ) from None
+    return LayerExport(path, path.resolve().as_uri(), len(entries))
 
 
 # -- corrected table ------------------------------------------------------------------------
@@ -259,24 +307,37 @@ def _table_rows(session: Session, mats: list[int]) -> dict[int, Synapse]:
     return rows
 
 
-def write_table(session: Session, folder: Path | None = None) -> TableExport:
+def write_table(
+    session: Session, folder: Path | None = None, job: Job | None = None
+) -> TableExport:
     """The input table with the corrections, in its own format and schema; without an
     input table (a session restored from a JSON only), the session's synapses as SynAnno CSV."""
+    job = job or Job()
     config = session.config
     items = session.store.instances(session.session_id)
     if not config.table_url:
         name = "corrected_synapses.csv"
         out = (folder or export_folder(session, name)) / name
         return _session_table(items, out, lambda syn: neuron_ids_at_markers(session, syn))
+    partial: Path | None = None
     try:
+        job.report(0.0, "reading the corrections", force=True)
         source = table_path(config.table_url)
         rows = _table_rows(session, [i.synapse.materialization_index for i in items])
         corrections = table_corrections(session, rows)
         suffix = ".parquet" if source.suffix == ".parquet" else ".csv"
         name = f"{source.name.split('.')[0]}_corrected{suffix}"
         out = (folder or export_folder(session, name)) / name
-        count = write_corrected_table(source, out, corrections)
+        partial = _partial(out)
+        copying = job.part(0.2, 1.0)
+        count = write_corrected_table(
+            source, partial, corrections,
+            on_rows=lambda n: copying.report(0.5, f"{n:,} rows of the table copied"),
+        )  # fmt: skip
+        _publish(partial, out)
     except (TableError, OSError) as exc:
+        if partial is not None:
+            _discard(partial)
         raise ExportError(f"The corrected table could not be written: {exc}") from None
     return TableExport(out, count, len(corrections.points), len(corrections.drop),
                        len(corrections.added))  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import replace
 from synanno_dash.core.geometry import BBox, Triple, bbox_around
 from synanno_dash.core.instances import Instance, Synapse
 from synanno_dash.core.labels import Category, Label
+from synanno_dash.services import selection
 from synanno_dash.services.session import Session
 
 ADDED_BY_HAND = "added_by_hand"
@@ -47,8 +48,7 @@ def add_false_negative(
             f"the position {list(center_xyz_vx)} lies outside the volume "
             f"{list(volume.start_xyz)}..{list(volume.stop_xyz)} (x, y, z, target voxels)."
         )
-    existing = session.store.instances(session.session_id)
-    new_id = 1 + max((i.instance_id for i in existing), default=-1)
+    new_id = selection.next_instance_id(session)
     item = Instance(
         instance_id=new_id,
         synapse=Synapse(NOT_IN_TABLE, tuple(int(v) for v in center_xyz_vx)),  # type: ignore[arg-type]

@@ -7,10 +7,11 @@ Developer notes
   token back; see ``data.store_tokens``): no server path appears in a URL and none can be
   guessed from a path. Unknown tokens, ``..``, hidden files, symlinks that leave the folder
   and directories (no listings) all give 404.
-- The viewer runs on another port (the Neuroglancer server in this process), so its requests
-  are cross-origin. Only that client's origin is answered (``origin_allowed``): a request whose
-  ``Origin`` is another site's gets 403 and no CORS headers; a request without ``Origin``
-  (not a browser's cross-origin fetch: CloudVolume, a same-origin page) is served.
+- The viewer's client is served by the app itself (``services.ng_proxy``, under
+  ``/neuroglancer/``), so its requests are same-origin. Only the app's origin is answered
+  (``origin_allowed``, ``same_origin``): a request whose ``Origin`` is another site's gets
+  403 and no CORS headers; a request without ``Origin`` (not a browser's cross-origin fetch:
+  CloudVolume, a same-origin GET) is served.
   Range requests (sharded volumes) are answered by Flask's ``send_file``.
 - Local data is written uncompressed (CloudVolume ``compress=False``). A chunk stored only as
   ``<name>.gz`` is still served, with ``Content-Encoding: gzip`` so the browser decodes it.
@@ -138,20 +139,19 @@ def register_local_data_route(
     server.register_blueprint(make_local_data_blueprint(folder_of, origin_allowed, prefix))
 
 
-def neuroglancer_origin_allowed(ng_port: int | None, origin: str, request_host: str) -> bool:
-    """Whether ``origin`` is our Neuroglancer client: the viewer is served on ``ng_port`` of
-    the host name the browser used for the app (``viewer_url`` keeps that host)."""
-    if ng_port is None:
-        return False
+def same_origin(origin: str, request_host: str) -> bool:
+    """Whether ``origin`` is the app's own (the host and port the browser used for this
+    request): the Neuroglancer client is served by the app under ``/neuroglancer/``."""
     try:
         parts = urlsplit(origin)
-        port = parts.port
+        requested = urlsplit("//" + request_host)
+        origin_port, requested_port = parts.port, requested.port
     except ValueError:
         return False
-    host = urlsplit("//" + request_host).hostname
+    default = {"http": 80, "https": 443}.get(parts.scheme)
     return (
-        parts.scheme in ("http", "https")
-        and port == ng_port
+        default is not None
         and parts.hostname is not None
-        and parts.hostname == host
+        and parts.hostname == requested.hostname
+        and (origin_port or default) == (requested_port or default)
     )

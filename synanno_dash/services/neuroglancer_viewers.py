@@ -1,22 +1,23 @@
 """One embedded Neuroglancer viewer per browser session: ``ViewerRegistry``.
 
 Developer notes
-- The ``neuroglancer`` package runs its own web server (tornado, one background thread) inside
-  the app process, bound to the app's host on a free port. Each session gets a ``Viewer``; its
-  URL (``viewer_url``) goes into an ``html.Iframe``. The bind address is set when the registry is
-  made and takes effect when the server starts (the first viewer); the server is process-wide,
-  so with several web workers a session must stay on one worker (sticky sessions).
+- The ``neuroglancer`` package runs its own web server (tornado, one background thread),
+  bound to ``host`` on a port (0: a free one). Each session gets a ``Viewer``; the browser
+  reaches it at ``viewer_path`` (``/v/<token>/``) through the app's ``/neuroglancer/`` proxy.
+  In a deployment the registry lives in the one Neuroglancer service process that every app
+  worker calls (``services.ng_service``); an app without a service (tests) keeps one itself.
+  Either way it is a ``services.ng_client.ViewerBackend``.
 - Key presses in the viewer reach Python as actions, run on the Neuroglancer server thread:
   ``n`` stores the neuron under the mouse (neuropil layer) as the session's choice, ``c`` records
   a missed-synapse candidate at the mouse and shows it as a yellow marker. Optional callbacks
   (``on_neuron_chosen``, ``on_candidate``) are called after the choice is stored, outside the
-  lock, so the app can push it to the session's form.
+  lock.
 - Everything per session (viewer, choice, candidates) lives in this object, keyed by session id,
   behind one lock; handlers look their session up by id and never hold the viewer, so closing a
   session drops its viewer. The least recently used viewers are closed beyond ``max_viewers``.
-- Local (``file://``) layers are fetched by the browser from the app's data route
-  (``services.local_data``) under tokens ``token_of`` registers; ``base_url`` is the app's
-  address as the browser sees it. The route answers this server's origin only.
+- States are built by ``ng_state.build_state`` (``show`` does it here; the app's workers do it
+  and send the state to the service, ``show_state``). Local (``file://``) layers are fetched by
+  the browser from the app's data route under tokens ``token_of`` registers.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import neuroglancer
 
-from synanno_dash.core.geometry import Triple
+from synanno_dash.core.geometry import Resolution, Triple
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.services import ng_state
@@ -52,7 +53,7 @@ class _Session:
     viewer: neuroglancer.Viewer
     neuron_id: int | None = None
     candidates: list[Triple] = field(default_factory=list)
-    config: DatasetConfig | None = None
+    target_resolution: Resolution | None = None  # of the view shown, for ``c``
 
 
 class ViewerRegistry:
@@ -73,6 +74,7 @@ class ViewerRegistry:
         if max_viewers < 1:
             raise ValueError("keep at least one viewer")
         neuroglancer.set_server_bind_address(host, bind_port=port)
+        self.host = host
         self.data_base_url = data_base_url
         self.data_prefix = data_prefix
         self._token_of = token_of  # registers local folders with the app's data route
@@ -128,6 +130,15 @@ class ViewerRegistry:
         server = neuroglancer.server.global_server
         return None if server is None else int(server.port)
 
+    def upstream_url(self) -> str | None:
+        """The Neuroglancer server's address from this machine, once a viewer started it."""
+        port = self.server_port()
+        if port is None:
+            return None
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+        return f"http://{host}:{port}"
+
     def close_all(self) -> None:
         with self._lock:
             sessions = self._sessions.clear()
@@ -135,58 +146,6 @@ class ViewerRegistry:
             _forget(session.viewer)
 
     # -- views -----------------------------------------------------------------------------
-
-    def show_instance(
-        self,
-        session_id: str,
-        config: DatasetConfig,
-        center_xyz_vx: Triple,
-        pre_xyz_vx: Triple | None,
-        post_xyz_vx: Triple | None,
-        crop_size_xyz_vx: Triple,
-        *,
-        base_url: str | None = None,
-    ) -> str:
-        """Centre the session's viewer on an instance, pre/post markers shown; returns its URL."""
-        spec = ng_state.ViewSpec(
-            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=crop_size_xyz_vx,
-            pre_xyz_vx=pre_xyz_vx, post_xyz_vx=post_xyz_vx,
-        )  # fmt: skip
-        return self.show(session_id, config, spec, base_url=base_url)
-
-    def show_neuron_chooser(
-        self,
-        session_id: str,
-        config: DatasetConfig,
-        center_xyz_vx: Triple | None = None,
-        *,
-        base_url: str | None = None,
-    ) -> str:
-        """The neuropil visible, for choosing a neuron with ``n`` (centre: the data's middle)."""
-        chosen = self.chosen_neuron(session_id)
-        spec = ng_state.ViewSpec(
-            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=config.crop_size_xyz_vx,
-            show_neuropil=True, neuron_ids=() if chosen is None else (chosen,), context=8.0,
-        )  # fmt: skip
-        return self.show(session_id, config, spec, base_url=base_url)
-
-    def show_missed_search(
-        self,
-        session_id: str,
-        config: DatasetConfig,
-        center_xyz_vx: Triple,
-        neuron_id: int | None = None,
-        *,
-        base_url: str | None = None,
-    ) -> str:
-        """A region (e.g. a compartment) with the neuron shown, for marking misses with ``c``."""
-        spec = ng_state.ViewSpec(
-            center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=config.crop_size_xyz_vx,
-            candidates_xyz_vx=tuple(self.candidates(session_id)),
-            show_neuropil=neuron_id is not None,
-            neuron_ids=() if neuron_id is None else (neuron_id,), context=4.0,
-        )  # fmt: skip
-        return self.show(session_id, config, spec, base_url=base_url)
 
     def show(
         self,
@@ -200,13 +159,32 @@ class ViewerRegistry:
         state = ng_state.build_state(
             config, spec, base_url or self.data_base_url, self._token_of, self.data_prefix
         )
+        self.show_state(session_id, state, config.target_resolution)
+        return self.viewer_url(session_id)
+
+    def show_state(
+        self, session_id: str, state: neuroglancer.ViewerState, target_resolution: Resolution
+    ) -> str:
+        """Replace the session's viewer state (built by ``ng_state.build_state``); its path
+        on the Neuroglancer server (``/v/<token>/``). ``target_resolution`` converts the
+        points marked with ``c`` to target voxels."""
         viewer = self.get_or_create(session_id)
         viewer.set_state(state)
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None:
-                session.config = config
-        return viewer.get_viewer_url()
+                session.target_resolution = target_resolution
+        return viewer_path(viewer)
+
+    def shown_path(self, session_id: str) -> str | None:
+        """The path of the session's viewer if it has one (never makes one)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        return None if session is None else viewer_path(session.viewer)
+
+    def viewer_path(self, session_id: str) -> str:
+        """The path of the session's viewer on the Neuroglancer server: ``/v/<token>/``."""
+        return viewer_path(self.get_or_create(session_id))
 
     # -- choices ---------------------------------------------------------------------------
 
@@ -256,12 +234,12 @@ class ViewerRegistry:
         coordinates = getattr(action_state, "mouse_voxel_coordinates", None)
         with self._lock:
             session = self._sessions.get(session_id)
-            config = None if session is None else session.config
-        if session is None or config is None or coordinates is None:
+            resolution = None if session is None else session.target_resolution
+        if session is None or resolution is None or coordinates is None:
             return None
         viewer = session.viewer
         point = ng_state.to_target_voxels(
-            [float(c) for c in coordinates], viewer.state.dimensions, config.target_resolution
+            [float(c) for c in coordinates], viewer.state.dimensions, resolution
         )
         with self._lock:
             if self._sessions.get(session_id) is not session:  # closed meanwhile
@@ -308,6 +286,11 @@ def _forget(viewer: neuroglancer.Viewer) -> None:
     server = neuroglancer.server.global_server
     if server is not None:
         server.viewers.pop(viewer.token, None)
+
+
+def viewer_path(viewer: neuroglancer.Viewer) -> str:
+    """A viewer's path on the Neuroglancer server, whatever host the server is reached by."""
+    return urlsplit(viewer.get_viewer_url()).path
 
 
 def keys_bound(viewer: neuroglancer.Viewer) -> dict[str, str]:

@@ -7,16 +7,22 @@ compartments) and ``neuron_instances`` (snap each synapse to its nearest node; o
 compartment, then traversal index; instance ids 0..n-1 in that order, so pages follow
 compartments). The view (``core.neuron_view.NeuronView``, immutable, with its drawing lines)
 is kept in the app's bounded cache ``AppContext.neurons`` keyed by (neuropil url or SWC file,
-neuron id), so the overview and the mini-map never recompute it; after a restart the first
-figure rebuilds it, with the same result, since the compartments are deterministic. Pages are
+neuron id), so the overview and the mini-map never recompute it, and in a file under
+``<data dir>/neurons`` (pickled: the data folder is the app's own), so the app's processes
+reuse what a background job (Open Data Submit) or another worker built, also after a
+restart. Pages are
 those of ``core.paging`` (compartments never share a page).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-from collections.abc import Sequence
+import os
+import pickle
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +37,7 @@ from synanno_dash.core.labels import Label
 from synanno_dash.core.neuron_view import NeuronView, NeuronViewKey
 from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.snapping import points_to_nm, snap_synapses, synapse_point_vx
+from synanno_dash.core.statistics import Proportion
 from synanno_dash.data.skeletons import (
     SkeletonError,
     load_neuron_skeleton,
@@ -42,6 +49,7 @@ from synanno_dash.services.context import AppContext
 from synanno_dash.services.review import ReviewPage, instances
 from synanno_dash.services.session import Session
 
+log = logging.getLogger(__name__)
 
 class NeuronError(ValueError):
     """The neuron cannot be shown on its skeleton; the message is for the user."""
@@ -117,15 +125,49 @@ def load_view(url: str, neuron_id: int, secrets_path: str = "") -> NeuronView:
 
 
 def neuron_view(resources: AppContext, config: DatasetConfig) -> NeuronView:
-    """The neuron view of a dataset configuration, prepared once per process."""
+    """The neuron view of a dataset configuration: from the process's cache, else its file
+    under the data folder, else prepared (and kept in both)."""
     url, neuron_id = view_key(config)
     if config.skeleton_swc_url:
-        return resources.neurons.get_or_build(
-            (url, neuron_id), lambda: load_swc_view(url, neuron_id, config.skeleton_swc_unit_nm)
-        )
-    return resources.neurons.get_or_build(
-        (url, neuron_id), lambda: load_view(url, neuron_id, config.secrets_path)
-    )
+
+        def build() -> NeuronView:
+            return load_swc_view(url, neuron_id, config.skeleton_swc_unit_nm)
+    else:
+
+        def build() -> NeuronView:
+            return load_view(url, neuron_id, config.secrets_path)
+
+    path = stored_view_path(resources.settings.data_dir, (url, neuron_id))
+    return resources.neurons.get_or_build((url, neuron_id), lambda: _stored_or_built(path, build))
+
+
+NEURON_VIEW_FORMAT = 1  # raised when NeuronView changes: older files are then never read
+
+
+def stored_view_path(data_dir: Path, key: NeuronViewKey) -> Path:
+    digest = hashlib.sha256(f"{NEURON_VIEW_FORMAT}\n{key[0]}\n{key[1]}".encode()).hexdigest()
+    return data_dir / "neurons" / f"{digest[:32]}.pickle"
+
+
+def _stored_or_built(path: Path, build: Callable[[], NeuronView]) -> NeuronView:
+    try:
+        with path.open("rb") as stored:
+            view = pickle.load(stored)
+        if isinstance(view, NeuronView):
+            return view
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - an unreadable file is rebuilt
+        log.warning("the stored neuron view %s cannot be read; rebuilding it", path)
+    view = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        partial.write_bytes(pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, path)
+    except OSError as exc:  # the view is still good; only the next process rebuilds it
+        log.warning("the neuron view could not be stored in %s: %s", path.parent, exc)
+    return view
 
 
 def session_neuron_view(session: Session) -> NeuronView:
@@ -181,6 +223,11 @@ class CompartmentProgress:
     seen: int
     flagged: int  # seen and labelled incorrect or unsure
     first_page: int | None  # None: no synapse in this compartment
+
+    @property
+    def error_rate(self) -> Proportion:
+        """Flagged over reviewed, as the statistics view counts it (docs/statistics.md)."""
+        return Proportion(self.flagged, self.seen)
 
 
 def compartment_progress(

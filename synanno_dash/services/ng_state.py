@@ -89,6 +89,46 @@ class ProposedBox:
         return self.bbox_target_vx == self.clipped_target_vx
 
 
+def instance_spec(
+    center_xyz_vx: Triple,
+    pre_xyz_vx: Triple | None,
+    post_xyz_vx: Triple | None,
+    crop_size_xyz_vx: Triple,
+) -> ViewSpec:
+    """An instance centred, its pre (green) and post (blue) markers shown."""
+    return ViewSpec(
+        center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=crop_size_xyz_vx,
+        pre_xyz_vx=pre_xyz_vx, post_xyz_vx=post_xyz_vx,
+    )  # fmt: skip
+
+
+def chooser_spec(
+    config: DatasetConfig, center_xyz_vx: Triple | None, chosen_neuron: int | None
+) -> ViewSpec:
+    """The neuropil visible, for choosing a neuron with ``n`` (the current choice shown)."""
+    return ViewSpec(
+        center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=config.crop_size_xyz_vx,
+        show_neuropil=True, neuron_ids=() if chosen_neuron is None else (chosen_neuron,),
+        context=8.0,
+    )  # fmt: skip
+
+
+def missed_search_spec(
+    center_xyz_vx: Triple,
+    region_size_xyz_vx: Triple,
+    candidates_xyz_vx: Sequence[Triple],
+    neuron_id: int | None,
+    context: float,
+) -> ViewSpec:
+    """A region (e.g. a compartment) with the neuron and the candidates marked so far, for
+    marking missed synapses with ``c``."""
+    return ViewSpec(
+        center_xyz_vx=center_xyz_vx, crop_size_xyz_vx=region_size_xyz_vx,
+        candidates_xyz_vx=tuple(candidates_xyz_vx), show_neuropil=neuron_id is not None,
+        neuron_ids=() if neuron_id is None else (neuron_id,), context=context,
+    )  # fmt: skip
+
+
 def coordinate_space(resolution: Resolution) -> neuroglancer.CoordinateSpace:
     return neuroglancer.CoordinateSpace(
         names=["x", "y", "z"], units="nm", scales=list(resolution.as_tuple())

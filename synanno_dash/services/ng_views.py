@@ -1,13 +1,18 @@
 """What a session's Neuroglancer viewer shows, and what it picked (no Dash here).
 
-The viewer itself is the session's own (``AppContext.viewers``, a ``ViewerRegistry``). These
-use cases open the dataset's local folders to the app's data route, set the view, and return
-the URL to embed; ``base_url`` is the app's address as the browser sees it (local layers are
-fetched from there) and ``browser_host`` the host name the browser used, which replaces the
-viewer's bind address in the URL (e.g. behind 0.0.0.0).
+The viewer is the session's own, kept by ``AppContext.viewers`` (a ``ViewerBackend``: the
+shared Neuroglancer service, so any app worker reaches the same viewer). These use cases open
+the dataset's local folders to the app's data route, build the view (``ng_state``), show it,
+and return the address to embed: ``/neuroglancer/v/<token>/`` on the app's own origin
+(``services.ng_proxy``). ``base_url`` is the app's address as the browser sees it (local
+layers are fetched from there). A service that cannot be reached raises ``NeuroglancerError``
+with a message saying so.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from synanno_dash.core.forms import FieldError, parse_int_triple, parse_resolution
 from synanno_dash.core.geometry import BBox, Triple
@@ -15,52 +20,63 @@ from synanno_dash.core.instances import DEFAULT_CROP_SIZE_XYZ_VX, DatasetConfig
 from synanno_dash.data.store import StoreError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import ng_state
+from synanno_dash.services.ng_client import ViewerServiceError
+from synanno_dash.services.ng_proxy import PREFIX
 from synanno_dash.services.session import Session
+
+T = TypeVar("T")
 
 
 class NeuroglancerError(ValueError):
     """Neuroglancer cannot show what was asked; the message is for the user."""
 
 
-def embed_url(session: Session, browser_host: str) -> str:
-    """The session's viewer URL, on the host the browser knows the app by."""
-    return session.resources.viewers.viewer_url(session.session_id, browser_host)
+def _service(call: Callable[[], T]) -> T:
+    """A call to the viewers; the service being down becomes the user's message."""
+    try:
+        return call()
+    except ViewerServiceError as exc:
+        raise NeuroglancerError(str(exc)) from exc
 
 
-def show_instance(session: Session, instance_id: int, base_url: str, browser_host: str) -> str:
-    """Centre the session's viewer on one of its instances, pre/post shown; its URL."""
+def show(session: Session, config: DatasetConfig, spec: ng_state.ViewSpec, base_url: str) -> str:
+    """Show ``spec``'s view of ``config``'s dataset in the session's viewer; the address to
+    embed (on the app's origin)."""
+    resources = session.resources
+    resources.allow_dataset(config)
+    state = ng_state.build_state(config, spec, base_url, resources.data_token)
+    viewers = resources.viewers
+    path = _service(
+        lambda: viewers.show_state(session.session_id, state, config.target_resolution)
+    )
+    return PREFIX + path
+
+
+def show_instance(session: Session, instance_id: int, base_url: str) -> str:
+    """Centre the session's viewer on one of its instances, pre/post shown; its address."""
     config = session.config
     try:
         item = session.store.instance(session.session_id, instance_id)
     except StoreError as exc:
         raise NeuroglancerError(str(exc)) from exc
     syn = item.synapse
-    session.resources.allow_dataset(config)
-    session.resources.viewers.show_instance(
-        session.session_id, config, syn.center_xyz_vx, syn.pre_xyz_vx, syn.post_xyz_vx,
-        item.bbox_target_vx.shape_xyz, base_url=base_url,
-    )  # fmt: skip
-    return embed_url(session, browser_host)
+    spec = ng_state.instance_spec(
+        syn.center_xyz_vx, syn.pre_xyz_vx, syn.post_xyz_vx, item.bbox_target_vx.shape_xyz
+    )
+    return show(session, config, spec, base_url)
 
 
-def show_missed_search(
-    session: Session, center: Triple, region: BBox | None, base_url: str, browser_host: str
-) -> str:
+def show_missed_search(session: Session, center: Triple, region: BBox | None, base_url: str) -> str:
     """The session's viewer where missed synapses are marked with ``c``; a ``region`` (e.g. a
     compartment's box) is fitted into the view, else a few crops around ``center``."""
-    config, sid, viewers = session.config, session.session_id, session.resources.viewers
-    session.resources.allow_dataset(config)
-    if region is None:
-        viewers.show_missed_search(sid, config, center, config.neuron_id, base_url=base_url)
-        return embed_url(session, browser_host)
-    neuron_ids = () if config.neuron_id is None else (config.neuron_id,)
-    spec = ng_state.ViewSpec(
-        center_xyz_vx=center, crop_size_xyz_vx=region.shape_xyz,
-        candidates_xyz_vx=tuple(viewers.candidates(sid)),
-        show_neuropil=bool(neuron_ids), neuron_ids=neuron_ids, context=1.2,
-    )  # fmt: skip
-    viewers.show(sid, config, spec, base_url=base_url)
-    return embed_url(session, browser_host)
+    config = session.config
+    size, context = (
+        (config.crop_size_xyz_vx, 4.0) if region is None else (region.shape_xyz, 1.2)
+    )
+    spec = ng_state.missed_search_spec(
+        center, size, candidates(session), config.neuron_id, context
+    )
+    return show(session, config, spec, base_url)
 
 
 def chooser_config(
@@ -106,32 +122,46 @@ def chooser_config(
     return config
 
 
-def show_neuron_chooser(
-    session: Session, config: DatasetConfig, base_url: str, browser_host: str
-) -> str:
-    """The neuropil visible, ``n`` picks the neuron under the mouse; the viewer's URL.
+def show_neuron_chooser(session: Session, config: DatasetConfig, base_url: str) -> str:
+    """The neuropil visible, ``n`` picks the neuron under the mouse; the viewer's address.
 
     It opens on the middle of the volume (the viewer itself would start at its corner).
     """
-    resources = session.resources
-    resources.allow_dataset(config)
-    center = resources.volumes.get(config).target_bounds.center_xyz
-    resources.viewers.show_neuron_chooser(session.session_id, config, center, base_url=base_url)
-    return embed_url(session, browser_host)
+    center = session.resources.volumes.get(config).target_bounds.center_xyz
+    spec = ng_state.chooser_spec(config, center, chosen_neuron(session))
+    return show(session, config, spec, base_url)
+
+
+VIEWER_GONE_MESSAGE = (
+    "This page's Neuroglancer viewer was closed (the Neuroglancer service restarted, or more "
+    "browsers opened viewers than it keeps). Open it again (reload the page, or reopen the "
+    "chooser); marks not taken yet are lost."
+)
+
+
+def viewer_is_open(session: Session, embedded: str) -> bool:
+    """Whether the viewer embedded at ``embedded`` (an address ``show`` returned) is still
+    the session's, so what is marked in it reaches the app."""
+    viewers = session.resources.viewers
+    path = _service(lambda: viewers.shown_path(session.session_id))
+    return path is not None and PREFIX + path == embedded
 
 
 def chosen_neuron(session: Session) -> int | None:
     """The neuron picked with ``n`` in the session's viewer, if any."""
-    return session.resources.viewers.chosen_neuron(session.session_id)
+    viewers = session.resources.viewers
+    return _service(lambda: viewers.chosen_neuron(session.session_id))
 
 
 def candidates(session: Session) -> list[Triple]:
     """The missed-synapse candidates marked with ``c``, in order."""
-    return session.resources.viewers.candidates(session.session_id)
+    viewers = session.resources.viewers
+    return _service(lambda: viewers.candidates(session.session_id))
 
 
 def clear_candidates(session: Session) -> None:
-    session.resources.viewers.clear_candidates(session.session_id)
+    viewers = session.resources.viewers
+    _service(lambda: viewers.clear_candidates(session.session_id))
 
 
 def close_viewer(session: Session) -> None:

@@ -9,30 +9,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import overload
 
 from synanno_dash.core.forms import FieldError, check_box_in_volume
-from synanno_dash.core.geometry import BBox, Resolution, Triple, convert_point
 from synanno_dash.core.instances import (
     DatasetConfig,
     Instance,
     Mode,
     Synapse,
     instance_for,
+    synapses_in_target_voxels,
 )
 from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
 from synanno_dash.core.open_data_form import parse_form
 from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
-from synanno_dash.services import review
+from synanno_dash.services import review, selection
 from synanno_dash.services.context import AppContext
+from synanno_dash.services.jobs import Job
 from synanno_dash.services.neuron import NeuronError, neuron_instances, neuron_view, save_swc
 from synanno_dash.services.session import Session, open_session
 
 log = logging.getLogger(__name__)
 
-# A session holds its instances in the store; beyond this a box or a neuron must narrow it.
-MAX_INSTANCES = 200_000
+# A neuron-centric review is ordered along the skeleton, so its session stores every instance
+# at Submit; volume-centric reviews of any size are stored page by page (services.selection).
+MAX_NEURON_INSTANCES = 200_000
 
 
 @dataclass
@@ -67,61 +68,23 @@ def _open_volumes(
 
 
 def _open_table(
-    resources: AppContext, form: OpenDataForm, errors: dict[str, str]
+    resources: AppContext, form: OpenDataForm, errors: dict[str, str], job: Job
 ) -> SynapseTable | None:
+    """The table, converted on its first opening (progress in bytes of the file)."""
     try:
-        return resources.tables.get(form.table.strip())
+        return resources.tables.get(
+            form.table.strip(), progress=job.bytes_read("converting the synapse table")
+        )
     except TableError as exc:
         errors["table"] = str(exc)
         return None
 
 
-@overload
-def _to_target(point: Triple, table_res: Resolution | None, target_res: Resolution) -> Triple: ...
-
-
-@overload
-def _to_target(point: None, table_res: Resolution | None, target_res: Resolution) -> None: ...
-
-
-def _to_target(
-    point: Triple | None, table_res: Resolution | None, target_res: Resolution
-) -> Triple | None:
-    if point is None or table_res is None:
-        return point
-    x, y, z = convert_point(point, table_res, target_res)
-    return (int(round(x)), int(round(y)), int(round(z)))
-
-
-def synapses_in_target_voxels(
-    synapses: list[Synapse], table_res: Resolution | None, target_res: Resolution
-) -> list[Synapse]:
-    if table_res is None or table_res == target_res:
-        return synapses
-    return [
-        Synapse(
-            materialization_index=s.materialization_index,
-            center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
-            pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
-            post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
-            pre_neuron_id=s.pre_neuron_id,
-            post_neuron_id=s.post_neuron_id,
-        )
-        for s in synapses
-    ]
-
-
-def _select(
+def _count_selection(
     table: SynapseTable, config: DatasetConfig, errors: dict[str, str]
-) -> list[Synapse] | None:
-    table_box: BBox | None = None
-    if config.bbox_target_vx is not None:
-        table_box = config.bbox_target_vx
-        if config.table_resolution is not None:
-            table_box = config.bbox_target_vx.scaled(
-                config.target_resolution, config.table_resolution
-            )
-    count = table.count(neuron_id=config.neuron_id, bbox=table_box)
+) -> int | None:
+    """How many synapses the session reviews; None (and a message) when none or too many."""
+    count = table.count(neuron_id=config.neuron_id, bbox=selection.table_box(config))
     if count == 0:
         if config.mode == Mode.NEURON:
             errors["neuron_id"] = (
@@ -131,17 +94,33 @@ def _select(
         else:
             errors["box_start"] = "no synapse of the table lies in this box; widen it or clear it."
         return None
-    if count > MAX_INSTANCES:
-        errors["box_start"] = (
-            f"{count:,} synapses match; a session holds at most {MAX_INSTANCES:,}. "
-            "Give a smaller box or choose a neuron."
+    if config.mode == Mode.NEURON and count > MAX_NEURON_INSTANCES:
+        errors["neuron_id"] = (
+            f"neuron {config.neuron_id} has {count:,} synapses; a neuron-centric session holds "
+            f"at most {MAX_NEURON_INSTANCES:,}. Review it volume-centric with a box instead."
         )
         return None
-    return table.query(neuron_id=config.neuron_id, bbox=table_box)
+    return count
 
 
-def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) -> PrepareOutcome:
-    """Check every field; when all are fine, store the config and the instances."""
+def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
+    """Every synapse of the selection, in target voxels (selections stored whole)."""
+    synapses = table.query(neuron_id=config.neuron_id, bbox=selection.table_box(config))
+    return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
+
+
+def prepare_session(
+    resources: AppContext,
+    session_id: str,
+    form: OpenDataForm,
+    job: Job | None = None,
+    prefetch: bool = True,
+) -> PrepareOutcome:
+    """Check every field; when all are fine, store the config and the instances. ``job``
+    hears of the progress; ``prefetch`` reads the first page meanwhile (not in a job process,
+    whose caches end with it)."""
+    job = job or Job()
+    job.report(0.0, "opening the volumes", force=True)
     outcome = PrepareOutcome()
     parsed, errors = parse_form(form)
     outcome.errors.update(errors)
@@ -153,7 +132,8 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
     )
     table = None
     if form.table.strip() and "table" not in errors:
-        table = _open_table(resources, form, errors)
+        job.report(0.1, "opening the synapse table", force=True)
+        table = _open_table(resources, form, errors, job.part(0.1, 0.5))
     restored = parsed.get("session_json")
     if volumes is None or errors or (table is None and restored is None):
         return outcome
@@ -187,6 +167,7 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
             errors["swc"] = str(exc)
             return outcome
         config = config.with_changes(skeleton_swc_url=swc_url, skeleton_swc_unit_nm=unit_nm)
+    selection_total: int | None = None  # set for a selection stored page by page
     if restored is not None:
         items = restored.instances
         if restored.neuron_id is not None and config.neuron_id is None:
@@ -196,31 +177,38 @@ def prepare_session(resources: AppContext, session_id: str, form: OpenDataForm) 
         page, stage_times = restored.page, restored.proofread_time
     else:
         assert table is not None
-        synapses = _select(table, config, errors)
-        if synapses is None:
+        job.report(0.5, "selecting the synapses", force=True)
+        count = _count_selection(table, config, errors)
+        if count is None:
             return outcome
-        synapses = synapses_in_target_voxels(
-            synapses, config.table_resolution, config.target_resolution
-        )
-        if config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+        if not selection.stored_whole(config, count):
+            items, selection_total = [], count
+        elif config.mode == Mode.NEURON:  # review order: compartment, then along the skeleton
+            job.report(
+                0.6, f"preparing neuron {config.neuron_id}: skeleton and compartments", force=True
+            )
             try:
-                items = neuron_instances(neuron_view(resources, config), synapses, config)
+                view = neuron_view(resources, config)
+                items = neuron_instances(view, _select(table, config), config)
             except NeuronError as exc:
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
+            synapses = _select(table, config)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
+    stored = f"{len(items):,} instances" if selection_total is None else "the review"
+    job.report(0.9, f"storing {stored}", force=True)
     resources.volumes.adopt(config, volumes)
-    store_prepared(resources, session_id, config, items, page, stage_times)
+    store_prepared(resources, session_id, config, items, page, stage_times, selection_total)
     # The correction view shows every instance of a JSON opened for Error Correction.
     resources.store.update_state(
         session_id, workflow=form.workflow, restored_from_json=bool(form.session_json)
     )
-    # read and encode the first page meanwhile
-    review.prefetch(open_session(resources, session_id), page)
+    if prefetch:  # read and encode the first page meanwhile
+        review.prefetch(open_session(resources, session_id), page)
     outcome.config = config
-    outcome.instance_count = len(items)
+    outcome.instance_count = len(items) if selection_total is None else selection_total
     return outcome
 
 
@@ -231,21 +219,45 @@ def store_prepared(
     items: list[Instance],
     page: int = 1,
     stage_times: dict | None = None,
+    selection_total: int | None = None,
 ) -> None:
-    """Replace the session's review with a new one (the old edit log goes with it)."""
+    """Replace the session's review with a new one (the old edit log goes with it).
+    ``selection_total``: the size of a selection stored page by page (``items`` empty)."""
     resources.store.save_config(session_id, config)
     resources.store.replace_instances(session_id, items)
-    resources.store.update_state(session_id, page=page, stage_times=dict(stage_times or {}))
+    resources.store.update_state(
+        session_id,
+        page=page,
+        stage_times=dict(stage_times or {}),
+        **{selection.SELECTION_TOTAL_KEY: selection_total},
+    )
 
 
-def submit_open_data(session: Session, form: OpenDataForm) -> PrepareOutcome:
-    """Open Data Submit for a browser session: ``prepare_session``, then the session reads
-    its new configuration."""
-    outcome = prepare_session(session.resources, session.session_id, form)
+def submit_open_data(
+    session: Session, form: OpenDataForm, job: Job | None = None
+) -> PrepareOutcome:
+    """Open Data Submit for a browser session, as a background job: ``prepare_session``
+    (the first page is read afterwards, by ``prefetch_first_page`` in the app's process),
+    then the session reads its new configuration."""
+    outcome = prepare_session(session.resources, session.session_id, form, job, prefetch=False)
     session.forget_config()
     return outcome
 
 
-def table_neurons(session: Session, table_url: str) -> list[NeuronCount]:
-    """The neurons of a synapse table with their synapse counts (``TableError``)."""
-    return session.resources.tables.get(table_url).neurons()
+def prefetch_first_page(session: Session) -> None:
+    """Read and encode the session's current page in the background (after a Submit)."""
+    if session.has_dataset:
+        review.prefetch(session, review.last_page(session))
+
+
+def table_neurons(
+    session: Session, table_url: str, job: Job | None = None
+) -> list[NeuronCount]:
+    """The neurons of a synapse table with their synapse counts (``TableError``); the table
+    is converted on its first opening (``job`` hears of it)."""
+    job = job or Job()
+    table = session.resources.tables.get(
+        table_url, progress=job.part(0.0, 0.8).bytes_read("converting the synapse table")
+    )
+    job.report(0.8, "counting the synapses of each neuron", force=True)
+    return table.neurons()

@@ -12,6 +12,7 @@ statement); keeping the crops of instances to fix happens afterwards, in the bac
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.core.paging import ReviewPages
 from synanno_dash.core.session_json import build_session_json
+from synanno_dash.data.store import StoreError
 from synanno_dash.data.volumes import InstanceCrops, Prefetch, VolumeError
+from synanno_dash.services import selection
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.session import Session
-from synanno_dash.services.tile_images import SliceImages, encode_slices
+from synanno_dash.services.tile_images import SliceImages, TileLayer, encode_slices
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +43,35 @@ class ReviewPage:
     page: int
     page_count: int
     instances: list[Instance]
-    images: list[SliceImages]  # encoded slices, one entry per instance
+    # per instance: its encoded slices, or the sentence saying why they could not be read
+    tiles: list[SliceImages | str]
+    next_instances: list[Instance]  # the next page's (prefetched; the browser preloads them)
+
+    @property
+    def images(self) -> list[SliceImages]:
+        """The encoded slices of the tiles that could be read."""
+        return [t for t in self.tiles if isinstance(t, SliceImages)]
 
 
 def page_instances(session: Session, page: int) -> tuple[DatasetConfig, list[Instance], int]:
     """(config, the instances of ``page`` (clamped into range), number of pages)."""
     config = session.config
-    pages = ReviewPages.of(
-        session.store.compartment_sequence(session.session_id), config.tiles_per_page
-    )
+    pages = selection.review_pages(session)
     if pages.is_empty:
         raise ReviewError("This session has no synapses to review: submit Open Data again.")
     start, stop = pages.positions(page)
-    return config, session.store.instances_slice(session.session_id, start, stop), pages.count
+    return config, selection.page_instances(session, start, stop), pages.count
 
 
 def load_page(session: Session, page: int) -> ReviewPage:
+    """A page of the grid. A tile that cannot be read (after the reader's retries) is a
+    sentence in ``tiles`` (a placeholder with Retry): the rest of the page still shows."""
     config, items, count = page_instances(session, page)
     page = min(max(1, page), count)
     try:
         # A prefetch of another page (the user jumped) is cancelled; one of this page is joined.
         session.volumes.prefetch([i.bbox_target_vx for i in items], lane=session.session_id)
-        images = page_images(session, items)
+        tiles = page_tiles(session, items)
     except VolumeError as exc:
         raise ReviewError(str(exc)) from None
     store, sid = session.store, session.session_id
@@ -73,9 +82,8 @@ def load_page(session: Session, page: int) -> ReviewPage:
     if "start_grid" not in times:
         changes["stage_times"] = {**times, "start_grid": stage_times.now_iso()}
     store.update_state(sid, **changes)
-    if page < count:
-        prefetch(session, page + 1)
-    return ReviewPage(config, page, count, items, images)
+    upcoming = prefetch(session, page + 1) if page < count else []
+    return ReviewPage(config, page, count, items, tiles, upcoming)
 
 
 def last_page(session: Session) -> int:
@@ -85,7 +93,7 @@ def last_page(session: Session) -> int:
 
 def counts(session: Session) -> dict[str, int]:
     """Totals for progress bars: instances, seen, and per label."""
-    return session.store.counts(session.session_id)
+    return selection.counts(session)
 
 
 def instance(session: Session, instance_id: int) -> Instance:
@@ -94,7 +102,8 @@ def instance(session: Session, instance_id: int) -> Instance:
 
 
 def instances(session: Session) -> list[Instance]:
-    """Every instance of the session, in review order."""
+    """Every stored instance of the session, in review order: all of a review stored
+    whole, those of the pages read so far of one stored page by page (``selection``)."""
     return session.store.instances(session.session_id)
 
 
@@ -114,17 +123,74 @@ def image_key(config: DatasetConfig, item: Instance) -> tuple[str, str, tuple[in
     return (config.source_url, config.target_url, tuple(item.bbox_target_vx.as_list()))
 
 
-def page_images(session: Session, items: list[Instance]) -> list[SliceImages]:
-    """Encoded slices of ``items``: from the tile cache, else read (in parallel) and encoded.
-    ``VolumeError`` when the volumes cannot be read."""
+def page_tiles(session: Session, items: list[Instance]) -> list[SliceImages | str]:
+    """Encoded slices of ``items`` from the tile cache, else read (in parallel) and encoded;
+    a tile that cannot be read is the sentence saying why. ``VolumeError`` when the
+    volumes cannot be opened at all."""
     config, tile_images = session.config, session.resources.tile_images
-    found = [tile_images.get(image_key(config, item)) for item in items]
+    found: list[SliceImages | str | None] = [
+        tile_images.get(image_key(config, item)) for item in items
+    ]
     missing = [item for item, images in zip(items, found, strict=True) if images is None]
     if missing:
-        crops = session.volumes.read_page([i.bbox_target_vx for i in missing])
-        encoded = iter(_encode(session.resources, config, missing, crops))
-        found = [images if images is not None else next(encoded) for images in found]
+        reads = session.volumes.read_tiles([i.bbox_target_vx for i in missing])
+        read = [(item, r.crops) for item, r in zip(missing, reads, strict=True) if r.crops]
+        encoded = dict(
+            zip(
+                [item.instance_id for item, _ in read],
+                _encode(session.resources, config, [i for i, _ in read], [c for _, c in read]),
+                strict=True,
+            )
+        )
+        problems = iter(r.error or "The crop could not be read." for r in reads if not r.crops)
+        found = [
+            images if images is not None else encoded.get(item.instance_id) or next(problems)
+            for item, images in zip(items, found, strict=True)
+        ]
     return [images for images in found if images is not None]
+
+
+def page_images(session: Session, items: list[Instance]) -> list[SliceImages]:
+    """Encoded slices of ``items``; ``VolumeError`` when one of them cannot be read."""
+    tiles = page_tiles(session, items)
+    for tile in tiles:
+        if isinstance(tile, str):
+            raise VolumeError(tile)
+    return [t for t in tiles if isinstance(t, SliceImages)]
+
+
+def retry_tile(session: Session, instance_id: int) -> tuple[Instance, SliceImages | str]:
+    """Read one tile again (its Retry button): its slices, or why it still cannot be read."""
+    item = instance(session, instance_id)
+    try:
+        return item, page_tiles(session, [item])[0]
+    except VolumeError as exc:
+        return item, str(exc)
+
+
+def tile_version(config: DatasetConfig, item: Instance) -> str:
+    """A short digest of what a tile shows (its volumes and box): part of its image URLs,
+    so the browser may cache them for good."""
+    return hashlib.sha256(repr(image_key(config, item)).encode()).hexdigest()[:16]
+
+
+def tile_image(
+    session: Session, instance_id: int, version: str, layer: TileLayer, z: int
+) -> tuple[bytes, str] | None:
+    """(bytes, MIME type) of one slice of one tile, read if it is not cached; None when
+    the instance, the version (the dataset changed since) or the slice does not exist, or
+    the tile cannot be read."""
+    try:
+        item = instance(session, instance_id)
+    except StoreError:
+        return None
+    if tile_version(session.config, item) != version:
+        return None
+    try:
+        tile = page_tiles(session, [item])[0]
+    except VolumeError:
+        return None
+    return None if isinstance(tile, str) else tile.image(layer, z)
 
 
 def _encode(
@@ -140,8 +206,9 @@ def _encode(
     return encoded
 
 
-def prefetch(session: Session, page: int) -> None:
-    """Read and encode ``page`` in the background; errors only get logged.
+def prefetch(session: Session, page: int) -> list[Instance]:
+    """Read and encode ``page`` in the background (errors only get logged); returns its
+    instances.
 
     One prefetch per session (its lane in the volume set): asking for another page cancels
     a prefetch still running for a page the user jumped away from.
@@ -153,10 +220,11 @@ def prefetch(session: Session, page: int) -> None:
         )
     except (ReviewError, VolumeError):
         log.warning("prefetch of page %s failed", page, exc_info=True)
-        return
+        return []
     session.resources.run_in_background(
         _encode_prefetched, session.resources, config, items, handle
     )
+    return items
 
 
 def _encode_prefetched(
@@ -277,9 +345,11 @@ def session_json_document(
         volume = session.volumes.target_bounds
     except VolumeError:
         log.warning("export without padding information: volumes unreachable", exc_info=True)
+    items = instances(session)
     return build_session_json(
-        instances(session),
+        items,
         per_page=config.tiles_per_page,
+        pages=selection.export_pages(session, items),
         proofread_time=stage_times.proofread_time(state.get("stage_times", {})),
         neuron_id=config.neuron_id,
         volume=volume,

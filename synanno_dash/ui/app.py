@@ -14,14 +14,17 @@ from dash import html, set_props
 from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.local_data import register_local_data_route
+from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.health import add_health_routes
+from synanno_dash.ui.jobs import install_job_manager
 from synanno_dash.ui.request_limits import install_request_limits
 from synanno_dash.ui.reset import add_reset_route
 from synanno_dash.ui.session import EXTENSION_KEY, install_session_cookie
+from synanno_dash.ui.tile_route import add_tile_image_route
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UNUSED_SESSION_IDLE_S = 30 * 24 * 3600  # ids issued to visitors who never opened anything
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         on_error=_report_callback_error,
     )
     app.index_string = with_client_ids(app.index_string)
+    install_job_manager(app, settings, create_app)
     register_callbacks(app)
     context = AppContext.create(settings)
     app.server.extensions[EXTENSION_KEY] = context
@@ -69,8 +73,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
     register_local_data_route(app.server, context.data_folder, context.ng_origin_allowed)
+    # ... and its client itself is served here too, from the Neuroglancer server (one origin).
+    register_proxy(app.server, context.ng_upstream_url)
     add_reset_route(app.server, context)
     add_health_routes(app.server, context)
+    add_tile_image_route(app.server)
     app.layout = html.Div(
         [
             shell.layout(),

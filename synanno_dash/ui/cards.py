@@ -20,8 +20,7 @@ CARD_BORDER = {Label.CORRECT: "success", Label.INCORRECT: "danger", Label.UNSURE
 def card(item: Instance, images: SliceImages, categories: Sequence[Category]) -> html.Div:
     """``categories``: the configured list; Custom is always last, and an instance's own
     category stays selectable even when the list leaves it out (e.g. False negative)."""
-    em, masks = images.em, images.masks
-    k = min(max(0, middle_slice(item)), len(em) - 1)
+    k = min(max(0, middle_slice(item)), len(images.em) - 1)
     iid = item.instance_id
     shown = [*categories, Category.CUSTOM]
     if item.category is not None and item.category not in shown:
@@ -35,8 +34,8 @@ def card(item: Instance, images: SliceImages, categories: Sequence[Category]) ->
                         [
                             html.Div(
                                 [
-                                    html.Img(src=em[k], className="sd-em"),
-                                    html.Img(src=masks[k], className="sd-mask"),
+                                    html.Img(src=images.uri("em", k), className="sd-em"),
+                                    html.Img(src=images.uri("mask", k), className="sd-mask"),
                                 ],
                                 className="sd-card-img",
                             ),

@@ -18,6 +18,7 @@ CLIENT_IDS: dict[str, str] = {
     "reviewRedo": ids.REVIEW_REDO,
     "reviewNext": ids.REVIEW_NEXT,
     "reviewPrev": ids.REVIEW_PREV,
+    "reviewPreload": ids.REVIEW_PRELOAD,
     # drawing view (assets/draw.js)
     "drawWrapper": ids.DI_WRAPPER,
     "drawSlice": ids.DI_SLICE,

@@ -1,4 +1,5 @@
-"""Callbacks of the enlarged view, shared by the review grid and the categorize cards."""
+"""Callbacks of the enlarged view, shared by the review grid, the categorize cards and the
+statistics view's list of disagreements."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from synanno_dash.ui import enlarge, ids
 from synanno_dash.ui.session import current_session
 
 
-def open_enlarged(tile_clicks: list[int | None], card_clicks: list[int | None]) -> tuple:
+def open_enlarged(
+    _tile_clicks: list[int | None],
+    _card_clicks: list[int | None],
+    _disagreement_clicks: list[int | None],
+) -> tuple:
     # Pattern inputs also fire when tiles appear; only a real click opens the view.
     if not ctx.triggered_id or not ctx.triggered[0].get("value"):
         return no_update, no_update, no_update, no_update, no_update
@@ -45,6 +50,7 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(ids.ng(ids.NG_INSTANCE, ids.ENLARGE_PANEL), "data"),
         Input(ids.tile_enlarge(ALL), "n_clicks"),
         Input(ids.pattern(ids.CAT_ENLARGE, ALL), "n_clicks"),
+        Input(ids.pattern(ids.STATS_ENLARGE, ALL), "n_clicks"),
         prevent_initial_call=True,
     )(open_enlarged)
     app.callback(

@@ -58,6 +58,16 @@ HELP: dict[str, str] = {
         "slice), write the masks as a precomputed segmentation layer and the corrected synapse "
         "table, or start a new process. Formats: docs/formats.md."
     ),
+    "/stats": (
+        "Where the synapse table is wrong and how fast review goes: error rate per compartment "
+        "(with 95% Wilson intervals), per error category and per neuron, where the reviewed "
+        "synapses are, progress and throughput, accuracy against the dataset's ground truth "
+        "when it has one, and agreement between sessions. Switch between this session and "
+        "every session on the dataset; Refresh recomputes (labels do not update the figures "
+        "by themselves). Click a compartment's bar to review it; each figure's numbers are in "
+        "a sortable table with a CSV download; Download report writes one HTML file that "
+        "opens offline. Definitions: docs/statistics.md."
+    ),
 }
 
 SHORTCUTS: list[tuple[str, str]] = [

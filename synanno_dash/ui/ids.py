@@ -66,6 +66,12 @@ OD_SUBMIT = "od-submit"
 OD_SUBMIT_STATUS = "od-submit-status"
 OD_READY = "od-ready"
 OD_START = "od-start"
+OD_DEMO_ALERT = "od-demo-alert"  # shown when the demo dataset is missing
+OD_DEMO_WRITE = "od-demo-write"
+# background jobs of Open Data (``ui.jobs`` panels)
+OD_SUBMIT_JOB = "od-submit"
+OD_NEURONS_JOB = "od-neurons"
+OD_DEMO_JOB = "od-demo"
 OD_FEEDBACK_SUFFIX = "-feedback"
 
 
@@ -89,6 +95,7 @@ REVIEW_NOTICE = "review-notice"
 REVIEW_TO_CATEGORIZE = "review-to-categorize"
 REVIEW_PAGE_STORE = "review-page-store"
 REVIEW_REDIRECT = "review-redirect"
+REVIEW_PRELOAD = "review-preload"
 ENLARGE_MODAL = "enlarge-modal"
 ENLARGE_BODY = "enlarge-body"
 ENLARGE_GRAPH = "enlarge-graph"
@@ -114,6 +121,7 @@ TILE = "tile"
 TILE_VIEW = "tile-view"
 TILE_RANGE = "tile-range"
 TILE_ENLARGE = "tile-enlarge"
+TILE_RETRY = "tile-retry"
 CAT_LABEL = "cat-label"
 CAT_CATEGORY = "cat-category"
 CAT_CUSTOM = "cat-custom"
@@ -136,6 +144,10 @@ def tile_range(instance_id: int | object) -> dict:
 
 def tile_enlarge(instance_id: int | object) -> dict:
     return {"type": TILE_ENLARGE, "index": instance_id}
+
+
+def tile_retry(instance_id: int | object) -> dict:
+    return {"type": TILE_RETRY, "index": instance_id}
 
 
 def pattern(kind: str, instance_id: int | object) -> dict:
@@ -255,3 +267,45 @@ EXD_NEW = "exd-new"
 
 # ---- Open Data: SWC skeleton upload (neuron-centric) ----
 OD_SWC_STATUS = "od-swc-status"
+
+
+# ---- background jobs (``ui.jobs``): one panel per job, its parts named by ``job`` ----
+JOB_PARTS = ("panel", "running", "bar", "text", "cancel", "status")
+
+
+def job(name: str, part: str) -> str:
+    """The id of a part (``JOB_PARTS``) of the job panel ``name``."""
+    if part not in JOB_PARTS:
+        raise ValueError(f"a job panel has no part {part!r}; parts: {JOB_PARTS}")
+    return f"job-{name}-{part}"
+# --- Statistics: /stats (issue 11) ----------------------------------------------------------
+NAV_STATS = "nav-stats"  # the navbar's link to /stats
+STATS_SCOPE = "stats-scope"  # this session / every session on this dataset
+STATS_REFRESH = "stats-refresh"
+STATS_REPORT_BUTTON = "stats-report-button"  # "Download report"
+STATS_REPORT = "stats-report"  # its dcc.Download
+STATS_JOB = "stats-job"  # store: the token of the computation shown or running
+STATS_POLL = "stats-poll"  # interval, running only while a computation runs
+STATS_RUNNING = "stats-running"  # "Computing ..." with its Cancel button
+STATS_RUNNING_TEXT = "stats-running-text"
+STATS_CANCEL = "stats-cancel"
+STATS_BODY = "stats-body"  # the figures
+STATS_NO_ACCURACY = "stats-no-accuracy"  # why accuracy is not shown (no ground truth...)
+STATS_REDIRECT = "stats-redirect"  # a compartment bar's click opens its first grid page
+STATS_GRAPH = "stats-graph"  # pattern {"type", "key"}: a panel's figure
+STATS_TABLE = "stats-table"  # pattern: a panel's table of numbers
+STATS_CSV = "stats-csv"  # pattern: its "Download CSV" button
+STATS_CSV_DOWNLOAD = "stats-csv-download"  # pattern: its dcc.Download
+STATS_ENLARGE = "stats-enlarge"  # pattern {"type", "index"}: open an instance enlarged
+NEURON_COLOR_BY = "neuron-color-by"  # /neuron: colour compartments by error rate
+NEURON_COLOR_SCALE = "neuron-color-scale"  # its scale, shown while it is on
+
+
+def stats_panel(kind: str, key: str | object) -> dict:
+    """A component of the statistics panel ``key`` (``MATCH``/``ALL`` allowed)."""
+    return {"type": kind, "key": key}
+
+
+def stats_panel_div(key: str) -> str:
+    """The plain id of a statistics panel's block (browser tests find its figure there)."""
+    return f"stats-panel-{key}"

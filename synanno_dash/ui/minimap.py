@@ -27,6 +27,8 @@ from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.skeleton_figure import (
     SYNAPSE_TRACE,
     ReviewState,
+    compartment_color,
+    error_rate_color,
     skeleton_figure,
     state_code,
 )
@@ -80,6 +82,28 @@ def marker_patch(item: Instance) -> Patch:
     (a labelled synapse counts as reviewed)."""
     patch = Patch()
     patch["data"][SYNAPSE_TRACE]["marker"]["color"][item.instance_id] = int(state_code(item.label))
+    return patch
+
+
+def compartment_colors_patch(
+    progress: Sequence[neuron.CompartmentProgress], by_error_rate: bool
+) -> Patch:
+    """Recolour the compartments' lines: by their error rate (flagged over reviewed; grey
+    where nothing is reviewed), or back to one colour each. Only colours and hover texts
+    travel, never the skeleton."""
+    patch = Patch()
+    for p in progress:
+        trace = patch["data"][SYNAPSE_TRACE + 1 + p.compartment]
+        rate = p.error_rate
+        if by_error_rate:
+            trace["line"]["color"] = error_rate_color(rate.rate)
+            shown = "nothing reviewed" if rate.rate is None else (
+                f"{100 * rate.rate:.0f}% flagged ({rate.count} of {rate.total} reviewed)"
+            )
+            trace["hovertemplate"] = f"Compartment {p.compartment}: {shown}<extra></extra>"
+        else:
+            trace["line"]["color"] = compartment_color(p.compartment)
+            trace["hovertemplate"] = f"Compartment {p.compartment}<extra></extra>"
     return patch
 
 

@@ -10,16 +10,16 @@ Developer notes
 - A click swaps the two parts in the browser at once (clientside); the server sets the
   session's viewer to the instance and returns its URL. The URL is the same for every view of a
   session, so an open iframe just follows the new state; changing the instance returns to 2D.
-- The viewer is the session's own; ``services.ng_views`` sets it and returns its URL, on the
-  host the browser used for the app (``browser_host``); local layers are fetched from the
-  app's data route (``base_url``), whose allowed folders gain the dataset's first.
+- The viewer is the session's own; ``services.ng_views`` sets it and returns its address on
+  the app's own origin (``/neuroglancer/v/<token>/``, proxied to the Neuroglancer service);
+  local layers are fetched from the app's data route (``base_url``), whose allowed folders
+  gain the dataset's first.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import dash
 import dash_bootstrap_components as dbc
@@ -37,12 +37,6 @@ SHOWN = {"display": "block"}
 
 
 # -- URLs --------------------------------------------------------------------------------
-
-
-def browser_host() -> str:
-    """The host name the browser used for this request (IPv6 in brackets)."""
-    host = urlsplit(flask.request.host_url).hostname or "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 def base_url() -> str:
@@ -112,9 +106,7 @@ def view_instance(clicks: int | None, instance_id: int | None) -> tuple[object, 
     if not clicks or instance_id is None:
         return no_update, no_update
     try:
-        url = ng_views.show_instance(
-            current_session(), int(instance_id), base_url(), browser_host()
-        )
+        url = ng_views.show_instance(current_session(), int(instance_id), base_url())
     except (ng_views.NeuroglancerError, NoDatasetError) as exc:
         return no_update, str(exc)
     return url, ""

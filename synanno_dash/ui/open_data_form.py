@@ -12,6 +12,7 @@ from synanno_dash.core.limits import MAX_SESSION_JSON_BYTES, MAX_SWC_BYTES
 from synanno_dash.core.open_data_form import FIELD, FIELDS, FieldKind
 from synanno_dash.core.paging import PAGE_SIZES
 from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui.jobs import job_panel
 from synanno_dash.ui.uploads import limited_upload
 
 # Fields with a message under them, in declaration order.
@@ -173,6 +174,7 @@ def _neuron_panel(defaults: dict[str, str]) -> html.Div:
                 size="sm",
                 className="mb-2",
             ),
+            job_panel(ids.OD_NEURONS_JOB),
             html.Div(id=ids.OD_NEURON_LIST_STATUS, className="small text-muted mb-1"),
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id=ids.OD_NEURON_LIST,
@@ -194,12 +196,31 @@ def _neuron_panel(defaults: dict[str, str]) -> html.Div:
     )
 
 
-def form(workflow: Workflow, defaults: dict[str, str]) -> html.Div:
+def demo_alert(demo_dir: str) -> dbc.Alert:
+    """The demo dataset is missing: a button writes it (a background job) and fills the form."""
+    return dbc.Alert(
+        [
+            html.Div(
+                f"The demo dataset is not in {demo_dir} yet. Write it (about a minute) to try "
+                "the app on it; the form is filled when it is ready.",
+                className="mb-2",
+            ),
+            dbc.Button("Write the demo dataset", id=ids.OD_DEMO_WRITE, color="primary", size="sm"),
+            job_panel(ids.OD_DEMO_JOB),
+        ],
+        id=ids.OD_DEMO_ALERT,
+        color="info",
+    )
+
+
+def form(workflow: Workflow, defaults: dict[str, str], missing_demo: str = "") -> html.Div:
+    """The form; ``missing_demo``: the demo's folder when it has no complete demo."""
     detection = workflow is Workflow.DETECTION
     return html.Div(
         [
             dcc.Store(id=ids.OD_WORKFLOW, data=workflow.value),
             html.H3("Open Data: " + ("Error Detection" if detection else "Error Correction")),
+            demo_alert(missing_demo) if missing_demo else "",
             dbc.Row(
                 [
                     dbc.Col(
@@ -290,6 +311,7 @@ def form(workflow: Workflow, defaults: dict[str, str]) -> html.Div:
                 ],
                 className="mb-2",
             ),
-            dcc.Loading(html.Div(id=ids.OD_SUBMIT_STATUS), type="dot"),
+            job_panel(ids.OD_SUBMIT_JOB),
+            html.Div(id=ids.OD_SUBMIT_STATUS),
         ]
     )

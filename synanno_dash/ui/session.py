@@ -7,18 +7,20 @@ Developer notes
 - The cookie is ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` when the request came over
   HTTPS (``request.is_secure``; behind a proxy, set ``SYNANNO_TRUSTED_PROXIES`` so that
   ``X-Forwarded-Proto`` is believed).
-- Static files (assets, component bundles, the Neuroglancer data route) and the health
-  probes need no session: they are served without issuing one.
+- Static files (assets, component bundles, the Neuroglancer data route and client) and the
+  health probes need no session: they are served without issuing one.
 """
 
 from __future__ import annotations
 
 import re
 
+import dash
 import flask
 
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.session import (
+    NoDatasetError,
     Session,
     open_session,
     session_is_known,
@@ -32,7 +34,8 @@ EXTENSION_KEY = "synanno"
 COOKIE_MAX_AGE_S = 60 * 60 * 24 * 365
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what services.session.issue_session_id makes
 _STATIC_PREFIXES = (
-    "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/", "/healthz", "/readyz",
+    "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/", "/neuroglancer/",
+    "/healthz", "/readyz",
 )  # fmt: skip
 
 
@@ -50,6 +53,20 @@ def current_session() -> Session:
         found = open_session(app_context(), session_id())
         flask.g.synanno_session = found
     return found
+
+
+def job_session() -> Session:
+    """The browser session of a background job (``ui.jobs``), which runs outside the
+    request: the app is Dash's current one, the id the cookie the request carried (Dash keeps
+    it for the job), the resources those of this process. A cookie naming no session the
+    server issued opens nothing (``NoDatasetError``)."""
+    resources = dash.get_app().server.extensions[EXTENSION_KEY]
+    assert isinstance(resources, AppContext)
+    resources = resources.in_this_process()
+    cookie = str(dash.ctx.cookies.get(COOKIE, ""))
+    if not (_WELL_FORMED.match(cookie) and session_is_known(resources, cookie)):
+        raise NoDatasetError()
+    return open_session(resources, cookie)
 
 
 def issue_session_id() -> str:

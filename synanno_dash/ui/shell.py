@@ -34,6 +34,14 @@ def navbar() -> dbc.Navbar:
                 html.Div(
                     [
                         dbc.Button("Home", id=ids.NAV_HOME, color="light", className="me-2"),
+                        dbc.Button(
+                            "Statistics",
+                            id=ids.NAV_STATS,
+                            href="/stats",
+                            color="light",
+                            className="me-2",
+                            title="error rates, throughput and accuracy of the review",
+                        ),
                         dbc.Button("Help", id=ids.NAV_HELP, color="light", className="me-2"),
                         dbc.Button("Menu", id=ids.NAV_MENU, color="light"),
                     ]

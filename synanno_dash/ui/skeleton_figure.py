@@ -25,6 +25,7 @@ from enum import IntEnum
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from synanno_dash.core.compartments import Compartments
 from synanno_dash.core.labels import Label
@@ -60,6 +61,11 @@ COMPARTMENT_PALETTE = (
     "#7f7f7f", "#393b79", "#637939", "#843c39", "#6b6ecf", "#a55194",
 )  # fmt: skip
 
+# "colour by error rate": light (no error) to dark red (every reviewed synapse flagged)
+ERROR_RATE_COLORSCALE = "OrRd"
+ERROR_RATE_LOW = 0.12  # the scale's first stops are near white: start where a line shows
+NOT_REVIEWED_COLOR = "#adb5bd"  # a compartment with nothing reviewed has no rate
+
 ReviewState = Label | str | None
 _SCALE = {"cmin": 0, "cmax": int(MarkerCode.OUTLINE), "colorscale": MARKER_COLORSCALE}
 
@@ -69,6 +75,20 @@ def compartment_color(compartment: int) -> str:
         return COMPARTMENT_PALETTE[compartment]
     hue = (compartment * 137.508) % 360  # golden angle: neighbours far apart on the wheel
     return f"hsl({hue:.0f},55%,45%)"
+
+
+def error_rate_color(rate: float | None) -> str:
+    """A compartment's line colour by its error rate (0..1; None: nothing reviewed)."""
+    if rate is None:
+        return NOT_REVIEWED_COLOR
+    position = ERROR_RATE_LOW + (1 - ERROR_RATE_LOW) * min(max(float(rate), 0.0), 1.0)
+    return str(sample_colorscale(ERROR_RATE_COLORSCALE, [position])[0])
+
+
+def error_rate_gradient() -> str:
+    """A CSS ``linear-gradient`` of the error-rate scale, 0 % left to 100 % right."""
+    stops = [error_rate_color(k / 10) for k in range(11)]
+    return f"linear-gradient(to right, {', '.join(stops)})"
 
 
 def state_code(state: ReviewState) -> MarkerCode:

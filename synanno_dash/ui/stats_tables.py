@@ -68,16 +68,26 @@ class Panel:
     note: str = ""
 
 
+GRID_COLOR = "#ebf0f8"  # plotly_white's grid
+
+
 def base_layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     """The look every statistics figure shares. The panel shows ``title`` above the figure,
-    so the figure keeps it only in ``layout.meta`` (no second title in the report)."""
+    so the figure keeps it only in ``layout.meta`` (no second title in the report).
+
+    plotly_white's look is set property by property: assigning a template validates and
+    copies the whole template, ~50 ms a figure (most of the time of building the view)."""
     fig.update_layout(
         meta={"title": title},
         height=height,
-        template="plotly_white",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
         margin={"l": 60, "r": 20, "t": 40, "b": 50},
         legend={"orientation": "h", "y": -0.15},
     )
+    axes = {"gridcolor": GRID_COLOR, "linecolor": GRID_COLOR, "zerolinecolor": GRID_COLOR}
+    fig.update_xaxes(**axes)
+    fig.update_yaxes(**axes)
     return fig
 
 

@@ -18,6 +18,7 @@ from synanno_dash.core.labels import Label
 from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
+from synanno_dash.ui.tile_route import tile_image_url
 
 LABEL_CLASS = {
     Label.CORRECT: "label-correct",
@@ -60,63 +61,116 @@ def middle_slice(item: Instance) -> int:
     return item.synapse.center_xyz_vx[2] - item.bbox_target_vx.start_xyz[2]
 
 
-def _layers(item: Instance, images: SliceImages) -> list[Any]:
-    em, masks = images.em, images.masks
-    current = min(max(0, middle_slice(item)), len(em) - 1)
+def _layers(item: Instance, images: SliceImages, version: str) -> list[Any]:
+    """The slice images: the shown slice loads with the page, the others when first shown
+    (``data-src``; ``assets/review.js`` loads them soon after the page, in the background)."""
+    n_slices = len(images.masks)
+    current = min(max(0, middle_slice(item)), n_slices - 1)
     hidden = {"display": "none"}
     children: list[Any] = []
-    for k, (em_uri, mask_uri) in enumerate(zip(em, masks, strict=True)):
-        style = None if k == current else hidden
-        children.append(
-            html.Img(src=em_uri, className="sd-em", style=style, alt="", **data_attrs(z=k))
-        )
-        children.append(
-            html.Img(src=mask_uri, className="sd-mask", style=style, alt="", **data_attrs(z=k))
-        )
+    for k in range(n_slices):
+        for layer, css in (("em", "sd-em"), ("mask", "sd-mask")):
+            url = tile_image_url(item.instance_id, version, layer, k)  # type: ignore[arg-type]
+            if k == current:
+                children.append(html.Img(src=url, className=css, alt="", **data_attrs(z=k)))
+            else:
+                children.append(
+                    html.Img(className=css, style=hidden, alt="", **data_attrs(z=k, src=url))
+                )
     return children + markers(item)
 
 
-def tile(item: Instance, images: SliceImages) -> html.Div:
-    n_slices = len(images.masks)
-    current = min(max(0, middle_slice(item)), n_slices - 1)
+def _footer(item: Instance, n_slices: int, current: int, retry: bool) -> html.Div:
     z0 = item.bbox_target_vx.start_xyz[2]
+    if retry:
+        controls: list[Any] = [
+            html.Button(
+                "Retry",
+                id=ids.tile_retry(item.instance_id),
+                className="sd-retry btn btn-sm btn-warning",
+                title="read this tile again",
+                n_clicks=0,
+            )
+        ]
+    else:
+        controls = [
+            dcc.Input(
+                type="range",
+                min=0,
+                max=n_slices - 1,
+                step=1,
+                value=current,
+                className="sd-slice-range",
+                debounce=False,
+                id=ids.tile_range(item.instance_id),
+            ),
+            html.Span(f"z {z0 + current}", className="sd-slice-label", **data_attrs(z0=z0)),
+        ]
     return html.Div(
         [
-            html.Div(
-                _layers(item, images),
-                id=ids.tile_view(item.instance_id),
-                className="sd-tile-view",
+            html.Span(f"#{item.instance_id}", className="sd-tile-id"),
+            *controls,
+            html.Button(
+                "⤢",
+                id=ids.tile_enlarge(item.instance_id),
+                className="sd-enlarge btn btn-sm btn-light",
+                title="enlarge (or right-click the tile)",
                 n_clicks=0,
-                title="click: next label · right-click: enlarge · wheel: slices",
-            ),
-            html.Div(
-                [
-                    html.Span(f"#{item.instance_id}", className="sd-tile-id"),
-                    dcc.Input(
-                        type="range",
-                        min=0,
-                        max=n_slices - 1,
-                        step=1,
-                        value=current,
-                        className="sd-slice-range",
-                        debounce=False,
-                        id=ids.tile_range(item.instance_id),
-                    ),
-                    html.Span(
-                        f"z {z0 + current}", className="sd-slice-label", **data_attrs(z0=z0)
-                    ),
-                    html.Button(
-                        "⤢",
-                        id=ids.tile_enlarge(item.instance_id),
-                        className="sd-enlarge btn btn-sm btn-light",
-                        title="enlarge (or right-click the tile)",
-                        n_clicks=0,
-                    ),
-                ],
-                className="sd-tile-footer",
             ),
         ],
+        className="sd-tile-footer",
+    )
+
+
+def tile_children(
+    item: Instance, images: SliceImages | str, version: str, retries: int = 0
+) -> list[Any]:
+    """The inside of a tile: its slices and footer, or, when its crops could not be read
+    (``images`` is the reason), a "could not read" placeholder with a Retry button."""
+    if isinstance(images, str):
+        after = " (still, on retry)"
+        placeholder = html.Div(
+            [
+                html.Div(
+                    "Could not read this tile" + (after if retries else ""), className="fw-semibold"
+                ),
+                html.Div(images, className="small sd-tile-problem"),
+            ],
+            className="sd-tile-failed",
+            **data_attrs(retries=retries),
+        )
+        n_slices = item.bbox_target_vx.shape_xyz[2]
+        return [placeholder, _footer(item, n_slices, 0, retry=True)]
+    n_slices = len(images.masks)
+    current = min(max(0, middle_slice(item)), n_slices - 1)
+    view = html.Div(
+        _layers(item, images, version),
+        id=ids.tile_view(item.instance_id),
+        className="sd-tile-view",
+        n_clicks=0,
+        title="click: next label · right-click: enlarge · wheel: slices",
+    )
+    return [view, _footer(item, n_slices, current, retry=False)]
+
+
+def tile(item: Instance, images: SliceImages | str, version: str) -> html.Div:
+    current = min(max(0, middle_slice(item)), item.bbox_target_vx.shape_xyz[2] - 1)
+    return html.Div(
+        tile_children(item, images, version),
         id=ids.tile(item.instance_id),
         className=tile_class(item.label),
         **data_attrs(label=item.label.value, instance=item.instance_id, slice=current),
     )
+
+
+def preload_urls(items: list[Instance], versions: list[str]) -> list[str]:
+    """Image URLs of a page to preload: every tile's shown slice first, then the others."""
+    first: list[str] = []
+    rest: list[str] = []
+    for item, version in zip(items, versions, strict=True):
+        n_slices = item.bbox_target_vx.shape_xyz[2]
+        current = min(max(0, middle_slice(item)), n_slices - 1)
+        for k in range(n_slices):
+            urls = [tile_image_url(item.instance_id, version, layer, k) for layer in ("em", "mask")]
+            (first if k == current else rest).extend(urls)
+    return first + rest

@@ -7,7 +7,11 @@ without a process per connection; several processes use several cores; a slow re
 no monkey-patching (gevent would patch the database drivers and CloudVolume's threads).
 
 - Each worker builds its own app after the fork (no ``preload_app``): its own database
-  pool, caches, background executor and Neuroglancer server.
+  pool, caches and background executor. The Neuroglancer service is one process for all
+  workers, started by ``cli_serve`` before gunicorn.
+- Each worker starts its own jobs' fork server right after the fork (``post_fork``, before
+  any of its threads): a fork server started by the master would be a sibling of the
+  workers, which ``multiprocess`` cannot check on (it waits on the server's pid).
 - The schema is migrated once by the master before any worker starts (``cli_serve``), and
   the migration lock (``data.store_migrations``) keeps concurrent starts safe anyway.
 - Graceful shutdown: on SIGTERM a worker stops accepting, finishes its requests in flight
@@ -49,6 +53,17 @@ def _finish_background_work(_arbiter: Any, worker: Any) -> None:
         resources.executor.shutdown(wait=False)
 
 
+def _start_job_processes(settings: Settings) -> Any:
+    """gunicorn ``post_fork``: the worker's jobs' fork server (``ui.jobs``)."""
+
+    def post_fork(_arbiter: Any, _worker: Any) -> None:
+        from synanno_dash.ui.jobs import start_job_processes
+
+        start_job_processes(settings)
+
+    return post_fork
+
+
 def gunicorn_options(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     heartbeat_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
     return {
@@ -67,6 +82,7 @@ def gunicorn_options(settings: Settings, options: ServeOptions) -> dict[str, Any
         "forwarded_allow_ips": "",
         "proc_name": "synanno-dash",
         "worker_tmp_dir": heartbeat_dir,
+        "post_fork": _start_job_processes(settings),
         "worker_exit": _finish_background_work,
         # gunicorn >= 24's control socket is one path per user (~/.gunicorn): several
         # instances on one machine would fight over it, and nothing here uses it.

@@ -1,8 +1,9 @@
 """The embedded Neuroglancer viewer alone, in headless Chromium (the shared ``browser``
 fixture of tests/conftest.py: one Playwright per test run).
 
-A small local precomputed dataset is served by the app's data route on a Flask server thread;
-the viewer comes from the ``ViewerRegistry``. Real key presses reach the Python handlers, so
+A small local precomputed dataset is served by the app's data route on a Flask server thread,
+which also serves the viewer's client (the app's ``/neuroglancer/`` proxy, one origin); the
+viewer comes from the ``ViewerRegistry``. Real key presses reach the Python handlers, so
 the candidate recorded for ``c`` is where the mouse is (checked within a tolerance). Waits are
 bounded polls on a condition, never fixed sleeps.
 """
@@ -22,12 +23,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from synanno_dash.core.instances import DatasetConfig
+from synanno_dash.services import ng_state
 from synanno_dash.services.context import AppContext
-from synanno_dash.services.local_data import (
-    neuroglancer_origin_allowed,
-    register_local_data_route,
-)
+from synanno_dash.services.local_data import register_local_data_route, same_origin
 from synanno_dash.services.neuroglancer_viewers import ViewerRegistry
+from synanno_dash.services.ng_proxy import PREFIX, register_proxy
 from tests.services.test_local_data_route import NEURON_LEFT, write_dataset
 from tests.services.test_local_data_route import registry as token_registry
 
@@ -70,18 +70,18 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> AppContext:
     return token_registry(tmp_path_factory.mktemp("ngtokens"))
 
 
-def _our_viewer(origin: str, host: str) -> bool:
-    """The route's origin rule with this process's Neuroglancer server port (the app's
-    ``AppContext.ng_origin_allowed`` does the same): other origins get 403."""
+def _upstream() -> str | None:
+    """This process's Neuroglancer server, where the proxy forwards to."""
     server = neuroglancer.server.global_server
-    return neuroglancer_origin_allowed(None if server is None else server.port, origin, host)
+    return None if server is None else f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture(scope="module")
 def app_base_url(tokens: AppContext) -> Iterator[str]:
     """The app's local data route on a real HTTP server thread (a free port)."""
     app = flask.Flask(__name__)
-    register_local_data_route(app, tokens.data_folder, _our_viewer)
+    register_local_data_route(app, tokens.data_folder, same_origin)
+    register_proxy(app, _upstream)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -95,6 +95,15 @@ def registry(app_base_url: str, tokens: AppContext) -> Iterator[ViewerRegistry]:
     reg = ViewerRegistry("127.0.0.1", 0, app_base_url, token_of=tokens.data_token)
     yield reg
     reg.close_all()
+
+
+def show(
+    registry: ViewerRegistry, app_base_url: str, sid: str, dataset: DatasetConfig,
+    spec: ng_state.ViewSpec,
+) -> str:
+    """Show ``spec`` in the session's viewer; its address on the app's origin."""
+    registry.show(sid, dataset, spec)
+    return app_base_url + PREFIX + registry.viewer_path(sid)
 
 
 def open_viewer(browser: Browser, url: str, shots: Path) -> tuple[BrowserContext, Page]:
@@ -133,9 +142,11 @@ def add_position_probe(registry: ViewerRegistry, session_id: str) -> list[list[f
 
 
 def test_c_records_the_voxel_under_the_mouse(
-    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path
+    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path,
+    app_base_url: str,
 ) -> None:
-    url = registry.show_instance("s1", dataset, CENTER, PRE, POST, CROP)
+    spec = ng_state.instance_spec(CENTER, PRE, POST, CROP)
+    url = show(registry, app_base_url, "s1", dataset, spec)
     reported = add_position_probe(registry, "s1")
     context, page = open_viewer(browser, url, tmp_path)
     try:
@@ -167,10 +178,13 @@ def test_c_records_the_voxel_under_the_mouse(
 
 
 def test_two_sessions_have_their_own_viewers(
-    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path
+    browser: Browser, registry: ViewerRegistry, dataset: DatasetConfig, tmp_path: Path,
+    app_base_url: str,
 ) -> None:
-    url_a = registry.show_neuron_chooser("a", dataset, CENTER)
-    url_b = registry.show_instance("b", dataset, CENTER, PRE, POST, CROP)
+    chooser = ng_state.chooser_spec(dataset, CENTER, None)
+    url_a = show(registry, app_base_url, "a", dataset, chooser)
+    instance = ng_state.instance_spec(CENTER, PRE, POST, CROP)
+    url_b = show(registry, app_base_url, "b", dataset, instance)
     assert url_a != url_b
     context_a, page_a = open_viewer(browser, url_a, tmp_path)
     context_b, page_b = open_viewer(browser, url_b, tmp_path)

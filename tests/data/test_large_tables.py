@@ -100,6 +100,28 @@ def test_large_parquet_is_queried_in_place_before_and_after_indexing(tmp_path: P
 
 
 @pytest.mark.usefixtures("large")
+def test_side_files_in_several_files_per_part_answer_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small buffers and two row groups per file (as 10^8 rows do with the real sizes): each
+    bucket and slab spans several files, and queries read all of them."""
+    monkeypatch.setattr(table_indexes, "BATCH_ROWS", 700)
+    monkeypatch.setattr(table_indexes, "BUFFER_ROWS", 3000)
+    monkeypatch.setattr(table_indexes, "ROW_GROUPS_PER_FILE", 2)
+    path = tmp_path / "big.parquet"
+    columns = generate(path)
+    table = open_table(path, tmp_path / "cache")
+    table.build_indexes()
+    buckets = list((table.cache_folder / "indexes" / "by_neuron").glob("bucket=*"))
+    assert buckets and all(len(list(b.glob("part-*.parquet"))) > 1 for b in buckets)
+    for neuron in NEURONS.tolist():
+        keep = (columns["pre_pt_root_id"] == neuron) | (columns["post_pt_root_id"] == neuron)
+        assert mats(table.query(neuron_id=neuron)) == expect(columns, keep)
+    box = BBox((100, 50, 10), (180, 140, 25))
+    assert mats(table.query(bbox=box)) == expect(columns, in_box(columns, box))
+
+
+@pytest.mark.usefixtures("large")
 def test_keyset_pages_reach_deep_pages_and_cover_the_table(tmp_path: Path) -> None:
     path = tmp_path / "big.parquet"
     columns = generate(path)

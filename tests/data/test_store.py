@@ -156,3 +156,24 @@ def test_a_click_is_one_transaction_and_one_round_trip_on_postgresql(db_url: str
     assert store.instance("a", 1).label is Label.INCORRECT
     assert store.undo("a").label is Label.CORRECT  # type: ignore[union-attr]
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_pages_stored_on_demand_keep_what_is_stored(
+    database: str, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    """A review stored page by page: adding a page twice (the page and its prefetch at one
+    moment) keeps the first rows and their labels; ranges and neighbours follow the ids."""
+    url = db_url if database == "sqlite" else request.getfixturevalue("postgres_url")
+    store = SessionStore(url)
+    store.ensure_session("a")
+    far = [instance_for(1000 + i, Synapse(5000 + i, (1, 2, 3)), (8, 8, 2)) for i in range(3)]
+    store.add_instances_if_absent("a", _items(3) + far)
+    store.cycle_label("a", 1)
+    store.add_instances_if_absent("a", _items(3))
+    assert store.instance("a", 1).label is Label.INCORRECT
+    assert [i.instance_id for i in store.instances_in_range("a", 2, 1001)] == [2, 1000]
+    assert store.neighbours("a", 10, 20, 1002) == ((2, 20), (1000, 5000))
+    assert store.neighbours("a", 10, 20, 1000) == ((2, 20), None)  # beyond the selection
+    assert store.instance_id_end("a") == 1003 and store.instance_id_end("b") == 0
+    store.engine.dispose()

@@ -224,3 +224,33 @@ def test_added_synapse_gets_the_neuron_ids_under_its_markers(
     assert last.center_xyz_vx == source.center_xyz_vx
     assert last.pre_neuron_id == segment(source.pre_xyz_vx) > 2**53  # exact 64-bit ids
     assert last.post_neuron_id == segment(source.post_xyz_vx)
+
+
+def test_exports_as_jobs_report_progress_and_write_whole_files(context: AppContext) -> None:
+    from synanno_dash.services.jobs import Job, JobProgress
+
+    session = open_session(context, SID)
+    _flag(context, 1, 2, 3)
+    seen: list[JobProgress] = []
+    layer = exports.write_layer(session, job=Job(seen.append))
+    assert layer.segments == 3
+    assert seen[0].fraction == 0 and seen[-1].fraction == pytest.approx(1.0)
+    assert [p.fraction for p in seen] == sorted(p.fraction for p in seen)
+    assert any(p.text == "writing segment 3 of 3" for p in seen)
+    seen.clear()
+    table = exports.write_table(session, job=Job(seen.append))
+    assert seen and table.path.exists()
+    assert [p.name for p in layer.path.parent.iterdir() if ".partial-" in p.name] == []
+
+
+def test_an_export_that_cannot_be_written_says_what_to_do(
+    context: AppContext, tmp_path: Path
+) -> None:
+    session = open_session(context, SID)
+    _flag(context, 1)
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    with pytest.raises(exports.ExportError, match="check that the data folder is writable"):
+        exports.write_layer(session, folder=not_a_folder)
+    with pytest.raises(exports.ExportError, match="The corrected table could not be written"):
+        exports.write_table(session, folder=not_a_folder)

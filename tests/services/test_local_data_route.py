@@ -28,8 +28,8 @@ from synanno_dash.services.local_data import (
     dataset_folders,
     layer_source_url,
     local_folder,
-    neuroglancer_origin_allowed,
     register_local_data_route,
+    same_origin,
 )
 from synanno_dash.settings import Settings
 
@@ -71,8 +71,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> DatasetConfig:
     return write_dataset(tmp_path_factory.mktemp("ngdata"))
 
 
-NG_PORT = 9999  # the Neuroglancer server's port in these tests
-NG_ORIGIN = f"http://localhost:{NG_PORT}"  # its origin, on the host the app is reached by
+NG_PORT = 9999  # a port other than the app's (the test client's host is "localhost")
+NG_ORIGIN = "http://localhost"  # the app's own origin, where its Neuroglancer client runs
 
 
 def registry(tmp_path: Path) -> AppContext:
@@ -83,7 +83,7 @@ def registry(tmp_path: Path) -> AppContext:
 
 
 def ng_origin(origin: str, host: str) -> bool:
-    return neuroglancer_origin_allowed(NG_PORT, origin, host)
+    return same_origin(origin, host)
 
 
 @pytest.fixture()
@@ -129,7 +129,8 @@ def test_serves_registered_folders_to_the_neuroglancer_origin(client, context, d
     [
         "https://evil.example",
         "http://localhost:8050",  # the right host, another port
-        f"http://evil.example:{NG_PORT}",  # the right port, another host
+        f"http://localhost:{NG_PORT}",  # the right host, another port
+        "http://evil.example",  # the right port, another host
         "null",
         "http://localhost:notaport",
     ],
@@ -251,11 +252,15 @@ def test_source_urls_and_dataset_folders(dataset) -> None:  # type: ignore[no-un
 
 
 def test_origin_rule() -> None:
-    assert neuroglancer_origin_allowed(9999, "http://example.org:9999", "example.org:8050")
-    assert neuroglancer_origin_allowed(9999, "http://10.0.0.5:9999", "10.0.0.5")
-    assert not neuroglancer_origin_allowed(None, "http://localhost:9999", "localhost:8050")
-    assert not neuroglancer_origin_allowed(9999, "http://localhost:9998", "localhost:8050")
-    assert not neuroglancer_origin_allowed(9999, "ftp://localhost:9999", "localhost:8050")
+    assert same_origin("http://example.org:8050", "example.org:8050")
+    assert same_origin("http://10.0.0.5", "10.0.0.5")
+    assert same_origin("https://synanno.example.org", "synanno.example.org")  # behind TLS
+    assert same_origin("http://localhost:80", "localhost")
+    assert not same_origin("http://localhost:9999", "localhost:8050")
+    assert not same_origin("http://evil.example:8050", "localhost:8050")
+    assert not same_origin("ftp://localhost:8050", "localhost:8050")
+    assert not same_origin("null", "localhost:8050")
+    assert not same_origin("http://localhost:x", "localhost:8050")
 
 
 @pytest.fixture()

@@ -125,7 +125,7 @@ def test_viewer_url_host_can_be_replaced(registry: ViewerRegistry) -> None:
 def test_instance_state(
     registry: ViewerRegistry, dataset: DatasetConfig, tokens: AppContext
 ) -> None:
-    url = registry.show_instance("s", dataset, CENTER, PRE, POST, CROP)
+    url = registry.show("s", dataset, ng_state.instance_spec(CENTER, PRE, POST, CROP))
     state = registry.get_or_create("s").state
     assert url == registry.viewer_url("s")
     # Dimensions: the target resolution in nm, x, y, z.
@@ -179,7 +179,7 @@ def test_local_sources_need_the_app_base_url(dataset: DatasetConfig) -> None:
 
 
 def test_neuron_chooser_shows_the_neuropil(registry: ViewerRegistry, dataset) -> None:
-    registry.show_neuron_chooser("s", dataset, CENTER)
+    registry.show("s", dataset, ng_state.chooser_spec(dataset, CENTER, None))
     state = registry.get_or_create("s").state
     assert state.layers["neuropil"].visible is True
 
@@ -203,7 +203,7 @@ def test_n_chooses_a_neuron_for_that_session_only(
     )  # fmt: skip
     try:
         for session_id in ("a", "b"):
-            registry.show_neuron_chooser(session_id, dataset)
+            registry.show(session_id, dataset, ng_state.chooser_spec(dataset, None, None))
         viewer_a = registry.get_or_create("a")
         # The client sends 64-bit ids as decimal strings: the choice must stay exact.
         viewer_a.actions.invoke(CHOOSE_NEURON_ACTION, client_action([10, 10, 8], str(NEURON_LEFT)))
@@ -238,7 +238,7 @@ def test_c_records_candidates_for_that_session_only(
     )  # fmt: skip
     try:
         for session_id in ("a", "b"):
-            registry.show_instance(session_id, dataset, CENTER, PRE, POST, CROP)
+            registry.show(session_id, dataset, ng_state.instance_spec(CENTER, PRE, POST, CROP))
         viewer_a = registry.get_or_create("a")
         viewer_a.actions.invoke(ADD_CANDIDATE_ACTION, client_action([86.1, 70.5, 8.5]))
         stub = SimpleNamespace(mouse_voxel_coordinates=np.array([20.9, 30.0, 3.2], np.float32))
@@ -253,7 +253,10 @@ def test_c_records_candidates_for_that_session_only(
         assert candidate_points(viewer_a.state) == [(86, 70, 8), (20, 30, 3)]
         assert candidate_points(registry.get_or_create("b").state) == []
         # A later search view of a still shows them; clearing removes them.
-        registry.show_missed_search("a", dataset, CENTER, neuron_id=NEURON_LEFT)
+        spec = ng_state.missed_search_spec(
+            CENTER, dataset.crop_size_xyz_vx, registry.candidates("a"), NEURON_LEFT, 4.0
+        )
+        registry.show("a", dataset, spec)
         assert candidate_points(viewer_a.state) == [(86, 70, 8), (20, 30, 3)]
         assert viewer_a.state.layers["neuropil"].visible is True
         registry.clear_candidates("a")

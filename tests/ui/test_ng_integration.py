@@ -20,10 +20,11 @@ from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.local_data import data_url, local_folder
 from synanno_dash.services.neuroglancer_viewers import ADD_CANDIDATE_ACTION, CHOOSE_NEURON_ACTION
+from synanno_dash.services.ng_client import ViewerServiceClient
 from synanno_dash.services.session import open_session
 from synanno_dash.ui import ids
 from synanno_dash.ui.session import COOKIE
-from tests.conftest import PreparedSession
+from tests.conftest import PreparedSession, free_port
 from tests.services.test_local_data_route import write_dataset
 from tests.services.test_neuroglancer_service import client_action
 
@@ -112,12 +113,16 @@ def test_data_route_serves_registered_folders_to_our_viewer_only(
     base = "http://localhost/"
     view_in_ng(browser_a, 3)  # shows the demo: its folders get tokens; the viewer starts
     token = context.data_token(demo_target)
-    ng_origin = f"http://localhost:{context.viewers.server_port()}"
+    ng_origin = "http://localhost"  # the client is served by the app itself (one origin)
     response = client.get(data_url(base, token) + "/info", headers={"Origin": ng_origin})
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == ng_origin
     assert json.loads(response.data)["type"] == "segmentation"
-    # another site's page cannot read it, even knowing the token
+    # another site's page, or a page on another port of this host, cannot read it
+    other_port = client.get(
+        data_url(base, token) + "/info", headers={"Origin": "http://localhost:8051"}
+    )
+    assert other_port.status_code == 403
     foreign = client.get(data_url(base, token) + "/info", headers={"Origin": "https://x.example"})
     assert foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers
     # a folder no viewer showed has no token; once shown (chosen on Open Data), it is served
@@ -151,7 +156,8 @@ def test_view_in_ng_centres_the_session_viewer_on_the_instance(
     result = view_in_ng(browser_a, 3)
     assert result is not None
     src = result[_id_text(ids.ng(ids.NG_FRAME, ids.ENLARGE_PANEL))]["src"]
-    assert src == browser_a.context.viewers.viewer_url(browser_a.sid, "localhost")
+    # The viewer is embedded from the app's own origin (the /neuroglancer/ proxy).
+    assert src == "/neuroglancer" + browser_a.context.viewers.viewer_path(browser_a.sid)
     state = viewer_state(browser_a)
     np.testing.assert_allclose(state.position, np.add(item.synapse.center_xyz_vx, 0.5))
     markers = state.layers[ng_state.MARKERS_LAYER].layer.annotations
@@ -203,7 +209,9 @@ def open_chooser(client: DashClient, demo_info, neuropil: str | None = None):  #
 def sync(client: DashClient, seen: str | None, is_open: bool = True, tick: bool = True):  # type: ignore[no-untyped-def]
     inputs = [(ids.OD_CHOOSER_POLL, "n_intervals", 1), (ids.OD_CHOOSER_MODAL, "is_open", is_open)]
     return client.call(
-        "sync_choice", inputs, [(ids.OD_CHOOSER_SEEN, "data", seen)], changed=0 if tick else 1
+        "sync_choice", inputs,
+        [(ids.OD_CHOOSER_SEEN, "data", seen), (ids.OD_CHOOSER_FRAME, "src", None)],
+        changed=0 if tick else 1,
     )
 
 
@@ -280,7 +288,7 @@ def test_a_compartment_opens_on_its_skeleton_box(app, demo_info) -> None:  # typ
     assert box.contains_point(target.center_xyz_vx)
     with app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
         ng_views.show_missed_search(
-            open_session(context, sid), target.center_xyz_vx, box, "http://localhost/", "localhost"
+            open_session(context, sid), target.center_xyz_vx, box, "http://localhost/"
         )
     state = viewer_state(client)
     assert state.layers[ng_state.NEUROPIL_LAYER].visible is True
@@ -313,8 +321,8 @@ def test_mark_review_and_save_missed_synapses(browser_a: DashClient) -> None:
     assert config is not None
     page = {"compartment": None, "back": "/annotation?page=2"}
     with browser_a.app.server.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
-        ng_views.show_missed_search(
-            open_session(context, sid), (200, 200, 30), None, "http://localhost/", "localhost"
+        src = ng_views.show_missed_search(
+            open_session(context, sid), (200, 200, 30), None, "http://localhost/"
         )
     viewer = context.viewers.get_or_create(sid)
     viewer.actions.invoke(ADD_CANDIDATE_ACTION, client_action([300.2, 301.7, 20.5]))
@@ -322,7 +330,7 @@ def test_mark_review_and_save_missed_synapses(browser_a: DashClient) -> None:
     listed = browser_a.call(
         "poll_candidates",
         [(ids.MISSED_POLL, "n_intervals", 3)],
-        [(ids.MISSED_COUNT, "data", 0)],
+        [(ids.MISSED_COUNT, "data", 0), (ids.MISSED_FRAME, "src", src)],
     )
     assert listed is not None and listed[ids.MISSED_COUNT]["data"] == 2
     # Done: the candidates leave the viewer, which closes; the first dialog follows.
@@ -385,3 +393,40 @@ def test_a_box_without_its_position_is_refused_in_the_dialog(browser_a: DashClie
     assert result is not None and "contain the position" in result[ids.MISSED_ERROR]["children"]
     assert ids.MISSED_STEP not in result
     assert browser_a.context.store.counts(browser_a.sid)["total"] == total
+
+
+# -- a viewer that is gone, a service that is down -------------------------------------------
+
+
+def test_a_closed_viewer_or_a_down_service_is_said_while_polling(
+    browser_a: DashClient, demo_info, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    context, sid = browser_a.context, browser_a.sid
+    opened = open_chooser(browser_a, demo_info)
+    assert opened is not None
+    src = opened[ids.OD_CHOOSER_FRAME]["src"]
+    assert src == "/neuroglancer" + context.viewers.viewer_path(sid)
+    inputs = [(ids.OD_CHOOSER_POLL, "n_intervals", 1), (ids.OD_CHOOSER_MODAL, "is_open", True)]
+    states = [(ids.OD_CHOOSER_SEEN, "data", None), (ids.OD_CHOOSER_FRAME, "src", src)]
+    assert not browser_a.call("sync_choice", inputs, states)  # open, nothing chosen: quiet
+    poll = [(ids.MISSED_POLL, "n_intervals", 3)]
+    missed_state = [(ids.MISSED_COUNT, "data", 0), (ids.MISSED_FRAME, "src", src)]
+    assert not browser_a.call("poll_candidates", poll, missed_state)
+    # The viewer is closed behind the page's back (a restarted service, evicted): said.
+    context.viewers.close(sid)
+    gone = browser_a.call("sync_choice", inputs, states)
+    assert gone is not None
+    assert gone[ids.OD_CHOOSER_PICKED]["children"] == ng_views.VIEWER_GONE_MESSAGE
+    listed = browser_a.call("poll_candidates", poll, missed_state)
+    assert listed is not None and "viewer was closed" in json.dumps(listed)
+    # A service that cannot be reached: its message, in the same places.
+    down_service = ViewerServiceClient(f"http://127.0.0.1:{free_port()}", "s")
+    monkeypatch.setattr(context, "_viewers", down_service)
+    down = browser_a.call("sync_choice", inputs, states)
+    assert down is not None and "is not answering" in down[ids.OD_CHOOSER_PICKED]["children"]
+    listed = browser_a.call("poll_candidates", poll, missed_state)
+    assert listed is not None and "is not answering" in json.dumps(listed)
+    failed = view_in_ng(browser_a, 3)
+    assert failed is not None
+    status = failed[_id_text(ids.ng(ids.NG_STATUS, ids.ENLARGE_PANEL))]["children"]
+    assert "is not answering" in status and "synanno-dash serve" in status

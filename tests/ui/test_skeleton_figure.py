@@ -169,3 +169,27 @@ def test_display_and_compartments_must_match(small: tuple) -> None:
 def test_compartment_colours_stay_distinct_past_the_palette() -> None:
     colors = [compartment_color(k) for k in range(40)]
     assert len(set(colors)) == 40
+
+
+def _rgb(color: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in color.removeprefix("rgb(").removesuffix(")").split(","))
+
+
+def test_error_rate_colours_darken_with_the_rate_and_grey_means_none_reviewed() -> None:
+    from synanno_dash.services.neuron import CompartmentProgress
+    from synanno_dash.ui.minimap import compartment_colors_patch
+    from synanno_dash.ui.skeleton_figure import NOT_REVIEWED_COLOR, error_rate_color
+
+    shades = [sum(_rgb(error_rate_color(r / 10))) for r in range(11)]
+    assert shades == sorted(shades, reverse=True) and len(set(shades)) == 11
+    assert error_rate_color(None) == NOT_REVIEWED_COLOR
+    assert error_rate_color(1.5) == error_rate_color(1.0)  # clamped
+    progress = [CompartmentProgress(0, 10, 4, 1, 1), CompartmentProgress(1, 5, 0, 0, 3)]
+    patch = compartment_colors_patch(progress, True).to_plotly_json()["operations"]
+    changed = {tuple(op["location"]): op["params"]["value"] for op in patch}
+    assert changed[("data", 1, "line", "color")] == error_rate_color(0.25)
+    assert changed[("data", 2, "line", "color")] == NOT_REVIEWED_COLOR
+    assert "25% flagged (1 of 4 reviewed)" in changed[("data", 1, "hovertemplate")]
+    back = compartment_colors_patch(progress, False).to_plotly_json()["operations"]
+    restored = {tuple(op["location"]): op["params"]["value"] for op in back}
+    assert restored[("data", 2, "line", "color")] == compartment_color(1)

@@ -1,0 +1,124 @@
+"""Background jobs on Celery with the machine's Redis (127.0.0.1:6379): the app queues, a
+``synanno-dash worker`` runs, and a job survives its worker being killed and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json
+from tests.conftest import REPO, ServerProcess
+
+pytestmark = pytest.mark.browser
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_DB = 13  # a database of its own, emptied before and after
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+REDELIVERY_S = "5"  # a killed worker's job is handed on after 5 s (the default is 600)
+
+
+def _redis_or_skip() -> None:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2):
+            pass
+    except OSError as exc:
+        pytest.skip(f"no Redis server on {REDIS_HOST}:{REDIS_PORT} ({exc}); start redis-server")
+
+
+def _flush() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+class WorkerProcess:
+    """``synanno-dash worker`` in a process group of its own (killed whole, like a crash)."""
+
+    def __init__(self, data_dir: Path, log_path: Path, env: dict[str, str]) -> None:
+        self.data_dir, self.log_path, self.env = data_dir, log_path, env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "synanno_dash.cli", "worker", "--processes", "1",
+             "--name", "jobs-test@%h"],  # fmt: skip
+            cwd=REPO, env={**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir), **self.env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while "ready." not in self.log_text()[start_at:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: see {self.log_path}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """kill -9 of the worker and its job processes."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def celery_app_and_worker(data_dir: Path, tmp_path: Path) -> Iterator[tuple]:
+    _redis_or_skip()
+    _flush()
+    env = {"SYNANNO_REDIS_URL": REDIS_URL, "SYNANNO_JOB_REDELIVERY_S": REDELIVERY_S}
+    server = ServerProcess(data_dir, tmp_path / "server.log", env=env)
+    worker = WorkerProcess(data_dir, tmp_path / "worker.log", env)
+    worker.start()
+    server.start()
+    try:
+        yield server, worker
+    finally:
+        server.stop()
+        worker.stop()
+        _flush()
+
+
+def test_a_job_survives_its_worker_killed_and_restarted(  # type: ignore[no-untyped-def]
+    celery_app_and_worker, new_page, resources, demo_info, tmp_path
+) -> None:
+    server, worker = celery_app_and_worker
+    json_path, count = _session_json(resources, demo_info, tmp_path)
+    page = new_page()
+    page.goto(server.url + "/open-data?workflow=correction")
+    page.locator("#od-json-upload input[type=file]").set_input_files(str(json_path))
+    page.locator("#od-json-status").get_by_text("Submit restores").wait_for()
+    page.locator("#od-submit").click()  # a job too: the worker prepares the session
+    page.locator("#od-ready").wait_for(timeout=JOB_TIMEOUT_MS)
+    page.goto(server.url + "/export-draw")
+    page.locator("#exd-layer-button").click()
+    page.locator("#job-exd-layer-text").get_by_text(f"of {count}").wait_for(
+        timeout=JOB_TIMEOUT_MS
+    )
+
+    worker.kill()  # mid-job, before its result was stored
+    assert page.locator("#exd-layer-url").count() == 0
+    restarted_at = len(worker.log_text())
+    worker.start()
+    page.locator("#exd-layer-url").wait_for(state="attached", timeout=JOB_TIMEOUT_MS)
+    assert page.locator("#exd-layer-status").get_by_text(f"{count} segments written.").count()
+    page.locator("#job-exd-layer-running").wait_for(state="hidden")
+    # the restarted worker ran it (Redis handed the unacknowledged job back)
+    assert "succeeded" in worker.log_text()[restarted_at:]
+    assert page.console_log.errors == []
