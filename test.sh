@@ -23,6 +23,11 @@ if [ -z "${SYNANNO_CHROMIUM:-}" ]; then
   fi
 fi
 
+# PostgreSQL and Redis on 127.0.0.1 for the store and hosting tests: used when they answer,
+# else installed and started from Debian's packages (as root or with sudo -n), else the
+# tests that need them are skipped, each saying why (tests/data/databases.py).
+bash scripts/test_services.sh || true
+
 .venv/bin/ruff check .
 .venv/bin/mypy synanno_dash pages app.py
 exec .venv/bin/python -m pytest "$@"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -18,49 +16,11 @@ from synanno_dash import (
     cli_neuroglancer,
     cli_predictions,
     cli_report,
+    cli_serve,
     cli_tables,
     cli_unet,
 )
 from synanno_dash.settings import Settings, load_settings
-
-
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    changes: dict[str, object] = {}
-    if args.host:
-        changes["host"] = args.host
-    if args.port:
-        changes["port"] = args.port
-    if args.data_dir:
-        changes["data_dir"] = Path(args.data_dir).expanduser()
-    settings = settings.with_changes(**changes)
-    if not args.no_demo:
-        _ensure_demo(settings.demo_dir)
-    supervisor = None
-    if not settings.ng_service_url:  # start the viewer service every worker shares
-        supervisor = cli_neuroglancer.NeuroglancerSupervisor.for_settings(settings)
-        supervisor.start()
-        settings = settings.with_changes(
-            ng_service_url=supervisor.url, ng_secret=supervisor.secret
-        )
-        # Workers made later (the reloader, other servers' workers) find the same service.
-        os.environ["SYNANNO_NG_SERVICE_URL"] = supervisor.url
-        os.environ["SYNANNO_NG_SECRET"] = supervisor.secret
-    # SIGTERM ends ``serve`` like Ctrl+C, so the service it started is stopped with it.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
-        if supervisor is not None and not _service_ready(supervisor):
-            return 1
-        from synanno_dash.ui.app import create_app
-        from synanno_dash.ui.jobs import start_job_processes
-
-        start_job_processes(settings)
-        app = create_app(settings)
-        print(f"SynAnno Dash on http://{settings.host}:{settings.port}/", flush=True)
-        app.run(host=settings.host, port=settings.port, debug=args.debug or settings.debug)
-    finally:
-        if supervisor is not None:
-            supervisor.stop()
-    return 0
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,36 +45,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     extra = ["--hostname", args.name] if args.name else []
     manager.handle.worker_main(worker_arguments(settings, extra))
     return 0
-def _service_ready(supervisor: cli_neuroglancer.NeuroglancerSupervisor) -> bool:
-    from synanno_dash.services.ng_client import ViewerServiceError
-
-    try:
-        supervisor.wait_ready()
-    except ViewerServiceError:
-        print(
-            f"The Neuroglancer service did not answer on {supervisor.url} within "
-            f"{cli_neuroglancer.READY_TIMEOUT_S:.0f} s (see its output above; is the port "
-            "taken? set SYNANNO_NG_PORT to a free one).",
-            file=sys.stderr,
-        )
-        return False
-    print(f"Neuroglancer service on {supervisor.url}", flush=True)
-    return True
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _ensure_demo(out: Path) -> None:
-    from synanno_dash.demo.dataset import ensure_demo
-
-    started = time.perf_counter()
-    info = ensure_demo(out)
-    print(
-        f"demo dataset ready in {out} ({time.perf_counter() - started:.1f} s): {info.table_url}",
-        flush=True,
-    )
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,12 +62,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synanno-dash", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the web app (generates the demo on first run)")
-    serve.add_argument("--host", help="address to bind (env APP_IP, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env APP_PORT, default 8050)")
-    serve.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
-    serve.add_argument("--no-demo", action="store_true", help="do not generate the demo data")
-    serve.add_argument("--debug", action="store_true", help="Dash debug mode")
+    cli_serve.add_parser(sub)
     worker = sub.add_parser(
         "worker", help="run background jobs from Redis (SYNANNO_REDIS_URL; Celery worker)"
     )
@@ -181,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         if args.command is None:
             args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
-        return _serve(args, settings)
+        return cli_serve.run(args, settings)
     return 2
 
 

@@ -269,38 +269,10 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     setattr(item, f"rep_{report.when}", report)
 
 
-POSTGRES_URLS = (
-    os.environ.get("SYNANNO_TEST_POSTGRES_URL", ""),
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-)
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose tables live in a schema of their own, dropped afterwards;
     skips, saying why, when no PostgreSQL server (or no psycopg driver) is reachable."""
-    import uuid
+    from tests.data.databases import postgres_schema_url
 
-    try:
-        import psycopg
-    except ImportError:
-        pytest.skip("PostgreSQL tests need the psycopg (v3) driver: pip install 'psycopg[binary]'")
-    errors = []
-    for url in filter(None, POSTGRES_URLS):
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        try:
-            connection = psycopg.connect(dsn, connect_timeout=3, autocommit=True)
-        except psycopg.Error as exc:
-            errors.append(f"{url}: {str(exc).strip()}")
-            continue
-        schema = f"synanno_test_{uuid.uuid4().hex[:12]}"
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{url}?options=-csearch_path%3D{schema}"
-        finally:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            connection.close()
-        return
-    reasons = "; ".join(errors)
-    pytest.skip(f"no PostgreSQL server reachable (set SYNANNO_TEST_POSTGRES_URL): {reasons}")
+    yield from postgres_schema_url()

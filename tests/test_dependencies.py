@@ -11,9 +11,10 @@ from importlib.metadata import packages_distributions
 from tests.conftest import REPO
 
 # Declared though the package does not import them itself: the U-Net's torch (issue 8),
-# navis-fastcore, which navis imports to speed up skeleton work; multiprocess, which Dash's
-# DiskcacheManager imports to run background jobs.
-DECLARED_FOR_LATER_OR_INDIRECT = {"torch", "navis-fastcore", "multiprocess"}
+# navis-fastcore, which navis imports to speed up skeleton work; psycopg, the PostgreSQL
+# driver SQLAlchemy loads for a postgresql+psycopg:// SYNANNO_DATABASE_URL; multiprocess, which
+# Dash's DiskcacheManager imports to run background jobs.
+DECLARED_FOR_LATER_OR_INDIRECT = {"torch", "navis-fastcore", "psycopg", "multiprocess"}
 
 
 def _normalise(name: str) -> str:

@@ -11,19 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     RowMapping,
     case,
-    create_engine,
     delete,
-    event,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -32,8 +29,10 @@ from synanno_dash.core.instances import DatasetConfig, Instance
 from synanno_dash.core.labels import Label
 from synanno_dash.core.serialize import config_from_dict, config_to_dict
 from synanno_dash.data import store_schema as schema
+from synanno_dash.data.store_engine import open_engine
 from synanno_dash.data.store_labels import label_log_row, previous_label, with_label_log
 from synanno_dash.data.store_masks import MaskStore
+from synanno_dash.data.store_migrations import schema_revision
 from synanno_dash.data.store_pages import PageRows
 from synanno_dash.data.store_rows import (
     EDITABLE_FIELDS,
@@ -45,31 +44,20 @@ from synanno_dash.data.store_rows import (
 from synanno_dash.data.store_tokens import DataTokenStore
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers and the single writer of several workers proceed together.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def open_engine(database_url: str) -> Engine:
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(database_url, future=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    schema.metadata.create_all(engine)
-    schema.add_missing_columns(engine)
-    return engine
-
-
 class SessionStore(MaskStore, DataTokenStore, PageRows):
     """All reads and writes of session state, keyed by a browser session id."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = open_engine(database_url)
+
+    def ping(self) -> None:
+        """One round trip to the database; raises the driver's error when it is unreachable."""
+        with self.engine.connect() as conn:
+            conn.execute(select(literal_column("1")))
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (``data.store_migrations``)."""
+        return schema_revision(self.engine)
 
     # -- sessions -----------------------------------------------------------------------
     def ensure_session(self, session_id: str) -> None:

@@ -1,5 +1,9 @@
 """Tables of the session store (SQLAlchemy Core).
 
+The schema is made and changed by the migrations in ``data/migrations`` (Alembic); this
+module describes it to the queries, and ``tests/data/test_store_migrations.py`` checks that
+the two agree.
+
 Neuron ids are stored as decimal text: exact for every unsigned 64-bit id, which a
 signed SQLite INTEGER is not.
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    Engine,
     Float,
     ForeignKey,
     Index,
@@ -20,11 +23,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    inspect,
     select,
-    text,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 metadata = MetaData()
 
@@ -111,9 +111,9 @@ seen_events = Table(
     Index("ix_seen_events_session_at", "session_id", "at"),
 )
 
-# Indexes the statistics need on tables that older databases already hold: ``create_all``
-# does not add indexes to an existing table, so ``data.store_stats`` creates them if missing.
-# Each one covers its query (every column it reads), so SQLite answers from the index alone.
+# The statistics' indexes (databases made before them get them from the baseline migration,
+# ``data/migrations``). Each one covers its query (every column it reads), so SQLite
+# answers from the index alone.
 _i = instances.c
 STATS_INDEXES = (
     # counts per compartment, label and category (data.store_stats.review_counts)
@@ -130,28 +130,6 @@ STATS_INDEXES = (
     Index("ix_instances_session_mat", _i.session_id, _i.materialization_index, _i.seen,
           _i.label, _i.category),
 )  # fmt: skip
-
-
-# Columns added after a table first shipped: ``create_all`` does not add columns to an existing
-# table, so ``add_missing_columns`` adds these (nullable, no default) when a database lacks them.
-ADDED_COLUMNS = ((sessions, "reviewer"), (edits, "reviewer"))
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """``ALTER TABLE ... ADD COLUMN`` for each of ``ADDED_COLUMNS`` a database lacks (another
-    worker adding it at the same moment is fine)."""
-    inspector = inspect(engine)
-    for table, name in ADDED_COLUMNS:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        if name in present:
-            continue
-        column_type = table.c[name].type.compile(dialect=engine.dialect)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {column_type}'))
-        except SQLAlchemyError:
-            if name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
-                raise
 
 
 def reviewer_of(session_id: str) -> ScalarSelect[str | None]:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, literal_column, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from synanno_dash.core.geometry import Triple
@@ -65,15 +64,6 @@ SEEN = _INSTANCE.seen.is_(True)
 FLAGGED = and_(SEEN, _INSTANCE.label.in_([sql_text(v) for v in FLAGGED_LABELS]))
 
 
-def ensure_stats_indexes(engine: Engine) -> None:
-    """Create the statistics' indexes on databases made before they existed."""
-    for index in schema.STATS_INDEXES:
-        try:
-            index.create(engine, checkfirst=True)
-        except SQLAlchemyError:  # another worker made it at the same moment, or no rights
-            log.warning("could not create index %s; statistics may be slower", index.name)
-
-
 @dataclass(frozen=True)
 class ReviewCounts:
     labels: list[tuple[str, int | None, LabelCounts]]  # (session, compartment, counts)
@@ -89,7 +79,6 @@ class StoreStatistics:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        ensure_stats_indexes(engine)
 
     # -- which sessions ------------------------------------------------------------------
     def configured_sessions(self) -> list[tuple[str, DatasetConfig]]:

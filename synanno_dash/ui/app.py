@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import callback_context, html, set_props
 
 from synanno_dash.data.store import StoreError
+from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.exports import ExportError
 from synanno_dash.services.local_data import register_local_data_route
@@ -21,6 +22,7 @@ from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
 from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.front_door import install_security_headers, install_sign_in
+from synanno_dash.ui.health import add_health_routes
 from synanno_dash.ui.jobs import install_job_manager
 from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.request_limits import install_request_limits
@@ -39,6 +41,9 @@ def _report_callback_error(error: Exception) -> None:
     logged with its traceback and the user sees a short message."""
     if isinstance(error, NoDatasetError | RefusedInput | ExportError):
         message = str(error)
+    elif health.database_down(error):
+        log.warning("callback failed: the database is down (%s)", type(error).__name__)
+        message = health.DATABASE_DOWN_MESSAGE
     elif isinstance(error, StoreError):
         message = f"This request was refused: {error}. Nothing was changed; reload the page."
     elif _from_page_router():
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # ... and its client itself is served here too, from the Neuroglancer server (one origin).
     register_proxy(app.server, context.ng_upstream_url)
     add_reset_route(app.server, context)
+    add_health_routes(app.server, context)
     add_tile_image_route(app.server)
     app.layout = html.Div(
         [
@@ -109,7 +115,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
             ),
         ]
     )
+    _set_up_before_serving(app)
     return app
+
+
+def _set_up_before_serving(app: dash.Dash) -> None:
+    """Run Dash's one-time request setup now: done lazily by the first request, it is not
+    thread-safe, and a fresh threaded worker answered concurrent first requests with
+    "dictionary changed size during iteration" (500)."""
+    app.server.test_client().get("/_favicon.ico")
 
 
 # Modules whose callbacks every app gets, besides the views (``pages/``).

@@ -28,6 +28,14 @@ def too_large_message(limit: int) -> str:
     )
 
 
+def error_toast_response(header: str, message: str) -> flask.Response:
+    """A Dash callback's answer that opens the app's error toast and changes no output
+    (Dash applies "sideUpdate" like set_props; a bare error status would leave the page
+    silent)."""
+    toast = {"is_open": True, "header": header, "children": message}
+    return flask.jsonify({"multi": True, "response": {}, "sideUpdate": {ids.SERVER_ERROR: toast}})
+
+
 def install_request_limits(server: flask.Flask, settings: Settings) -> None:
     server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     if settings.trusted_proxies > 0:  # X-Forwarded-Proto makes request.is_secure true
@@ -46,8 +54,5 @@ def install_request_limits(server: flask.Flask, settings: Settings) -> None:
     def _too_large(_error: RequestEntityTooLarge) -> flask.typing.ResponseReturnValue:
         message = too_large_message(settings.max_upload_bytes)
         if flask.request.path == DASH_CALLBACK_PATH:
-            # Dash applies "sideUpdate" like set_props: the toast opens, no output changes.
-            toast = {"is_open": True, "header": "Upload too large", "children": message}
-            body = {"multi": True, "response": {}, "sideUpdate": {ids.SERVER_ERROR: toast}}
-            return flask.jsonify(body), 200
+            return error_toast_response("Upload too large", message)
         return flask.Response(message, status=413, mimetype="text/plain")

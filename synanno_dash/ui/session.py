@@ -7,9 +7,8 @@ Developer notes
 - The cookie is ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` when the request came over
   HTTPS (``request.is_secure``; behind a proxy, set ``SYNANNO_TRUSTED_PROXIES`` so that
   ``X-Forwarded-Proto`` is believed).
-- Static files (assets, component bundles, the Neuroglancer data route and client) need no
-  session: they
-  are served without touching the store.
+- Static files (assets, component bundles, the Neuroglancer data route and client) and the
+  health probes need no session: they are served without issuing one.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ COOKIE_MAX_AGE_S = 60 * 60 * 24 * 365
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what services.session.issue_session_id makes
 _STATIC_PREFIXES = (
     "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/ngdata/", "/neuroglancer/",
+    "/healthz", "/readyz",
 )  # fmt: skip
 
 

@@ -2,60 +2,78 @@
 
 Each PostgreSQL test gets a schema of its own in the server's database (dropped after), so
 tests and engineers sharing one server never see each other's tables. The server is
-``SYNANNO_TEST_POSTGRES_URL`` (default: the local one, trust auth, database ``test``).
+``SYNANNO_TEST_POSTGRES_URL``, else the local one (trust auth, database ``test``) as user
+``root`` or ``postgres``. When none answers, the PostgreSQL variants are skipped with the
+reason (``./test.sh`` starts or installs a server first, so there they run).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
-POSTGRES_URL = os.environ.get(
-    "SYNANNO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+DATABASES = ("sqlite", "postgresql")
+CANDIDATE_URLS = tuple(
+    filter(None, (
+        os.environ.get("SYNANNO_TEST_POSTGRES_URL", ""),
+        "postgresql+psycopg://root@127.0.0.1:5432/test",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    ))
+)  # fmt: skip
 
 
-def postgres_unavailable() -> str | None:
-    """Why the PostgreSQL tests cannot run here, or None."""
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@cache
+def postgres_server() -> tuple[str | None, str]:
+    """(the first reachable server URL, or None; why none is reachable)."""
     try:
-        import psycopg  # noqa: F401
+        import psycopg
     except ImportError:
-        return "psycopg is not installed (pip install 'psycopg[binary]'; ./test.sh does)"
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except SQLAlchemyError as exc:
-        return (
-            f"PostgreSQL is not reachable at {POSTGRES_URL.split('@')[-1]} "
-            f"({type(exc.orig or exc).__name__}): start it or set SYNANNO_TEST_POSTGRES_URL"
-        )
-    return None
+        return None, "psycopg is not installed (pip install 'psycopg[binary]'; ./test.sh does)"
+    errors = []
+    for url in CANDIDATE_URLS:
+        try:
+            psycopg.connect(_dsn(url), connect_timeout=3).close()
+        except psycopg.Error as exc:
+            errors.append(f"{url.split('://')[-1]}: {(str(exc).strip().splitlines() or [''])[0]}")
+            continue
+        return url, ""
+    return None, (
+        "no PostgreSQL server reachable (./test.sh starts one, or set "
+        f"SYNANNO_TEST_POSTGRES_URL): {'; '.join(errors)}"
+    )
+
+
+def schema_url(server: str, schema: str) -> str:
+    separator = "&" if "?" in server else "?"
+    return f"{server}{separator}options=-csearch_path%3D{schema}"
 
 
 def postgres_schema_url() -> Iterator[str]:
     """A URL whose tables live in a fresh schema; the schema is dropped afterwards."""
-    reason = postgres_unavailable()
-    if reason:
+    import psycopg
+
+    server, reason = postgres_server()
+    if server is None:
         pytest.skip(f"PostgreSQL variant skipped: {reason}")
     schema = f"synanno_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
+    with psycopg.connect(_dsn(server), autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(server, schema)
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        gc.collect()  # engines the test dropped close their connections
+        with psycopg.connect(_dsn(server), autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def database_url(kind: str, tmp_path: Path) -> Iterator[str]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from synanno_dash.core.instances import Synapse, instance_for
 from synanno_dash.core.labels import Category, Label
 from synanno_dash.data.store import SessionStore, StoreError
+from tests.data.databases import DATABASES, database_url
 
 BIG_ID = 864691135000000123
 
@@ -23,9 +25,10 @@ def _items(n: int = 3) -> list:
     ]
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sessions.db'}"
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test here runs on SQLite and on PostgreSQL (a schema of its own)."""
+    yield from database_url(request.param, tmp_path)
 
 
 def test_instances_round_trip_exactly(db_url: str) -> None:
@@ -128,26 +131,19 @@ def _check_every_click_counted(store: SessionStore, total: int) -> None:
     assert all(chain[n][1] == chain[n + 1][0] for n in range(total - 1))  # log = what was seen
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_simultaneous_clicks_on_one_tile_all_count(
-    database: str, db_url: str, request: pytest.FixtureRequest
-) -> None:
-    url = db_url if database == "sqlite" else request.getfixturevalue("postgres_url")
-    store = SessionStore(url)
+def test_simultaneous_clicks_on_one_tile_all_count(db_url: str) -> None:
+    store = SessionStore(db_url)
     store.replace_instances("a", _items(1))
     _click_concurrently(store, threads=4, clicks=5)
     _check_every_click_counted(store, 20)
     store.engine.dispose()
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_click_is_one_transaction_and_one_round_trip_on_postgresql(
-    database: str, db_url: str, request: pytest.FixtureRequest
-) -> None:
+def test_a_click_is_one_transaction_and_one_round_trip_on_postgresql(db_url: str) -> None:
     from sqlalchemy import event
 
-    url = db_url if database == "sqlite" else request.getfixturevalue("postgres_url")
-    store = SessionStore(url)
+    store = SessionStore(db_url)
+    database = store.engine.dialect.name
     store.replace_instances("a", _items(2))
     statements: list[str] = []
     begins: list[object] = []

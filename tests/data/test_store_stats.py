@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect
 
 from synanno_dash.core.instances import Synapse, instance_for
 from synanno_dash.core.labels import Category, Label
@@ -18,13 +17,13 @@ from synanno_dash.core.throughput import View
 from synanno_dash.data import store_schema as schema
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
-from tests.data.databases import database_url
+from tests.data.databases import DATABASES, database_url
 
 BIG_ID = 864691135000000123
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     for url in database_url(request.param, tmp_path):
         opened = SessionStore(url)
@@ -306,12 +305,3 @@ def test_truth_with_scattered_rows_gives_what_a_whole_table_gives(store: Session
                 key = (label, category, truth[row])
                 expected[key] = expected.get(key, 0) + 1
         assert _truth_cells(store, ["a", "b"], truth) == expected
-
-
-def test_indexes_are_added_to_an_older_database(tmp_path: Path) -> None:
-    store = SessionStore(f"sqlite:///{tmp_path / 'old.db'}")
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX ix_instances_session_mat")
-    ActivityStatistics(store.engine)
-    names = {ix["name"] for ix in inspect(store.engine).get_indexes("instances")}
-    assert {ix.name for ix in schema.STATS_INDEXES} <= names
