@@ -79,6 +79,8 @@ class CraftedCaller:
         spec = self.app.callback_map[key]
         parts = key
         parts_list = parts[2:-2].split("...") if parts.startswith("..") else [parts]
+        if spec.get("no_output"):  # a callback without outputs: its key is a hash
+            parts_list = []
         outputs: list[object] = []
         for part in parts_list:
             id_text, prop = part.rsplit(".", 1)
@@ -103,7 +105,7 @@ class CraftedCaller:
         first = arguments[0][0] if isinstance(arguments[0], list) else arguments[0]
         body = {
             "output": key,
-            "outputs": outputs if parts.startswith("..") else outputs[0],
+            "outputs": outputs if parts.startswith("..") or not outputs else outputs[0],
             "inputs": arguments[:n_inputs],
             "state": arguments[n_inputs:],
             "changedPropIds": [f"{_id_text(first['id'])}.{first['property']}"],
