@@ -73,9 +73,18 @@ def submit(job: Job, session: Session, _clicks: int | None, *values: object) -> 
         )
         return [*invalid, *messages, status, False, json_message, swc_message]
     count = len(errors) + (json_message is not no_update) + bool(swc_error)
+    feedback_keys = {f.key for f in FEEDBACK_FIELDS}
+    unplaced = [  # fields without a message line of their own (selects)
+        html.Div(f"{FIELD[key].label}: {message}", className="mt-1")
+        for key, message in errors.items()
+        if key not in feedback_keys and key in FIELD
+    ]
     status = dbc.Alert(
-        f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention: "
-        "see the messages above.",
+        [
+            f"{count} field{'s' if count != 1 else ''} need{'s' if count == 1 else ''} "
+            "attention: see the messages above.",
+            *unplaced,
+        ],
         color="danger",
     )
     return [*invalid, *messages, status, True, json_message, swc_message]
