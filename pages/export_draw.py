@@ -1,8 +1,10 @@
-"""Correction export ("Submit and Finish"): session JSON, masks zip, a precomputed layer,
-the corrected table, Start New Process.
+"""Correction export ("Submit and Finish"): mask checks, session JSON, masks zip, a
+precomputed layer, the corrected table, Start New Process.
 
-The JSON is made in the request; the masks zip, the layer and the table are background jobs
-(``ui.jobs``): each has a panel with progress, Cancel and its outcome.
+The mask checks (holes, islands, gap slices, border contacts per instance) come first, so the
+user sees them before exporting. The JSON is made in the request; the checks, the masks zip,
+the layer and the table are background jobs (``ui.jobs``): each has a panel with progress,
+Cancel and its outcome.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ dash.register_page(__name__, path="/export-draw", title="Export masks · SynAnno
 
 # Job panels (``ui.jobs``) of this view.
 ZIP_JOB, LAYER_JOB, TABLE_JOB = "exd-zip", "exd-layer", "exd-table"
+CHECK_JOB = "exd-check"
+MAX_LISTED_ISSUES = 20  # per instance; the rest are counted
 
 
 def _row(
@@ -61,6 +65,14 @@ def layout(**_query: str) -> html.Div:
                 f"{len(items)} instance(s) in the correction view, {edited} with edited slices, "
                 f"{added} added by hand.",
                 className="text-muted",
+            ),
+            _row(
+                dbc.Button("Check masks", id=ids.EXD_CHECK_BUTTON, color="warning"),
+                "Before exporting: lists per instance the holes inside a slice, islands apart "
+                "from the main mask, empty slices between masked ones, and masks touching the "
+                "crop border, each with its slice (fix them in the drawing view).",
+                ids.EXD_CHECK_STATUS,
+                CHECK_JOB,
             ),
             _row(
                 dbc.Button("Download JSON", id=ids.EXD_JSON_BUTTON, color="primary"),
@@ -101,6 +113,37 @@ def _stamp() -> str:
     return stage_times.file_stamp()
 
 
+def _issue_list(found: list[exports.InstanceIssues]) -> html.Ul:
+    items = []
+    for entry in found:
+        shown = entry.issues[:MAX_LISTED_ISSUES]
+        more = len(entry.issues) - len(shown)
+        lines = [
+            html.Li(issue.message, className=f"exd-check-issue z-{issue.z}") for issue in shown
+        ]
+        if more:
+            lines.append(html.Li(f"... and {more} more"))
+        items.append(html.Li([
+            f"Instance {entry.instance_id} (table index {entry.materialization_index}): "
+            f"{len(entry.issues)} issue(s)",
+            html.Ul(lines),
+        ], className="exd-check-instance"))  # fmt: skip
+    return html.Ul(items, id="exd-check-list")
+
+
+def check_masks(job: Job, session: Session, _clicks: int) -> list:
+    """The mask checks of every correction-view instance, as a list."""
+    found = exports.mask_issues(session, job)
+    checked = len(correction.correction_instances(session))
+    if not found:
+        return [html.Div(f"{checked} mask(s) checked: no holes, islands, gaps or border "
+                         "contacts.", id="exd-check-clean")]  # fmt: skip
+    return [
+        html.Div(f"{len(found)} of {checked} mask(s) have issues:"),
+        _issue_list(found),
+    ]
+
+
 def download_json(_clicks: int) -> dict:
     session = current_session()
     text = exports.json_text(session, exports.correction_json(session), "correction JSON")
@@ -138,6 +181,11 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.EXD_JSON_BUTTON, "n_clicks"),
         prevent_initial_call=True,
     )(download_json)
+    job_callback(
+        app, CHECK_JOB, "Checking the masks", check_masks,
+        [Output(ids.EXD_CHECK_STATUS, "children")], [Input(ids.EXD_CHECK_BUTTON, "n_clicks")],
+        start=ids.EXD_CHECK_BUTTON,
+    )  # fmt: skip
     job_callback(
         app, ZIP_JOB, "Saving the masks", download_zip,
         [Output(ids.EXD_ZIP, "data")], [Input(ids.EXD_ZIP_BUTTON, "n_clicks")],

@@ -48,6 +48,7 @@ class OpenDataForm:
     neuron_id: str = ""
     crop_size: str = ", ".join(str(v) for v in DEFAULT_CROP_SIZE_XYZ_VX)
     tiles_per_page: str = "24"
+    review_order: str = "table"  # ReviewOrder: table order, or least confident first
     session_json: str = ""  # the uploaded session JSON's text, to restore a session
     workflow: str = Workflow.DETECTION.value  # which landing button started it
     swc_text: str = ""  # neuron-centric: an uploaded SWC skeleton instead of the neuropil's
@@ -57,6 +58,28 @@ class OpenDataForm:
     @property
     def is_neuron_centric(self) -> bool:
         return self.mode == Mode.NEURON.value
+
+
+class ReviewOrder(StrEnum):
+    """The order of a volume-centric review: the table's, or its ``confidence`` column
+    ascending (a detector's least certain detections first)."""
+
+    TABLE = "table"
+    LEAST_CONFIDENT = "least-confident"
+
+    @property
+    def label(self) -> str:
+        return {"table": "table order", "least-confident": "least confident first"}[self.value]
+
+
+def _review_order(form: OpenDataForm) -> ReviewOrder:
+    try:
+        return ReviewOrder(form.review_order)
+    except ValueError:
+        raise FieldError(
+            f"unknown review order {form.review_order!r}; choose "
+            + " or ".join(repr(o.value) for o in ReviewOrder) + "."
+        ) from None
 
 
 class FieldKind(StrEnum):
@@ -247,6 +270,12 @@ FIELDS: tuple[FormField, ...] = (
         "tiles_per_page", "tiles-per-page", "Tiles per page", FieldKind.SELECT,
         parse=lambda form: parse_tiles_per_page(form.tiles_per_page),
         read=_or_default("tiles_per_page"),
+    ),
+    FormField(
+        "review_order", "review-order", "Order", FieldKind.SELECT,
+        help_text="Least confident first needs a confidence column (import-predictions "
+        "writes one) and a volume-centric selection stored whole (at most 50,000 synapses).",
+        parse=_review_order, read=_or_default("review_order"),
     ),
 )  # fmt: skip
 FIELD = {f.name: f for f in FIELDS}

@@ -1,7 +1,8 @@
 """Synapse-table files: where they are, how to stream them, and the one-off conversion.
 
 Every table is queried as Parquet in *our columns* (``NORMALIZED``: ``mat, cx, cy, cz, pre_x..,
-post_x.., pre_id, post_id``, ids as exact ``uint64``). A Parquet file whose columns can be
+post_x.., pre_id, post_id, confidence``, ids as exact ``uint64``, confidence null when the
+table has none). A Parquet file whose columns can be
 read that way directly (numbers, lists of numbers, integer ids: see ``inplace_columns``) is
 queried in place, however large; anything else (CSV, ids written as text or floats, points
 written as text) is converted once by ``convert_to_parquet``, batch by batch through
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -36,7 +38,7 @@ Progress = Callable[[int, int], None]
 NORMALIZED = pa.schema(
     [("mat", pa.int64()), ("cx", pa.int64()), ("cy", pa.int64()), ("cz", pa.int64())]
     + [(f"{side}_{a}", pa.int64()) for side in ("pre", "post") for a in "xyz"]
-    + [("pre_id", pa.uint64()), ("post_id", pa.uint64())]
+    + [("pre_id", pa.uint64()), ("post_id", pa.uint64()), ("confidence", pa.float64())]
 )
 COLUMNS = NORMALIZED.names
 
@@ -186,6 +188,12 @@ def inplace_columns(schema: pa.Schema, layout: Layout) -> dict[str, str] | None:
             sql[f"{side}_id"] = _as(f'"{column}"', types[column], pa.uint64(), "UBIGINT")
         else:
             return None
+    if layout.confidence is None:
+        sql["confidence"] = "CAST(NULL AS DOUBLE)"
+    elif _numeric(types[layout.confidence]):
+        sql["confidence"] = f'CAST("{layout.confidence}" AS DOUBLE)'
+    else:
+        return None
     if layout.id is None:
         sql["mat"] = "CAST(file_row_number AS BIGINT)"
     elif pa.types.is_integer(types[layout.id]):
@@ -206,6 +214,7 @@ def batch_table(batch: Batch) -> pa.Table:
     arrays += [column(batch.post_xyz[:, i], batch.post_missing) for i in range(3)]
     arrays += [column(batch.pre_id, batch.pre_id_missing)]
     arrays += [column(batch.post_id, batch.post_id_missing)]
+    arrays += [column(batch.confidence, np.isnan(batch.confidence))]
     return pa.Table.from_arrays(arrays, schema=NORMALIZED)
 
 

@@ -7,6 +7,9 @@
   ``pre_pt_root_id, post_pt_root_id``.
 - ``mapped``: anything else, through a user-given :class:`ColumnMapping`.
 
+Every schema keeps a ``confidence`` column (a detector's score, 0-1, e.g. the output of
+``synanno-dash import-predictions``) when the table has one: the review can be ordered by it.
+
 Both named schemas take an ``id`` column as the materialization index when there is one.
 :func:`convert_batch` turns one Arrow batch of raw columns into exact numbers: coordinates
 rounded to int voxels (an empty cell makes the point ``None``), neuron ids as exact 64-bit
@@ -87,6 +90,7 @@ class Layout:
     pre_neuron_id: str | None
     post_neuron_id: str | None
     id: str | None
+    confidence: str | None = None  # a detector's score per synapse, when the table has one
 
     @property
     def columns(self) -> list[str]:
@@ -95,7 +99,8 @@ class Layout:
         for point in (self.center, self.pre, self.post):
             if point is not None:
                 names.extend([point] if isinstance(point, str) else point)
-        names.extend(c for c in (self.pre_neuron_id, self.post_neuron_id, self.id) if c)
+        optional = (self.pre_neuron_id, self.post_neuron_id, self.id, self.confidence)
+        names.extend(c for c in optional if c)
         return list(dict.fromkeys(names))
 
 
@@ -123,6 +128,7 @@ def _synanno_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
         pre_neuron_id=_optional(columns, "pre_neuron_id"),
         post_neuron_id=_optional(columns, "post_neuron_id"),
         id=_optional(columns, "id"),
+        confidence=_optional(columns, CONFIDENCE_COLUMN),
     )
     return layout, []
 
@@ -147,6 +153,7 @@ def _cave_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
         pre_neuron_id=_optional(columns, "pre_pt_root_id"),
         post_neuron_id=_optional(columns, "post_pt_root_id"),
         id=_optional(columns, "id"),
+        confidence=_optional(columns, CONFIDENCE_COLUMN),
     )
     return layout, []
 
@@ -174,6 +181,7 @@ def _mapped_layout(mapping: ColumnMapping, columns: Sequence[str], source: str) 
         pre_neuron_id=mapping.pre_neuron_id,
         post_neuron_id=mapping.post_neuron_id,
         id=mapping.id,
+        confidence=CONFIDENCE_COLUMN if CONFIDENCE_COLUMN in set(columns) else None,
     )
 
 
@@ -219,6 +227,7 @@ def detect_layout(
     return layout
 
 
+CONFIDENCE_COLUMN = "confidence"
 _MAX_EXACT_FLOAT = 2**53  # beyond this a float no longer holds every integer
 _INT64_MAX = 2**63 - 1
 _POINT_SEPARATORS = r"[,\s]+"
@@ -239,6 +248,7 @@ class Batch:
     pre_id_missing: np.ndarray
     post_id: np.ndarray
     post_id_missing: np.ndarray
+    confidence: np.ndarray  # float64, NaN where the table has none
 
 
 def _is_string(arrow_type: pa.DataType) -> bool:
@@ -450,4 +460,12 @@ def convert_batch(batch: pa.RecordBatch, layout: Layout, first_row: int) -> Batc
         mat = materialization_index(batch, layout.id, first_row)
     else:
         mat = np.arange(first_row, first_row + n, dtype=np.int64)
-    return Batch(mat, center, *pre, *post, *pre_id, *post_id)
+    confidence = (
+        _floats(batch.column(layout.confidence), layout.confidence, first_row)
+        if layout.confidence
+        else np.full(n, np.nan)
+    )
+    return Batch(
+        mat, center, pre[0], pre[1], post[0], post[1],
+        pre_id[0], pre_id[1], post_id[0], post_id[1], confidence,
+    )  # fmt: skip

@@ -47,7 +47,7 @@ from synanno_dash.data.table_schema import ColumnMapping, TableError, convert_ba
 
 __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_table"]
 
-CACHE_FORMAT_VERSION = 2
+CACHE_FORMAT_VERSION = 3  # 3: the confidence column
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
 MEMORY_LIMIT = "300MB"
@@ -118,6 +118,7 @@ class SynapseTable:
         bounds = meta.get("center_bbox_vx")
         self.center_bbox_vx = BBox.from_bounds(bounds[:3], bounds[3:]) if bounds else None
         self.data_path = Path(meta["data_path"])
+        self.has_confidence: bool = bool(meta.get("has_confidence", False))
         self._view_sql = meta["view_sql"]
         self._build_lock = threading.Lock()
         self._side = SideFiles(folder)
@@ -189,8 +190,11 @@ class SynapseTable:
         bbox: BBox | None = None,
         offset: int = 0,
         limit: int | None = None,
+        least_confident_first: bool = False,
     ) -> list[Synapse]:
-        """Matching synapses ordered by materialization index, ``offset``/``limit`` paged.
+        """Matching synapses ordered by materialization index, ``offset``/``limit`` paged;
+        ``least_confident_first``: by the confidence column ascending (rows without one
+        last, ties by index).
 
         ``bbox`` is half-open and in the table's voxels; it filters on the centre point. For
         deep pages of a large selection use ``page_after``: ``offset`` skips rows one by one.
@@ -201,7 +205,8 @@ class SynapseTable:
         paging = f" LIMIT {int(limit)}" if limit is not None else ""
         paging += f" OFFSET {int(offset)}" if offset else ""
         with self._cursor() as cursor:
-            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY mat{paging}", params)
+            order = "confidence ASC NULLS LAST, mat" if least_confident_first else "mat"
+            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY {order}{paging}", params)
             return [_synapse(row) for row in rows.fetchall()]
 
     def page_after(
@@ -358,6 +363,7 @@ def _prepare(
                 "schema": layout.schema, "n_rows": n_rows, "data_path": str(source),
                 "view_sql": f"SELECT {expressions} FROM read_parquet({_quote(source)}{numbered})",
                 "center_bbox_vx": _extent(source, split),
+                "has_confidence": layout.confidence is not None,
             }  # fmt: skip
     data_path = folder / "table.parquet"
     n_rows = table_files.convert_to_parquet(source, data_path, layout, progress)
@@ -366,6 +372,7 @@ def _prepare(
         "view_sql": f"SELECT * FROM read_parquet({_quote(data_path)})",
         "center_bbox_vx": _extent(data_path, ("cx", "cy", "cz")),
         "unique_id": layout.id,
+        "has_confidence": layout.confidence is not None,
     }  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from synanno_dash.core import stage_times
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
 from synanno_dash.core.limits import megabytes
+from synanno_dash.core.mask_checks import MaskIssue, check_mask
 from synanno_dash.core.session_json import dumps
 from synanno_dash.data.corrected_table import (
     AddedSynapse,
@@ -160,6 +161,31 @@ def instance_masks(session: Session, job: Job | None = None) -> list[InstanceMas
             )  # fmt: skip
         )
     return masks
+
+
+@dataclass(frozen=True)
+class InstanceIssues:
+    """The mask checks' findings for one instance of the correction view."""
+
+    instance_id: int
+    materialization_index: int
+    issues: tuple[MaskIssue, ...]
+
+
+def mask_issues(session: Session, job: Job | None = None) -> list[InstanceIssues]:
+    """Holes, islands, gap slices and border contacts of each correction-view mask, as it
+    would be exported (``core.mask_checks``); instances without an issue are left out."""
+    try:
+        masks = instance_masks(session, job)
+    except correction.CorrectionError as exc:
+        raise ExportError(str(exc)) from None
+    found = []
+    for mask in masks:
+        issues = check_mask(mask.mask_zyx, mask.bbox_target_vx.start_xyz[2])
+        if issues:
+            mat = int(mask.info["materialization_index"])
+            found.append(InstanceIssues(mask.instance_id, mat, tuple(issues)))
+    return found
 
 
 def masks_zip_bytes(session: Session, job: Job | None = None) -> bytes:

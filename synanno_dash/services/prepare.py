@@ -21,7 +21,7 @@ from synanno_dash.core.instances import (
     synapses_in_target_voxels,
 )
 from synanno_dash.core.open_data_form import OpenDataForm as OpenDataForm
-from synanno_dash.core.open_data_form import parse_form
+from synanno_dash.core.open_data_form import ReviewOrder, parse_form
 from synanno_dash.data.tables import NeuronCount, SynapseTable, TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import review, selection
@@ -159,9 +159,44 @@ def _any_inside(
     return False
 
 
-def _select(table: SynapseTable, config: DatasetConfig) -> list[Synapse]:
-    """Every synapse of the selection, in target voxels (selections stored whole)."""
-    synapses = table.query(neuron_id=config.neuron_id, bbox=selection.table_box(config))
+def _order_problem(
+    table: SynapseTable, config: DatasetConfig, count: int, order: ReviewOrder, max_whole: int
+) -> str | None:
+    """Why the review cannot be ordered least confident first (None when it can). Only a
+    volume-centric selection stored whole is reordered: a selection stored page by page is
+    read in the table's index order (keyset paging), a neuron's along its skeleton."""
+    if order is not ReviewOrder.LEAST_CONFIDENT:
+        return None
+    if not table.has_confidence:
+        return (
+            "the synapse table has no 'confidence' column, so it cannot be ordered least "
+            "confident first. Fix: choose table order, or open a table with a confidence column "
+            "(synanno-dash import-predictions writes one)."
+        )
+    if config.mode == Mode.NEURON:
+        return (
+            "a neuron-centric review follows the neuron's skeleton. Fix: choose table order, "
+            "or review volume-centric to see the least confident synapses first."
+        )
+    if not selection.stored_whole(config, count, max_whole):
+        return (
+            f"least confident first orders selections of at most "
+            f"{min(selection.EAGER_MAX_INSTANCES, max_whole):,} synapses; this one has {count:,}. Fix: draw a "
+            "smaller box, or choose table order."
+        )
+    return None
+
+
+def _select(
+    table: SynapseTable, config: DatasetConfig, order: ReviewOrder = ReviewOrder.TABLE
+) -> list[Synapse]:
+    """Every synapse of the selection, in target voxels (selections stored whole), in the
+    table's order or least confident first."""
+    synapses = table.query(
+        neuron_id=config.neuron_id,
+        bbox=selection.table_box(config),
+        least_confident_first=order is ReviewOrder.LEAST_CONFIDENT,
+    )
     return synapses_in_target_voxels(synapses, config.table_resolution, config.target_resolution)
 
 
@@ -259,6 +294,11 @@ def prepare_session(
         count = _count_selection(table, config, errors, max_whole)
         if count is None:
             return outcome
+        order = parsed["review_order"]
+        problem = _order_problem(table, config, count, order, max_whole)
+        if problem is not None:
+            errors["review_order"] = problem
+            return outcome
         if not selection.stored_whole(config, count, max_whole):
             items, selection_total = [], count
             inside_sample = _first_page(table, config)
@@ -273,7 +313,7 @@ def prepare_session(
                 errors["neuropil"] = str(exc)
                 return outcome
         else:
-            synapses = _select(table, config)
+            synapses = _select(table, config, order)
             items = [instance_for(i, s, config.crop_size_xyz_vx) for i, s in enumerate(synapses)]
         page, stage_times = 1, {}
     sample = items if inside_sample is None else inside_sample

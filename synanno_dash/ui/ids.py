@@ -264,6 +264,8 @@ EXD_TABLE_BUTTON = "exd-table-button"
 EXD_TABLE_STATUS = "exd-table-status"
 EXD_TABLE = "exd-table"
 EXD_NEW = "exd-new"
+EXD_CHECK_BUTTON = "exd-check-button"
+EXD_CHECK_STATUS = "exd-check-status"
 
 # ---- Open Data: SWC skeleton upload (neuron-centric) ----
 OD_SWC_STATUS = "od-swc-status"

@@ -9,7 +9,7 @@ from dash import dash_table, dcc, html
 
 from synanno_dash.core.instances import Workflow
 from synanno_dash.core.limits import MAX_SESSION_JSON_BYTES, MAX_SWC_BYTES
-from synanno_dash.core.open_data_form import FIELD, FIELDS, FieldKind
+from synanno_dash.core.open_data_form import FIELD, FIELDS, FieldKind, ReviewOrder
 from synanno_dash.core.paging import PAGE_SIZES
 from synanno_dash.ui import ids, ng_panel
 from synanno_dash.ui.jobs import job_panel
@@ -40,6 +40,20 @@ def text_field(name: str, value: str) -> html.Div:
 
 def _label(name: str) -> dbc.Label:
     return dbc.Label(FIELD[name].label, html_for=ids.open_data(name))
+
+
+def _review_order() -> list:
+    """Table order, or least confident first (the table's confidence column)."""
+    field = FIELD["review_order"]
+    return [
+        _label("review_order"),
+        dbc.Select(
+            id=ids.open_data("review_order"),
+            options=[{"label": o.label, "value": o.value} for o in ReviewOrder],
+            value=ReviewOrder.TABLE.value,
+        ),
+        dbc.FormText(field.help_text),
+    ]
 
 
 def _upload(name: str, kind_limit: int, class_name: str) -> html.Div:
@@ -276,7 +290,7 @@ def form(workflow: Workflow, defaults: dict[str, str], missing_demo: str = "") -
                                 [
                                     dbc.Col(
                                         text_field("crop_size", defaults["crop_size"]),
-                                        md=6,
+                                        md=4,
                                     ),
                                     dbc.Col(
                                         [
@@ -290,8 +304,9 @@ def form(workflow: Workflow, defaults: dict[str, str], missing_demo: str = "") -
                                                 value=defaults.get("tiles_per_page", "24"),
                                             ),
                                         ],
-                                        md=6,
+                                        md=4,
                                     ),
+                                    dbc.Col(_review_order(), md=4),
                                 ]
                             ),
                         ],

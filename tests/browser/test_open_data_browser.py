@@ -109,3 +109,15 @@ def test_neuron_centric_with_an_uploaded_swc(server, new_page, demo_info, tmp_pa
     page.wait_for_url(re.compile(r".*/neuron"))
     page.locator("#neuron-start").wait_for()
     assert page.console_log.errors == []
+
+
+def test_least_confident_first_without_a_confidence_column_says_so(server, new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    page.goto(server.url + "/open-data?workflow=detection")
+    page.locator("#od-review-order").select_option("least-confident")
+    page.locator("#od-submit").click()
+    status = page.locator("#od-submit-status")
+    status.get_by_text("no 'confidence' column").wait_for(timeout=60_000)
+    assert "Order:" in status.inner_text() and "choose table order" in status.inner_text()
+    assert page.locator("#od-start").is_disabled()
+    assert page.console_log.errors == []

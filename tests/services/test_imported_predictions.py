@@ -96,3 +96,22 @@ def test_the_import_opens_for_review(imported: Imported, demo_info, tmp_path: Pa
     assert outcome.instance_count == rows
     first = context.store.instances("s1")[0]
     assert first.synapse.pre_neuron_id is not None and first.synapse.post_neuron_id is not None
+
+
+def test_the_import_opens_least_confident_first(
+    imported: Imported, demo_info, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    context = AppContext.create(Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'sessions.db'}"
+    ))  # fmt: skip
+    form = OpenDataForm(
+        source=demo_info.source_url, target=str(imported.out_dir / "target"),
+        table=str(imported.out_dir / "synapses.csv"), crop_size="64, 64, 6",
+        review_order="least-confident",
+    )  # fmt: skip
+    outcome = prepare_session(context, "s1", form, prefetch=False)
+    assert outcome.ok, outcome.errors
+    table = pd.read_csv(imported.out_dir / "synapses.csv")
+    confidence = dict(zip(table["id"], table["confidence"], strict=True))
+    found = [confidence[i.synapse.materialization_index] for i in context.store.instances("s1")]
+    assert len(found) == len(table) and found == sorted(found) and found[0] < found[-1]
