@@ -87,8 +87,10 @@ def accept_proposal(_all: int, _one: int, data: dict | None, k: int, meta: dict)
     n = drawing.masks_zyx.shape[0]
     cells = strip(n, drawing.box.start_xyz[2], int(k), set(drawing.edited_z), set(drawing.saved_z))
     patch = draw_figure.mask_into(dash.Patch(), drawing.masks_zyx[int(k)])
-    status = (f"Accepted the proposal on {len(written)} slice(s) (autosaved; undo removes "
-              "them in one step)." if written else "Nothing accepted: those slices are drawn.")  # fmt: skip
+    status = "Nothing accepted: those slices are drawn."
+    if written:
+        status = (f"Accepted the proposal on {len(written)} slice(s) (autosaved; undo removes "
+                  "them in one step).")  # fmt: skip
     return patch, status, cells, left
 
 

@@ -98,8 +98,9 @@ def figure(drawing: Drawing, k: int, opacity: float, tool: str = "points") -> go
     syn, z = drawing.item.synapse, z0 + k
     fig.add_trace(_marker("pre", syn.pre_xyz_vx, z, PRE_COLOR))
     fig.add_trace(_marker("post", syn.post_xyz_vx, z, POST_COLOR))
-    fig.add_trace(go.Image(source=proposal_uri(None, drawing.masks_zyx.shape[1:]), x0=x0, y0=y0,
-                           opacity=PROPOSAL_OPACITY, hoverinfo="skip", name="proposal"))  # fmt: skip
+    empty = proposal_uri(None, drawing.masks_zyx.shape[1:])
+    fig.add_trace(go.Image(source=empty, x0=x0, y0=y0, opacity=PROPOSAL_OPACITY,
+                           hoverinfo="skip", name="proposal"))  # fmt: skip
     fig.update_layout(
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
         height=640,
