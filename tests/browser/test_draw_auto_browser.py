@@ -69,7 +69,7 @@ def test_auto_proposal_accept_undo_export(server, new_page) -> None:  # type: ig
     assert page.evaluate(f"() => {GD}.data[1].source") == drawn
 
     page.goto(server.url + "/draw")
-    page.locator('.sd-draw-tile[data-instance="0"][data-edited="1"]').wait_for()
+    page.locator('.sd-draw-tile[data-instance="0"][data-edited="16"]').wait_for()
     page.locator("#draw-submit").click()
     page.wait_for_url(re.compile(r".*/export-draw"))
     with page.expect_download() as zip_info:
