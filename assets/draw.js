@@ -58,7 +58,7 @@
 
   const TOOL_KEYS = { c: "points", d: "freehand", "1": "pre", "2": "post" };
   const BUTTON_KEYS = { f: IDS.drawFill, r: IDS.drawRevise, s: IDS.drawSave, x: IDS.drawClear,
-                        Backspace: IDS.drawPointBack, Escape: IDS.drawDiscard };
+                        u: IDS.drawAuto, Backspace: IDS.drawPointBack, Escape: IDS.drawDiscard };
 
   document.addEventListener("keydown", function (event) {
     if (!drawingWrapper()) { return; }

@@ -16,7 +16,7 @@ from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target, pi
 from synanno_dash.services import correction
 from synanno_dash.services.correction import StoreError
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import draw_figure, ids, request_inputs
+from synanno_dash.ui import draw_auto, draw_figure, ids, request_inputs
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.draw_controls import markers_text, strip, tools_panel
 from synanno_dash.ui.session import current_session
@@ -133,9 +133,12 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
                         lg=8,
                     ),
                     dbc.Col(
-                        tools_panel(
-                            markers_text(item.synapse.pre_xyz_vx, item.synapse.post_xyz_vx)
-                        ),
+                        [
+                            tools_panel(
+                                markers_text(item.synapse.pre_xyz_vx, item.synapse.post_xyz_vx)
+                            ),
+                            draw_auto.auto_panel(),
+                        ],
                         lg=4,
                     ),
                 ]
@@ -272,9 +275,10 @@ def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
     verb = "Undid" if direction == "undo" else "Redid"
     syn = drawing.item.synapse
     markers = markers_text(syn.pre_xyz_vx, syn.post_xyz_vx)
-    if done.kind == "mask":
-        target = drawing.slice_index(int(done.z_vx or 0))
-        status = f"{verb} a stroke on slice z={done.z_vx}."
+    if done.kind in ("mask", "masks"):
+        target = drawing.slice_index(int(done.z_vx or 0)) if done.kind == "mask" else k
+        status = (f"{verb} a stroke on slice z={done.z_vx}." if done.kind == "mask"
+                  else f"{verb} an accepted Auto proposal.")  # fmt: skip
         if target != k:  # show the slice it changed; the slice callback redraws it
             return no_update, {}, status, no_update, markers, target
         cleared = draw_figure.clear_curve_into(dash.Patch())
@@ -286,6 +290,7 @@ def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
 
 def register_callbacks(app: dash.Dash) -> None:
     """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
+    draw_auto.register_callbacks(app)
     app.callback(
         FIGURE, STROKE, STRIP,
         Output(ids.DI_SLICE_LABEL, "children"),

@@ -115,7 +115,7 @@ def npy_mask(data: bytes) -> np.ndarray:
     return np.asarray(np.load(io.BytesIO(data), allow_pickle=False), dtype=bool)
 
 
-def _packed(mask_yx: np.ndarray | None) -> dict[str, Any] | None:
+def packed_mask(mask_yx: np.ndarray | None) -> dict[str, Any] | None:
     """A slice mask as small JSON for the drawing log: packed bits, deflated, base64."""
     if mask_yx is None:
         return None
@@ -123,7 +123,7 @@ def _packed(mask_yx: np.ndarray | None) -> dict[str, Any] | None:
     return {"shape": list(mask_yx.shape), "bits": base64.b64encode(bits).decode("ascii")}
 
 
-def _unpacked(value: dict[str, Any]) -> np.ndarray:
+def unpacked_mask(value: dict[str, Any]) -> np.ndarray:
     height, width = value["shape"]
     bits = np.frombuffer(zlib.decompress(base64.b64decode(value["bits"])), dtype=np.uint8)
     return np.unpackbits(bits, count=height * width).astype(bool).reshape(height, width)
@@ -224,11 +224,27 @@ def _stroke(
     old = npy_mask(stored[z_vx]) if z_vx in stored else None
     _write_slice(session, instance_id, z_vx, new)
     session.store.log_draw(
-        session.session_id, instance_id, "mask", {"z": z_vx, "mask": _packed(old)},
-        {"z": z_vx, "mask": _packed(new)},
+        session.session_id, instance_id, "mask", {"z": z_vx, "mask": packed_mask(old)},
+        {"z": z_vx, "mask": packed_mask(new)},
     )  # fmt: skip
     _set_saved(session, instance_id, z_vx, False)
     return new
+
+
+def write_slices(session: Session, instance_id: int, masks_by_z: dict[int, np.ndarray]) -> None:
+    """Save several slices (absolute z -> bool (y, x) mask) as ONE drawing step: one undo
+    restores every one of them (an accepted Auto proposal)."""
+    if not masks_by_z:
+        return
+    stored = session.store.mask_slices(session.session_id, instance_id)
+    old, new = [], []
+    for z, mask in sorted(masks_by_z.items()):
+        before = npy_mask(stored[z]) if z in stored else None
+        _write_slice(session, instance_id, z, mask)
+        _set_saved(session, instance_id, z, False)
+        old.append({"z": int(z), "mask": packed_mask(before)})
+        new.append({"z": int(z), "mask": packed_mask(mask)})
+    session.store.log_draw(session.session_id, instance_id, "masks", old, new)
 
 
 def apply_curve(
@@ -294,7 +310,7 @@ def set_marker(
 class Step:
     """What an undo or redo changed: a slice (``z``) or a marker (``marker``)."""
 
-    kind: str  # "mask" | "pre" | "post"
+    kind: str  # "mask" | "masks" (several slices, ``z_vx`` the first) | "pre" | "post"
     z_vx: int | None = None
     point: Triple | None = None
 
@@ -306,10 +322,16 @@ def step(session: Session, instance_id: int, direction: str) -> Step | None:
         return None
     kind, value = found["field"], found["value"]
     if kind == "mask":
-        mask = None if value["mask"] is None else _unpacked(value["mask"])
+        mask = None if value["mask"] is None else unpacked_mask(value["mask"])
         _write_slice(session, instance_id, int(value["z"]), mask)
         _set_saved(session, instance_id, int(value["z"]), False)
         return Step("mask", z_vx=int(value["z"]))
+    if kind == "masks":
+        for entry in value:
+            mask = None if entry["mask"] is None else unpacked_mask(entry["mask"])
+            _write_slice(session, instance_id, int(entry["z"]), mask)
+            _set_saved(session, instance_id, int(entry["z"]), False)
+        return Step("masks", z_vx=int(value[0]["z"]) if value else None)
     point = None if value is None else (int(value[0]), int(value[1]), int(value[2]))
     session.store.edit(session.session_id, instance_id, **{_point_field(kind): point})
     return Step(kind, point=point)

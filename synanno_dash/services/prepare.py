@@ -180,9 +180,9 @@ def _order_problem(
         )
     if not selection.stored_whole(config, count, max_whole):
         return (
-            f"least confident first orders selections of at most "
-            f"{min(selection.EAGER_MAX_INSTANCES, max_whole):,} synapses; this one has {count:,}. Fix: draw a "
-            "smaller box, or choose table order."
+            "least confident first orders selections of at most "
+            f"{min(selection.EAGER_MAX_INSTANCES, max_whole):,} synapses; this one has "
+            f"{count:,}. Fix: draw a smaller box, or choose table order."
         )
     return None
 

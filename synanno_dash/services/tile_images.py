@@ -21,9 +21,9 @@ from PIL import Image
 
 # RGB of cleft voxels; the opacity the user sets applies on top, in CSS.
 MASK_RGB = (255, 0, 200)
-# A two-colour palette PNG (index 0 transparent) encodes several times faster than RGBA.
-_MASK_PALETTE = [0, 0, 0, *MASK_RGB]
-
+# The Auto (U-Net) proposal, shown in another colour until it is accepted.
+PROPOSAL_RGB = (0, 229, 255)
+# Masks are two-colour palette PNGs (index 0 transparent): several times faster than RGBA.
 
 EM_MIME = "image/jpeg"
 MASK_MIME = "image/png"
@@ -45,10 +45,11 @@ def em_slice_bytes(em_yx: np.ndarray, quality: int = 85) -> bytes:
     return _encoded(image, "JPEG", quality=quality)
 
 
-def mask_slice_bytes(cleft_yx: np.ndarray) -> bytes:
-    """Nonzero voxels of one cleft slice (y, x) as a PNG, transparent elsewhere."""
+def mask_slice_bytes(cleft_yx: np.ndarray, rgb: tuple[int, int, int] = MASK_RGB) -> bytes:
+    """Nonzero voxels of one cleft slice (y, x) as a PNG in colour ``rgb``, transparent
+    elsewhere."""
     image = Image.fromarray((cleft_yx != 0).astype(np.uint8), "P")
-    image.putpalette(_MASK_PALETTE)
+    image.putpalette([0, 0, 0, *rgb])
     return _encoded(image, "PNG", transparency=0, compress_level=1)
 
 
@@ -57,9 +58,9 @@ def em_slice_uri(em_yx: np.ndarray, quality: int = 85) -> str:
     return data_uri(em_slice_bytes(em_yx, quality), EM_MIME)
 
 
-def mask_slice_uri(cleft_yx: np.ndarray) -> str:
+def mask_slice_uri(cleft_yx: np.ndarray, rgb: tuple[int, int, int] = MASK_RGB) -> str:
     """Nonzero voxels of one cleft slice (y, x) as a PNG data URI, transparent elsewhere."""
-    return data_uri(mask_slice_bytes(cleft_yx), MASK_MIME)
+    return data_uri(mask_slice_bytes(cleft_yx, rgb), MASK_MIME)
 
 
 def source_slices_for_target(em_zyx: np.ndarray, n_target_slices: int) -> list[np.ndarray]:

@@ -29,6 +29,7 @@ CLIENT_IDS: dict[str, str] = {
     "drawRevise": ids.DI_REVISE,
     "drawSave": ids.DI_SAVE,
     "drawClear": ids.DI_CLEAR,
+    "drawAuto": ids.DI_AUTO,
     "drawPointBack": ids.DI_POINT_BACK,
     "drawDiscard": ids.DI_DISCARD,
 }

@@ -3,7 +3,7 @@
 Developer notes: axes are in target voxel coordinates with voxel centres on integers (the
 EM image, often at the finer source resolution, is placed with ``dx``), so every click
 maps to a displayed EM pixel and from there, with ``core.markers``, to a target voxel.
-Trace order is fixed (``EM, MASK, CURVE, POINTS, PRE, POST``): patches address traces
+Trace order is fixed (``EM, MASK, CURVE, POINTS, PRE, POST, PROPOSAL``): patches address traces
 by index. A curve being drawn lives in a browser store (``DI_STROKE``) as control points
 or a freehand polygon; it reaches the server only when it is filled or erased.
 """
@@ -21,12 +21,18 @@ from synanno_dash.core.instances import Instance
 from synanno_dash.core.markers import DisplayFrame
 from synanno_dash.core.masks import closed_spline, drawn_polygon
 from synanno_dash.services.correction import Drawing
-from synanno_dash.services.tile_images import em_slice_uri, mask_slice_uri, source_slices_for_target
+from synanno_dash.services.tile_images import (
+    PROPOSAL_RGB,
+    em_slice_uri,
+    mask_slice_uri,
+    source_slices_for_target,
+)
 
-EM, MASK, CURVE, POINTS, PRE, POST = range(6)
+EM, MASK, CURVE, POINTS, PRE, POST, PROPOSAL = range(7)
 PRE_COLOR, POST_COLOR = "#00c853", "#2962ff"
 CURVE_COLOR, ERASE_COLOR = "#ffd600", "#ff6d00"
 MUTED_ALPHA = 0.35
+PROPOSAL_OPACITY = 0.45
 TOOLS = ("points", "freehand", "pre", "post")
 
 
@@ -92,6 +98,9 @@ def figure(drawing: Drawing, k: int, opacity: float, tool: str = "points") -> go
     syn, z = drawing.item.synapse, z0 + k
     fig.add_trace(_marker("pre", syn.pre_xyz_vx, z, PRE_COLOR))
     fig.add_trace(_marker("post", syn.post_xyz_vx, z, POST_COLOR))
+    empty = proposal_uri(None, drawing.masks_zyx.shape[1:])
+    fig.add_trace(go.Image(source=empty, x0=x0, y0=y0, opacity=PROPOSAL_OPACITY,
+                           hoverinfo="skip", name="proposal"))  # fmt: skip
     fig.update_layout(
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
         height=640,
@@ -106,6 +115,11 @@ def figure(drawing: Drawing, k: int, opacity: float, tool: str = "points") -> go
     fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], constrain="domain", fixedrange=True,
                      scaleanchor="x", showgrid=False, zeroline=False, title_text="y")  # fmt: skip
     return fig
+
+
+def proposal_uri(mask_yx: np.ndarray | None, shape_yx: tuple[int, ...]) -> str:
+    """The Auto proposal of one slice in its own colour (transparent where there is none)."""
+    return mask_slice_uri(np.zeros(shape_yx, bool) if mask_yx is None else mask_yx, PROPOSAL_RGB)
 
 
 def _dragmode(tool: str) -> str | bool:
