@@ -19,6 +19,8 @@ from synanno_dash.services.mask_completion import MaskCompletionError, complete_
 from synanno_dash.services.session import Session
 from synanno_dash.services.tile_images import source_slices_for_target
 
+MAX_PROPOSAL_SLICES = 1024  # slices of one drawing box (crops hold at most 1,024 per axis)
+
 
 @dataclass(frozen=True, eq=False)
 class Proposal:
@@ -36,17 +38,21 @@ class Proposal:
     def from_json(data: dict[str, Any] | None, shape_yx: tuple[int, int]) -> Proposal | None:
         """The proposal of a browser store, or ``None`` if it holds none; slices whose shape
         is not ``shape_yx`` (the drawing box's) are dropped."""
-        if not data or not isinstance(data.get("slices"), dict):
+        slices = data.get("slices") if data else None
+        instance_id = data.get("instance_id") if data else None
+        if not isinstance(slices, dict) or not isinstance(instance_id, int):
             return None
         masks = {}
-        for z, packed in data["slices"].items():
+        # A browser store holds one proposal per drawing slice; more is not ours.
+        for z, packed in list(slices.items())[:MAX_PROPOSAL_SLICES]:
             try:
                 mask = correction.unpacked_mask(packed)
-            except (KeyError, TypeError, ValueError):
-                continue
-            if mask.shape == tuple(shape_yx):
                 masks[int(z)] = mask
-        return Proposal(int(data["instance_id"]), masks)
+            except (KeyError, TypeError, ValueError, OverflowError):
+                continue
+            if mask.shape != tuple(shape_yx):
+                del masks[int(z)]
+        return Proposal(instance_id, masks)
 
 
 def em_on_mask_grid(drawing: correction.Drawing) -> np.ndarray:

@@ -18,7 +18,7 @@ from synanno_dash.services import correction
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.mask_proposal import Proposal, accept, propose
 from synanno_dash.services.session import Session
-from synanno_dash.ui import draw_figure, ids
+from synanno_dash.ui import draw_figure, ids, request_inputs
 from synanno_dash.ui.draw_controls import strip
 from synanno_dash.ui.jobs import job_callback, job_panel
 from synanno_dash.ui.session import current_session
@@ -48,23 +48,35 @@ def auto_panel() -> html.Div:
     )
 
 
-def _shape_yx(meta: dict) -> tuple[int, int]:
-    box = [int(v) for v in meta["box"]]
-    return (box[4] - box[1], box[3] - box[0])
+def _checked(meta: object, k: object) -> tuple[int, list[int], tuple[int, int], int]:
+    """The drawing store and slice as a crafted request may send them, checked at the edge
+    (``request_inputs``): instance id, box [x0, y0, z0, x1, y1, z1], (y, x) shape, slice z."""
+    instance_id, box, _em_shape = request_inputs.drawing_meta(meta)
+    shape_yx = (box[4] - box[1], box[3] - box[0])
+    if min(shape_yx) <= 0:
+        raise request_inputs.RefusedInput("the drawing's box", "a box with positive extents")
+    return instance_id, box, shape_yx, box[2] + request_inputs.slice_index(k or 0)
+
+
+def _proposal(data: object, shape_yx: tuple[int, int]) -> Proposal | None:
+    if data is None:
+        return None
+    return Proposal.from_json(request_inputs.mapping(data, "the proposal"), shape_yx)
 
 
 def auto_job(job: Job, session: Session, _clicks: int, meta: dict) -> dict[str, Any]:
     """The job: the proposal of the instance as JSON for the browser store."""
-    return propose(job, session, int(meta["instance_id"])).to_json()
+    instance_id, _box, _shape_em = request_inputs.drawing_meta(meta)
+    return propose(job, session, instance_id).to_json()
 
 
 def show_proposal(data: dict | None, k: int, meta: dict) -> tuple:
     """The proposal of the current slice in its colour, the Accept buttons, a note."""
-    proposal = Proposal.from_json(data, _shape_yx(meta))
-    z = int(meta["box"][2]) + int(k or 0)
+    _instance_id, _box, shape_yx, z = _checked(meta, k)
+    proposal = _proposal(data, shape_yx)
     patch = dash.Patch()
     mask = None if proposal is None else proposal.masks_by_z.get(z)
-    patch["data"][draw_figure.PROPOSAL]["source"] = draw_figure.proposal_uri(mask, _shape_yx(meta))
+    patch["data"][draw_figure.PROPOSAL]["source"] = draw_figure.proposal_uri(mask, shape_yx)
     if not proposal or not proposal.masks_by_z:
         return patch, True, True, ""
     note = (f"Proposal (cyan) on {len(proposal.masks_by_z)} slice(s) you did not draw; "
@@ -74,11 +86,11 @@ def show_proposal(data: dict | None, k: int, meta: dict) -> tuple:
 
 def accept_proposal(_all: int, _one: int, data: dict | None, k: int, meta: dict) -> tuple:
     """Accept all or the current slice: one undo step, autosaved; drawn slices stay."""
-    proposal = Proposal.from_json(data, _shape_yx(meta))
-    if proposal is None or proposal.instance_id != int(meta["instance_id"]):
+    instance_id, _box, shape_yx, z = _checked(meta, k)
+    proposal = _proposal(data, shape_yx)
+    if proposal is None or proposal.instance_id != instance_id:
         return no_update, "No proposal to accept: press Auto first.", no_update, no_update
     session = current_session()
-    z = int(meta["box"][2]) + int(k or 0)
     only = z if ctx.triggered_id == ids.DI_ACCEPT_SLICE else None
     written = accept(session, proposal, only)
     remaining = {s: m for s, m in proposal.masks_by_z.items() if only is not None and s != z}
