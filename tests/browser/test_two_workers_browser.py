@@ -181,6 +181,9 @@ def test_one_browser_across_two_workers_uses_one_viewer(  # type: ignore[no-unty
     frame, centre, ng_src = open_in_ng(page, instance_id)
     assert ng_src == src  # one viewer per session, whichever worker answered
     wait_for_position(frame, [c + 0.5 for c in centre])
+    # Escape goes to the focused document: once the viewer has taken focus, its iframe keeps
+    # the key (Neuroglancer uses it); a click on the modal's title gives focus back first.
+    page.locator("#enlarge-modal .modal-title").click()
     page.keyboard.press("Escape")
     page.locator("#enlarge-modal").wait_for(state="hidden")
 

@@ -156,3 +156,33 @@ def test_correction_with_a_json_shows_every_instance(
     ).ok
     shown = correction_instances(open_session(context, "s3"))
     assert len(shown) == context.store.counts("s1")["total"]
+
+
+def test_the_session_limit_bounds_what_is_stored_whole(
+    data_dir: Path, tmp_path: Path, form: OpenDataForm, demo_info
+) -> None:  # type: ignore[no-untyped-def]
+    """SYNANNO_MAX_INSTANCES below the selection: a box or table is stored page by page (none
+    at Submit, pages as they are read); a neuron with more synapses is refused by name."""
+    from synanno_dash.services import selection
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite:///{tmp_path / 'limited.db'}",
+        max_instances_per_session=50,
+    )
+    context = AppContext.create(settings)
+    outcome = prepare_session(context, "s1", form, prefetch=False)
+    assert outcome.ok, outcome.errors
+    rows = context.tables.get(demo_info.table_url).count()
+    assert outcome.instance_count == rows > 50
+    session = open_session(context, "s1")
+    assert selection.selection_total(session) == rows
+    assert len(context.store.instances("s1")) == 0
+    assert len(selection.page_instances(session, 0, 6)) == 6
+    neuron = replace(form, mode="neuron", neuron_id=str(demo_info.demo_neuron_id))
+    refused = prepare_session(context, "s2", neuron)
+    assert not refused.ok
+    assert (
+        "a neuron-centric session holds at most 50 (SYNANNO_MAX_INSTANCES)"
+        in (refused.errors["neuron_id"])
+    )
