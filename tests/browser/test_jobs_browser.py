@@ -78,11 +78,12 @@ def test_an_export_shows_its_progress_and_completes(  # type: ignore[no-untyped-
 
 
 def _job_processes(server: ServerProcess) -> list[int]:
-    """The server's job processes: those of its fork server (``ui.jobs``)."""
+    """The server's job processes: those of its fork servers (``ui.jobs``; under gunicorn
+    each worker has its own, a grandchild of ``serve``)."""
     assert server.process is not None
     return [
         job.pid
-        for helper in psutil.Process(server.process.pid).children()
+        for helper in psutil.Process(server.process.pid).children(recursive=True)
         if "forkserver" in " ".join(helper.cmdline())
         for job in helper.children()
     ]

@@ -9,6 +9,7 @@ and never the catch-all "Something went wrong" toast. Real app, real demo sessio
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -36,11 +37,16 @@ _JOB_WORK = {
     ("export_draw", "download_zip"): 1,
     ("export_draw", "layer"): 1,
     ("export_draw", "table"): 1,
+    ("export_draw", "check_masks"): 1,
+    ("synanno_dash.ui.draw_auto", "auto_job"): 2,  # a ui module's job (the drawing view's)
 }
 
 
 def _work(view: str, name: str) -> Callable[..., Any]:
-    """A job's work function in the view module Dash loaded (after the app exists)."""
+    """A job's work function in the view module Dash loaded (after the app exists), or in
+    the ui module ``view`` names in full."""
+    if view.startswith("synanno_dash."):
+        return getattr(importlib.import_module(view), name)  # type: ignore[no-any-return]
     module = next(
         sys.modules[page["module"]]
         for page in dash.page_registry.values()
