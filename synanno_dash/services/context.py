@@ -41,7 +41,6 @@ from synanno_dash.settings import Settings
 
 if TYPE_CHECKING:
     from synanno_dash.services.ng_client import ViewerBackend
-    from synanno_dash.services.statistics_jobs import StatisticsJob
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,10 @@ class AppContext:
     neurons: BoundedCache[NeuronViewKey, NeuronView]
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: BoundedCache[Hashable, SliceImages]
-    # The statistics view's latest computation per browser session (running or done).
-    statistics: BoundedCache[str, StatisticsJob]
+    # The statistics view's latest computation per browser session (running or done): a
+    # ``services.statistics_jobs.StatisticsJob``, which reads it back through ``_job_of``
+    # (typed loosely so the context does not import the service that uses it).
+    statistics: BoundedCache[str, object]
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(

@@ -102,9 +102,15 @@ def start_statistics(
     return _status(job)
 
 
+def _job_of(session: Session) -> StatisticsJob | None:
+    """This browser session's latest statistics job (``AppContext.statistics``)."""
+    job = session.resources.statistics.get(session.session_id)
+    return job if isinstance(job, StatisticsJob) else None
+
+
 def job_status(session: Session, token: str) -> JobStatus:
     """The state of the job ``token`` of this browser session."""
-    job = session.resources.statistics.get(session.session_id)
+    job = _job_of(session)
     if job is None or job.token != token:
         return JobStatus(token, JobState.GONE, Scope.SESSION, message=_GONE_MESSAGE)
     return _status(job)
@@ -113,12 +119,11 @@ def job_status(session: Session, token: str) -> JobStatus:
 def cancel_statistics(session: Session, token: str) -> bool:
     """Stop the job ``token``: not started yet, it never runs; running, its result is
     dropped. Returns whether there was such a job."""
-    cache = session.resources.statistics
-    job = cache.get(session.session_id)
+    job = _job_of(session)
     if job is None or job.token != token:
         return False
     job.future.cancel()
-    cache.pop(session.session_id)
+    session.resources.statistics.pop(session.session_id)
     return True
 
 
