@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from synanno_dash.core import stage_times
-from synanno_dash.services import correction, exports, review
+from synanno_dash.services import correction, exports, review, table_export
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.ui import ids
@@ -164,7 +164,7 @@ def layer(job: Job, session: Session, _clicks: int) -> list:
 
 
 def table(job: Job, session: Session, _clicks: int) -> tuple:
-    written = exports.write_table(session, job=job)
+    written = table_export.write_table(session, job=job)
     summary = (
         f"{written.rows} rows: {written.changed} with corrected points, {written.dropped} "
         f"removed, {written.added} added."

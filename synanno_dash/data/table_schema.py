@@ -8,7 +8,8 @@
 - ``mapped``: anything else, through a user-given :class:`ColumnMapping`.
 
 Every schema keeps a ``confidence`` column (a detector's score, 0-1, e.g. the output of
-``synanno-dash import-predictions``) when the table has one: the review can be ordered by it.
+``synanno-dash import-predictions``) when the table has one: the review can be ordered by it;
+and a ``synapse_type`` (or ``type``) column, the synapses' types (``data/table_types.py``).
 
 Both named schemas take an ``id`` column as the materialization index when there is one.
 :func:`convert_batch` turns one Arrow batch of raw columns into exact numbers: coordinates
@@ -35,6 +36,7 @@ from synanno_dash.data.table_errors import (
     bad_value,
     column_kind_error,
 )
+from synanno_dash.data.table_types import type_column, type_names
 
 __all__ = [
     "Batch", "ColumnMapping", "Layout", "TableError", "convert_batch", "detect_layout",
@@ -91,6 +93,7 @@ class Layout:
     post_neuron_id: str | None
     id: str | None
     confidence: str | None = None  # a detector's score per synapse, when the table has one
+    synapse_type: str | None = None  # the synapses' types, when the table has them
 
     @property
     def columns(self) -> list[str]:
@@ -99,7 +102,9 @@ class Layout:
         for point in (self.center, self.pre, self.post):
             if point is not None:
                 names.extend([point] if isinstance(point, str) else point)
-        optional = (self.pre_neuron_id, self.post_neuron_id, self.id, self.confidence)
+        optional = (
+            self.pre_neuron_id, self.post_neuron_id, self.id, self.confidence, self.synapse_type
+        )
         names.extend(c for c in optional if c)
         return list(dict.fromkeys(names))
 
@@ -129,6 +134,7 @@ def _synanno_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
         post_neuron_id=_optional(columns, "post_neuron_id"),
         id=_optional(columns, "id"),
         confidence=_optional(columns, CONFIDENCE_COLUMN),
+        synapse_type=type_column(columns),
     )
     return layout, []
 
@@ -154,6 +160,7 @@ def _cave_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
         post_neuron_id=_optional(columns, "post_pt_root_id"),
         id=_optional(columns, "id"),
         confidence=_optional(columns, CONFIDENCE_COLUMN),
+        synapse_type=type_column(columns),
     )
     return layout, []
 
@@ -182,6 +189,7 @@ def _mapped_layout(mapping: ColumnMapping, columns: Sequence[str], source: str) 
         post_neuron_id=mapping.post_neuron_id,
         id=mapping.id,
         confidence=CONFIDENCE_COLUMN if CONFIDENCE_COLUMN in set(columns) else None,
+        synapse_type=type_column(set(columns)),
     )
 
 
@@ -249,6 +257,7 @@ class Batch:
     post_id: np.ndarray
     post_id_missing: np.ndarray
     confidence: np.ndarray  # float64, NaN where the table has none
+    synapse_type: pa.Array  # string, null where not typed
 
 
 def _is_string(arrow_type: pa.DataType) -> bool:
@@ -465,7 +474,9 @@ def convert_batch(batch: pa.RecordBatch, layout: Layout, first_row: int) -> Batc
         if layout.confidence
         else np.full(n, np.nan)
     )
+    kind = layout.synapse_type
+    types = type_names(batch.column(kind), kind, first_row) if kind else pa.nulls(n, pa.string())
     return Batch(
         mat, center, pre[0], pre[1], post[0], post[1],
-        pre_id[0], pre_id[1], post_id[0], post_id[1], confidence,
+        pre_id[0], pre_id[1], post_id[0], post_id[1], confidence, types,
     )  # fmt: skip

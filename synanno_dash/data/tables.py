@@ -44,10 +44,11 @@ from synanno_dash.data.table_errors import described, read_error
 from synanno_dash.data.table_files import COLUMNS, Progress
 from synanno_dash.data.table_indexes import SideFiles
 from synanno_dash.data.table_schema import ColumnMapping, TableError, convert_batch, detect_layout
+from synanno_dash.data.table_types import checked_type
 
 __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_table"]
 
-CACHE_FORMAT_VERSION = 3  # 3: the confidence column
+CACHE_FORMAT_VERSION = 4  # 3: the confidence column; 4: the synapse type
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
 MEMORY_LIMIT = "300MB"
@@ -96,6 +97,7 @@ def _synapse(row: tuple) -> Synapse:
         post_xyz_vx=_point(*row[7:10]),
         pre_neuron_id=row[10],
         post_neuron_id=row[11],
+        synapse_type=checked_type(row[13], row[0]),
     )
 
 

@@ -4,10 +4,12 @@ synapses in the CAVE schema, for the command line (``synanno-dash export``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from synanno_dash.core.connectivity import connectivity
+from synanno_dash.core.synapse_types import DEFAULT_TYPES
 from synanno_dash.data.annotation_layer import write_annotation_layer
 from synanno_dash.data.connectome_files import write_cave_table, write_connectivity
 from synanno_dash.data.store import SessionStore
@@ -24,7 +26,7 @@ class ExportError(ValueError):
 
 def export_session(
     store: SessionStore, session_id: str, fmt: str, out_base: Path, base_url: str = "",
-    annotations_url: str = "",
+    annotations_url: str = "", synapse_types: Sequence[str] = DEFAULT_TYPES,
 ) -> list[Path]:
     """Write the session's ``fmt`` export at ``out_base`` (suffixes are added to files; the
     annotation layer is the folder ``out_base``); the paths written."""
@@ -51,7 +53,9 @@ def export_session(
         if config is None:
             raise ExportError(f"Session {session_id!r} has no dataset: open one first.")
         try:
-            layer = write_annotation_layer(items, out_base, config.target_resolution)
+            layer = write_annotation_layer(
+                items, out_base, config.target_resolution, synapse_types
+            )
         except FileExistsError as exc:
             raise ExportError(str(exc)) from None
         return [layer.path]

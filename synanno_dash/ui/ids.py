@@ -104,6 +104,8 @@ ENLARGE_OPACITY = "enlarge-opacity"
 ENLARGE_INSTANCE = "enlarge-instance"
 ENLARGE_INFO = "enlarge-info"
 ENLARGE_VIEW_NG = "enlarge-view-ng"
+ENLARGE_TYPE = "enlarge-type"  # the synapse type of the enlarged instance
+ENLARGE_TYPE_SAVED = "enlarge-type-saved"
 
 # categorize and export
 CAT_CARDS = "cat-cards"
@@ -126,6 +128,7 @@ CAT_LABEL = "cat-label"
 CAT_CATEGORY = "cat-category"
 CAT_CUSTOM = "cat-custom"
 CAT_NOTE = "cat-note"
+CAT_TYPE = "cat-type"  # a card's synapse type
 CAT_ENLARGE = "cat-enlarge"
 CAT_CARD = "cat-card"
 
