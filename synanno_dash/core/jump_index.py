@@ -3,9 +3,9 @@
 A selection of a table is its rows in ascending key order (the materialization index). To
 read the rows at positions ``[start, stop)``, OFFSET makes the database step over ``start``
 rows: page 100,000 of a 24-row grid skips 2.4 million. A ``JumpIndex`` holds the key of every
-``stride``-th position (position 0, stride, 2 * stride, ...), so a jump becomes a keyset read:
-the rows with key ``>= anchor`` in key order, limited to ``skip + (stop - start)`` rows, of
-which the first ``skip < stride`` are dropped. The index of a 5 x 10^7-row selection at
+``stride``-th position (position 0, stride, 2 * stride, ...), so a jump becomes a range read:
+the rows with ``anchor <= key < next anchor after the page`` (``span``) in key order, of which
+the first ``skip < stride`` are dropped. The index of a 5 x 10^7-row selection at
 stride 256 holds about 195,000 keys (1.6 MB).
 
 ``JumpIndexBuilder`` collects the index from the keys streamed in ascending order, batch by
@@ -56,6 +56,16 @@ class JumpIndex:
             raise ValueError(f"position {position} is outside the selection of {self.total} rows")
         slot = position // self.stride
         return int(self.keys[slot]), position - slot * self.stride
+
+    def span(self, start: int, stop: int) -> tuple[int, int | None, int]:
+        """Keys bounding positions ``[start, stop)``: (low key, high key or None, skip). The
+        rows with ``low <= key < high`` (no upper bound when None) are positions from
+        ``start - skip`` to a multiple of the stride at or after ``stop``: at most
+        ``stop - start + 2 * stride`` rows, a range every database reads without a scan."""
+        low, skip = self.anchor(start)
+        slot = -(-min(stop, self.total) // self.stride)
+        high = int(self.keys[slot]) if slot < len(self.keys) else None
+        return low, high, skip
 
     @classmethod
     def of_keys(cls, keys: Iterable[np.ndarray], stride: int = JUMP_STRIDE) -> JumpIndex:

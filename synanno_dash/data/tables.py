@@ -197,14 +197,15 @@ class SynapseTable:
 
     def _keyset(
         self, op: Literal[">", "<"], mat: int | None, limit: int,
-        neuron_id: int | None, bbox: BBox | None,
+        neuron_id: int | None, bbox: BBox | None, below: int | None = None,
     ) -> list[Synapse]:  # fmt: skip
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         sql, params = self._from(neuron_id, bbox)
-        if mat is not None:
-            sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {op} ?"
-            params.append(int(mat))
+        for bound, value in ((op, mat), ("<", below)):
+            if value is not None:
+                sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {bound} ?"
+                params.append(int(value))
         order = "mat" if op == ">" else "mat DESC"
         with self._cursor() as cursor:
             rows = cursor.execute(
@@ -222,8 +223,9 @@ class SynapseTable:
         index = self.jump_index(neuron_id, bbox)
         if index is None or not 0 <= position < index.total:
             return self.query(neuron_id, bbox, offset=position, limit=limit)
-        key, skip = index.anchor(position)
-        return self.page_after(key - 1, skip + limit, neuron_id, bbox)[skip:]
+        low, high, skip = index.span(position, position + limit)
+        rows = self._keyset(">", low - 1, skip + limit, neuron_id, bbox, below=high)
+        return rows[skip:]
 
     def jump_index(
         self, neuron_id: int | None = None, bbox: BBox | None = None

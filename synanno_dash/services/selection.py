@@ -140,7 +140,7 @@ def _read_rows(session: Session, start: int, stop: int, total: int) -> list[Syna
     size = stop - start
     if start == 0:
         session.resources.tables.start_jump_index(table, neuron, box)  # for later jumps
-        rows = table.page_after(None, size, neuron, box)
+        rows = table.page_at(0, size, neuron, box)
     elif below is not None and start - below[0] - 1 <= KEYSET_REACH:
         skip = start - below[0] - 1
         rows = table.page_after(below[1], skip + size, neuron, box)[skip:]

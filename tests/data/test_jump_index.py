@@ -56,6 +56,11 @@ def test_an_anchor_is_the_indexed_key_at_or_before_the_position(
     key, skip = index.anchor(position)
     assert 0 <= skip < stride
     assert keys[position - skip] == key and (position - skip) % stride == 0
+    stop = data.draw(st.integers(position + 1, len(keys) + 5))
+    low, high, skip = index.span(position, stop)
+    inside = [k for k in keys if low <= k and (high is None or k < high)]
+    assert inside[skip : skip + stop - position] == keys[position:stop]
+    assert len(inside) < stop - position + 2 * stride
 
 
 @pytest.mark.parametrize(
@@ -115,11 +120,12 @@ def test_sqlite_page_from_the_index_is_the_offset_page(
     expected = sqlite_rows.execute(
         f"SELECT mat, payload FROM rows{where} ORDER BY mat LIMIT ? OFFSET ?", (per_page, start)
     ).fetchall()
-    key, skip = index.anchor(start)
+    low, high, skip = index.span(start, start + per_page)
     joiner = " AND" if where else " WHERE"
+    below = "" if high is None else f" AND mat < {high}"
     found = sqlite_rows.execute(
-        f"SELECT mat, payload FROM rows{where}{joiner} mat >= ? ORDER BY mat LIMIT ?",
-        (key, skip + per_page),
+        f"SELECT mat, payload FROM rows{where}{joiner} mat >= ?{below} ORDER BY mat LIMIT ?",
+        (low, skip + per_page),
     ).fetchall()[skip:]
     assert found == expected and len(found) == min(per_page, total - start)
 
