@@ -25,6 +25,26 @@ LABELS = tuple(Label)
 CATEGORIES = (None, *Category)  # 0: no error category
 
 
+# Line colours of the synapse types in a Neuroglancer state (enum value 1, 2, ...; cycled).
+TYPE_COLORS_RGB = ((0.2, 0.8, 0.2), (0.9, 0.2, 0.6), (0.6, 0.6, 0.6), (0.2, 0.6, 1.0),
+                   (1.0, 0.6, 0.1), (0.6, 0.3, 0.9))  # fmt: skip
+
+
+def type_enum(items: Sequence[Instance], synapse_types: Sequence[str]) -> tuple[str | None, ...]:
+    """The ``type`` property's values: 0 none, the configured types, then the others."""
+    return (None, *types_in_order(synapse_types, (i.synapse.synapse_type for i in items)))
+
+
+def type_shader(types: Sequence[str | None]) -> str:
+    """A Neuroglancer annotation shader colouring each line by its ``type`` (untyped lines
+    keep the layer's colour)."""
+    lines = ["void main() {", "  uint t = prop_type();", "  vec3 c = defaultColor();"]
+    for value in range(1, len(types)):
+        r, g, b = TYPE_COLORS_RGB[(value - 1) % len(TYPE_COLORS_RGB)]
+        lines.append(f"  if (t == {value}u) c = vec3({r:.2f}, {g:.2f}, {b:.2f});")
+    return "\n".join([*lines, "  setColor(c);", "}", ""])
+
+
 @dataclass(frozen=True)
 class AnnotationLayerExport:
     path: Path
@@ -44,7 +64,7 @@ def write_annotation_layer(
 
     if (out_dir / "info").exists():
         raise FileExistsError(f"{out_dir} already holds a layer: choose a new folder.")
-    types = (None, *types_in_order(synapse_types, (i.synapse.synapse_type for i in items)))
+    types = type_enum(items, synapse_types)
     space = neuroglancer.CoordinateSpace(
         names=["x", "y", "z"], units="nm", scales=list(resolution.as_tuple())
     )

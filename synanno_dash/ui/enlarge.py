@@ -86,7 +86,7 @@ def info_text(item: Instance, slice_index: int) -> list:
     z = box.start_xyz[2] + slice_index
     lines = [
         f"Instance #{item.instance_id} · table row {syn.materialization_index} · "
-        f"label {item.label.value} · type {syn.synapse_type or type_choice.NONE_LABEL}",
+        f"label {item.label.value}",
         f"centre (x, y, z) {list(syn.center_xyz_vx)} · slice z = {z} "
         f"({slice_index + 1} of {box.shape_xyz[2]}) · box {box.as_list()} (target voxels)",
         f"pre {list(syn.pre_xyz_vx) if syn.pre_xyz_vx else 'missing'} · "

@@ -107,3 +107,29 @@ def test_session_json_and_cli_exports_carry_the_types(
     assert cave["synapse_type"].iloc[0] == "excitatory"
     by_type = pd.read_csv(tmp_path / "edges_by_type.csv", dtype=str)
     assert set(by_type["synapse_type"]) <= {"excitatory", "untyped"}
+
+
+def test_the_annotation_layer_and_ng_state_carry_the_types(
+    context: AppContext, tmp_path: Path
+) -> None:
+    pytest.importorskip("tensorstore")
+    from neuroglancer.read_precomputed_annotations import AnnotationReader
+
+    session = open_session(context, SID)
+    synapse_types.set_type(session, 0, "inhibitory")
+    synapse_types.set_type(session, 1, "excitatory")
+    layer = tmp_path / "layer"
+    export_session(context.store, SID, "ng-annotations", layer)
+    reader = AnnotationReader(layer.as_uri() + "/")
+    ids = [p.id for p in reader.properties]
+    labels = list(reader.properties[ids.index("type")].enum_labels)
+    index = {k: reader.by_id[k].props[ids.index("type")] for k in (0, 1, 2)}
+    assert [labels[index[k]] for k in (0, 1, 2)] == ["inhibitory", "excitatory", "none"]
+    export_session(context.store, SID, "ng-state", tmp_path / "state",
+                   "http://example.org:8050", str(layer))  # fmt: skip
+    state = json.loads((tmp_path / "state.json").read_text())
+    shader = next(e for e in state["layers"] if e["name"] == "proofread synapses")["shader"]
+    # each type's colour is keyed by the value the layer's reader gives that type
+    assert "prop_type()" in shader
+    assert f"if (t == {index[0]}u) c = vec3(0.90, 0.20, 0.60);" in shader  # inhibitory
+    assert f"if (t == {index[1]}u) c = vec3(0.20, 0.80, 0.20);" in shader  # excitatory
