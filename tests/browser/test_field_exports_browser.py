@@ -54,7 +54,10 @@ def test_every_export_button_downloads_what_other_tools_read(  # type: ignore[no
     layer_zip.extractall(tmp_path / "layer")
     reader = AnnotationReader((tmp_path / "layer" / "proofread_synapses").as_uri() + "/")
     first = records[0]
-    assert len(reader.by_id) == count
+    instance_ids = [r["sd_instance_id"] for r in records]
+    assert len(instance_ids) == count
+    assert all(i in reader.by_id for i in instance_ids)
+    assert max(instance_ids) + 1 not in reader.by_id
     line = reader.by_id[first["sd_instance_id"]]
     assert [round(v) for v in line.point_a] == [first[f"pre_pt_{a}"] for a in "xyz"]
 
