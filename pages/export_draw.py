@@ -18,6 +18,7 @@ from synanno_dash.services import correction, exports, review, table_export
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.ui import ids
+from synanno_dash.ui.field_export_panel import field_export_rows
 from synanno_dash.ui.jobs import job_callback, job_panel
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
@@ -99,6 +100,7 @@ def layout(**_query: str) -> html.Div:
                 ids.EXD_TABLE_STATUS,
                 TABLE_JOB,
             ),
+            field_export_rows(),
             html.Hr(),
             dbc.Button("Back to the instances", href="/draw", color="link"),
             start_new_process_button(ids.EXD_NEW),

@@ -94,6 +94,12 @@ class Settings:
         return self.data_dir / "tables"
 
     @property
+    def imports_dir(self) -> Path:
+        """Datasets written by Open Data's *Import predictions* (one folder per import; in
+        hosted mode readable like the demo: ``services.source_policy``)."""
+        return self.data_dir / "imports"
+
+    @property
     def jobs_dir(self) -> Path:
         """Background jobs' results and progress on one machine (a diskcache folder)."""
         return self.data_dir / "jobs"

@@ -43,6 +43,7 @@ import dash
 import dash_bootstrap_components as dbc
 import diskcache
 import multiprocess
+import psutil
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
 from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
@@ -79,6 +80,14 @@ class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
         super().__init__(cache)
         self.settings = settings
         self.factory = factory
+
+    def terminate_job(self, job: Any) -> None:
+        """Dash's, except that the job's process may end while it is being stopped (it had
+        just finished): that does not fail the request collecting its result."""
+        try:
+            super().terminate_job(job)
+        except psutil.NoSuchProcess:
+            pass
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
         callback = next(name for name, fn in self.func_registry.items() if fn is job_fn)

@@ -201,3 +201,17 @@ def candidate(queue: object, step: object) -> tuple[int, int, int] | None:
         raise RefusedInput("a candidate", "an [x, y, z] voxel")
     x, y, z = (whole_number(v, "a candidate's voxel", -MAX_INT64, MAX_INT64) for v in voxel)
     return (x, y, z)
+
+
+# -- the Export views' downloads ----------------------------------------------------------------
+def page_origin(value: object, what: str = "the page's address") -> str:
+    """The scheme, host and port of the page's address (``dcc.Location.href``), ending in /."""
+    from urllib.parse import urlsplit
+
+    address = text(value, what, 2048)
+    parts = urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(
+        ord(c) < 33 or ord(c) == 127 for c in parts.netloc
+    ):
+        raise RefusedInput(what, "an http(s) address")
+    return f"{parts.scheme}://{parts.netloc}/"

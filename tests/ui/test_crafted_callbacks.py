@@ -39,6 +39,11 @@ _JOB_WORK = {
     ("export_draw", "table"): 1,
     ("export_draw", "check_masks"): 1,
     ("synanno_dash.ui.draw_auto", "auto_job"): 2,  # a ui module's job (the drawing view's)
+    ("synanno_dash.ui.field_export_panel", "download_annotations"): 2,  # both Export views
+    ("synanno_dash.ui.field_export_panel", "download_cave"): 2,
+    ("synanno_dash.ui.field_export_panel", "download_connectivity"): 2,
+    ("synanno_dash.ui.field_export_panel", "download_state"): 2,
+    ("synanno_dash.ui.import_panel", "import_job"): 12,  # Import predictions: Open Data's
 }
 
 
