@@ -1,8 +1,9 @@
 """The mask-completion network: a small anisotropic 3D U-Net (PyTorch; import lazily).
 
-Tensors are (batch, channel, z, y, x). The network works on a grid four times coarser in
-y and x than the crop: each 4 x 4 block of input pixels becomes 16 x 3 channels (space to
-depth) and each grid position gives 4 x 4 logits (depth to space), so the output keeps the
+Tensors are (batch, channel, z, y, x). The network works on a grid ``NetworkShape.fold``
+(default 4) times coarser in y and x than the crop: each 4 x 4 block of input pixels becomes
+16 x 3 channels (space to depth) and each grid position gives 4 x 4 logits (depth to space),
+so the output keeps the
 full resolution for a fraction of the compute (training on a shared 2-core CPU must fit in
 minutes). It pools only in y and x (factor 2 per level), never in z: sections are
 40-50 nm apart against 4-8 nm pixels, and a crop may hold as few as three sections. Context
@@ -57,7 +58,9 @@ class _SliceConv(nn.Module):
     """A 3 x 3 convolution in y and x applied to every slice (a 2-D convolution: several times
     faster on CPU than the equivalent (1, 3, 3) 3-D one), then a 3-tap convolution across z
     (a (3, 1) 2-D convolution over z and the flattened y*x):
-    together a factorised 3x3x3 convolution, each followed by group norm and ReLU."""
+    together a factorised 3x3x3 convolution, each followed by group norm and leaky ReLU
+    (``NetworkShape.negative_slope``; 0 is the plain ReLU of the v1 weights, whose last block
+    ended up with half its channels dead and the output probability capped at 0.62)."""
 
     def __init__(self, inputs: int, outputs: int, groups: int, negative_slope: float) -> None:
         super().__init__()
