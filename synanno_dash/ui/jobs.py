@@ -47,6 +47,7 @@ import psutil
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
 from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
+from synanno_dash.services.mask_completion import PRELOAD_MODULES
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
@@ -69,8 +70,10 @@ class _OwnKeys:
 
 
 AppFactory = Callable[[Settings], dash.Dash]
-# Imported once by the fork server, so a job process starts with them.
-FORK_SERVER_PRELOAD = ["synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects"]
+# Imported once by the fork server, so a job process starts with them (torch for Auto).
+FORK_SERVER_PRELOAD = [
+    "synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects", *PRELOAD_MODULES,
+]
 
 
 class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
