@@ -25,8 +25,8 @@ from synanno_dash.services.tile_images import em_slice_uri, mask_slice_uri
 EM, MASK, SLICE_LINE, CUT_LINE = range(4)
 SLICE_COLOR, CUT_COLOR = "#ffd600", "#ffffff"
 Axis = Literal["xz", "yz"]
-PLOT_WIDTH_PX = 300  # the width the height is sized for; plotly keeps the ratio
-MIN_HEIGHT_PX, MAX_HEIGHT_PX = 140, 420
+PLOT_WIDTH_PX = 260  # the width the height is sized for; plotly keeps the ratio
+MIN_HEIGHT_PX, MAX_HEIGHT_PX = 140, 300
 
 
 @dataclass(frozen=True)

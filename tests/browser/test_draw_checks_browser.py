@@ -81,16 +81,19 @@ def test_checks_jump_and_orthogonal_views(server, new_page) -> None:  # type: ig
     _fill(page, geo, SMALL, "r", f"Erased on slice z={z}")
     _check(page, "hole", z).wait_for()
     drawn = _mask(page, GD)
-    assert drawn.shape == (64, 64) and not drawn[32, 32] and drawn[32, 12]
+    assert drawn.shape == (64, 64) and not drawn[30, 32] and drawn[30, 12]
 
-    # a click in the y-z view at the hole's row: the x-z view cuts there, slice stays z
+    # a click in the y-z view at a row through the hole: the x-z view cuts there (it cut at
+    # the synapse centre before), the slice stays z
+    assert page.evaluate(f"() => {YZ}.data[3].x[0]") != y0 + 30
     before = page.evaluate(f"() => {XZ}.data[1].source")
-    _click_data(page, y0 + 32, z, YZ)
+    _click_data(page, y0 + 30, z, YZ)
     _wait_mask(page, XZ, before)
-    page.locator("#di-xz .gtitle").get_by_text(f"x-z at y = {y0 + 32}").wait_for()
+    page.locator("#di-xz .gtitle").get_by_text(f"x-z at y = {y0 + 30}").wait_for()
+    assert _current_z(page) == z
     xz = _mask(page, XZ)
     assert xz.shape == (16, 64)
-    assert np.array_equal(xz[k], drawn[32])  # the x-z row of slice z is the drawn row
+    assert np.array_equal(xz[k], drawn[30])  # the x-z row of slice z is the drawn row
     assert xz[k, 12] and not xz[k, 32]  # the hole, seen from the side
 
     # slice z+2 drawn, z+1 cleared: an empty slice between masked ones (a gap on z+1)
