@@ -104,8 +104,12 @@ def test_checks_jump_and_orthogonal_views(server, new_page) -> None:  # type: ig
     _status(page, f"Slice z={z + 1} cleared")
     page.keyboard.press("ArrowDown")
     page.locator("#di-slice-label").get_by_text(f"z = {z + 2} ").wait_for()
+    before = page.evaluate(f"() => {YZ}.data[1].source")
     _fill(page, geo, BIG, "f", f"Filled on slice z={z + 2}")
     _check(page, "gap", z + 1).wait_for()
+    # the gap is listed as soon as z+1 is cleared (the demo's mask reaches z+2); the y-z view
+    # shows the fill only once the strip redrawn after it arrives
+    _wait_mask(page, YZ, before)
     yz = _mask(page, YZ)
     cut_x = int(page.evaluate(f"() => {XZ}.data[3].x[0]"))
     assert not yz[k + 1].any()  # the cleared slice is empty in the y-z view too
