@@ -80,7 +80,7 @@ class ActivityStatistics(StoreStatistics):
         s, e = schema.seen_events.c, schema.edits.c
         kinds = [sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]
         logs = []
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             for sid in session_ids:  # one session per query: no session column to ship
                 pages = conn.execute(
                     select(s.at, func.count()).where(s.session_id == sid).group_by(s.at)
@@ -121,7 +121,7 @@ class ActivityStatistics(StoreStatistics):
             .order_by(differ.desc(), v.m)
             .limit(limit)
         )  # fmt: skip
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             result = conn.execute(query).all()
             if not result:
                 return None
@@ -208,7 +208,7 @@ class ActivityStatistics(StoreStatistics):
             keep = errors != NO_ERROR
             rows, errors = rows[keep], errors[keep]
         ids = list(session_ids)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             postgres = conn.dialect.name == "postgresql"
             truth = _truth_arrays(rows, errors) if postgres else _truth_table(conn, rows, errors)
             try:

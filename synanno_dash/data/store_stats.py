@@ -17,6 +17,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from synanno_dash.core.review_stats import (
 from synanno_dash.core.serialize import config_from_dict
 from synanno_dash.core.statistics import FLAGGED_LABELS
 from synanno_dash.data import store_schema as schema
+from synanno_dash.data.query_guard import QueryGuard, guarded_connect
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +77,21 @@ SeenCell = tuple[str, str, str | None]
 
 
 class StoreStatistics:
-    """Aggregates over the sessions ``session_ids`` of one store."""
+    """Aggregates over the sessions ``session_ids`` of one store; ``guard``: a job's Cancel
+    stops the queries (``data.query_guard``)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, guard: QueryGuard | None = None) -> None:
         self.engine = engine
+        self.guard = guard
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        return guarded_connect(self.engine, self.guard)
 
     # -- which sessions ------------------------------------------------------------------
     def configured_sessions(self) -> list[tuple[str, DatasetConfig]]:
         """Every session with a dataset configuration (one small row each)."""
         col = schema.sessions.c
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(col.session_id, col.config_json)
                 .where(col.config_json.is_not(None))
@@ -101,13 +108,35 @@ class StoreStatistics:
     def session_times(self, session_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
         """session id -> (created, last updated), epoch seconds."""
         col = schema.sessions.c
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(col.session_id, col.created_at, col.updated_at).where(
                     col.session_id.in_(list(session_ids))
                 )
             ).all()
         return {str(s): (float(a), float(b)) for s, a, b in rows}
+
+    def data_version(self, session_ids: Sequence[str]) -> tuple[float, ...]:
+        """What changes whenever the statistics of ``session_ids`` may change: the last
+        edit (undo, redo and drawing included), the last first showing of an instance, the
+        last configuration change (a new Open Data), and how many instances there are. Each
+        is one index lookup per session, not a scan of its rows."""
+        ids = list(session_ids)
+        e, s, sess = schema.edits.c, schema.seen_events.c, schema.sessions.c
+        with self.connect() as conn:
+            last_edit = conn.execute(
+                select(func.max(e.seq)).where(e.session_id.in_(ids))
+            ).scalar()
+            last_seen = conn.execute(select(func.max(s.at)).where(s.session_id.in_(ids))).scalar()
+            configured = conn.execute(
+                select(func.max(sess.updated_at), func.count()).where(sess.session_id.in_(ids))
+            ).one()
+        return (
+            float(last_edit or 0),
+            float(last_seen or 0),
+            float(configured[0] or 0),
+            float(configured[1]),
+        )
 
     # -- counts --------------------------------------------------------------------------
     def review_counts(self, session_ids: Sequence[str]) -> ReviewCounts:
@@ -121,7 +150,7 @@ class StoreStatistics:
             .where(c.session_id.in_(list(session_ids)))
             .group_by(*keys)
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(query).all()
             custom, cut = self._custom_texts(conn, session_ids)
         labels: dict[tuple[str, int | None], list[int]] = {}
@@ -190,7 +219,7 @@ class StoreStatistics:
             .order_by(flagged.desc(), reviewed.desc(), neuron)
             .limit(max(0, int(top_n)))
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(query).all()
         return [NeuronCounts(int(str(n)), int(r), int(f)) for n, r, f in rows]
 
@@ -204,7 +233,7 @@ class StoreStatistics:
         of at most ``per_label`` when there are more. ``totals``: reviewed per label."""
         c = _INSTANCE
         points: dict[str, tuple[Triple, ...]] = {}
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             for label, total in totals.items():
                 if total <= 0:
                     continue

@@ -39,6 +39,8 @@ _JOB_WORK = {
     ("export_draw", "table"): 1,
     ("export_draw", "check_masks"): 1,
     ("synanno_dash.ui.draw_auto", "auto_job"): 2,  # a ui module's job (the drawing view's)
+    ("stats", "compute"): 3,  # scope, Refresh, Recompute
+    ("stats", "report"): 2,  # Download report, the key of the statistics shown
 }
 
 
