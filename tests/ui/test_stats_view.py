@@ -23,6 +23,7 @@ from synanno_dash.ui import ids
 from synanno_dash.ui.stats_tables import Table
 from synanno_dash.ui.stats_view import statistics_body, table_from_records, table_records
 
+
 def _key(app, input_id: str | dict) -> str:  # type: ignore[no-untyped-def]
     """The callback_map key of the callback with this input (a pattern id: by its type)."""
     for key, spec in app.callback_map.items():
