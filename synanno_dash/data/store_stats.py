@@ -21,7 +21,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from synanno_dash.core.geometry import Triple
@@ -229,23 +239,63 @@ class StoreStatistics:
         totals: dict[str, int],
         per_label: int = MAX_POINTS_PER_LABEL,
     ) -> PositionSample:
-        """Centres of reviewed instances per label; an even sample (every k-th instance)
-        of at most ``per_label`` when there are more. ``totals``: reviewed per label."""
+        """Centres of reviewed instances per label; an even sample (the instances whose id
+        is a multiple of k) of at most ``per_label`` when there are more. ``totals``:
+        reviewed per label. A sample of a frequent label is read by probing the primary key
+        at those ids (``_probed``), not by reading every instance of the label."""
         c = _INSTANCE
+        ids = list(session_ids)
         points: dict[str, tuple[Triple, ...]] = {}
         with self.connect() as conn:
+            bounds = self._id_bounds(conn, ids) if any(
+                t > per_label for t in totals.values()
+            ) else (0, -1)  # fmt: skip
             for label, total in totals.items():
                 if total <= 0:
                     continue
                 step = max(1, math.ceil(total / per_label))
-                query = select(c.center_xyz_vx).where(
-                    c.session_id.in_(list(session_ids)), SEEN, c.label == label
-                )
-                if step > 1:
-                    query = query.where(c.instance_id % step == 0)
+                probes = (bounds[1] - bounds[0]) // step + 1
+                if step > 1 and probes * len(ids) <= total:
+                    query = _probed(ids, label, step, bounds)
+                else:
+                    query = select(c.center_xyz_vx).where(c.session_id.in_(ids), SEEN,
+                                                          c.label == label)  # fmt: skip
+                    if step > 1:
+                        query = query.where(c.instance_id % step == 0)
                 texts = conn.execute(query.limit(per_label)).scalars().all()
                 points[label] = _points(texts)
         return PositionSample(points, dict(totals))
+
+    @staticmethod
+    def _id_bounds(conn: Connection, ids: list[str]) -> tuple[int, int]:
+        """The smallest and largest instance id of the sessions (the primary key's ends)."""
+        c = _INSTANCE
+        low, high = None, None
+        for sid in ids:  # one session per query: each is an index lookup at the key's ends
+            a, b = conn.execute(
+                select(func.min(c.instance_id), func.max(c.instance_id)).where(
+                    c.session_id == sid
+                )
+            ).one()
+            if a is not None:
+                low = int(a) if low is None else min(low, int(a))
+                high = int(b) if high is None else max(high, int(b))
+        return (0, -1) if low is None or high is None else (low, high)
+
+
+def _probed(ids: list[str], label: str, step: int, bounds: tuple[int, int]) -> Any:
+    """Centres of ``label``'s reviewed instances whose id is a multiple of ``step``: the
+    multiples (a recursive CTE) joined to the primary key, one lookup each."""
+    c = _INSTANCE
+    first = -(-bounds[0] // step) * step  # the first multiple of step >= the smallest id
+    k = select(literal(first, Integer).label("i")).cte("k", recursive=True)
+    k = k.union_all(select(k.c.i + step).where(k.c.i + step <= bounds[1]))
+    on = and_(c.session_id.in_(ids), c.instance_id == k.c.i)
+    return (
+        select(c.center_xyz_vx)
+        .select_from(k.join(schema.instances, on))
+        .where(SEEN, c.label == label)
+    )
 
 
 def _int_or_none(value: Any) -> int | None:
