@@ -129,9 +129,6 @@ STATS_INDEXES = (
     # agreement between sessions and ground truth join instances on their table row
     Index("ix_instances_session_mat", _i.session_id, _i.materialization_index, _i.seen,
           _i.label, _i.category),
-    # Custom texts of flagged instances: a range of the index (migration 0004)
-    Index("ix_instances_stats_custom", _i.session_id, _i.category, _i.label, _i.seen,
-          _i.compartment, _i.custom_category),
 )  # fmt: skip
 # the throughput's edit log, read from the index alone in time order (migration 0004)
 EDITS_ACTIVITY_INDEX = Index(
