@@ -2,13 +2,14 @@
 session or every session on its dataset (docs/statistics.md).
 
 Developer notes: the figures are computed when the view opens, on Refresh and when the
-scope changes, never on a label click. The computation runs as a background job
-(``services.statistics_jobs``): the first callback waits briefly and shows the figures if
-they are ready, else "Computing ..." with a Cancel button while an interval polls the job.
-The panels are ``ui.stats_view`` over ``ui.stats_figures``, built in the job too (seconds
-for a big dataset); *Download report* writes the offline HTML of ``ui.stats_report`` from
-the job on screen, reusing its panels. A click on a compartment's bar
-opens its first page of the review grid; a disagreement opens the enlarged view.
+scope changes, never on a label click. The computation is a job of the app's one job
+mechanism (``ui.jobs.job_callback``, panel ``STATS_COMPUTE_JOB``): a progress bar with the
+aggregates and figures done out of all, and Cancel, which stops the job and its running
+queries. The result is kept per version of the data (``services.statistics_cache``): an
+unchanged dataset is read back, and *Download report* (a job too, ``STATS_REPORT_JOB``)
+writes the report of exactly the numbers on screen. When that result is no longer kept, the
+view says so and offers Recompute. A click on a compartment's bar opens its first page of
+the review grid; a disagreement opens the enlarged view.
 """
 
 from __future__ import annotations
@@ -21,31 +22,29 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.instances import Workflow
 from synanno_dash.services import neuron
-from synanno_dash.services.session import NoDatasetError
+from synanno_dash.services.jobs import Job
+from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.services.statistics import Scope
-from synanno_dash.services.statistics_jobs import (
-    JobState,
-    JobStatus,
-    cancel_statistics,
-    job_status,
-    start_statistics,
-)
-from synanno_dash.ui import enlarge, ids
+from synanno_dash.services.statistics_cache import kept_statistics, statistics_for_view
+from synanno_dash.ui import enlarge, ids, request_inputs
+from synanno_dash.ui.jobs import job_callback, job_panel
 from synanno_dash.ui.open_data_form import open_data_href
 from synanno_dash.ui.session import current_session
+from synanno_dash.ui.stats_figures import build_panels
 from synanno_dash.ui.stats_report import report_html
 from synanno_dash.ui.stats_view import (
     SCOPE_OPTIONS,
-    ShownStatistics,
+    figures_progress,
     present_statistics,
     table_from_records,
 )
 
 dash.register_page(__name__, path="/stats", title="Statistics · SynAnno Dash")
 
-POLL_MS = 400
 SHOWN: dict[str, str] = {}
 HIDDEN = {"display": "none"}
+MAX_KEY_CHARS = 96
+COMPUTE_SHARE = 0.7  # of the job's progress: the aggregates; the rest builds the figures
 # bars whose customdata is a compartment number: a click opens its first page
 COMPARTMENT_FIGURES = ("compartments", "categories_by_compartment")
 
@@ -82,6 +81,22 @@ def _controls(scope: Scope) -> dbc.Row:
     )
 
 
+def _evicted_notice() -> html.Div:
+    return html.Div(
+        dbc.Alert(
+            [
+                html.Span(id=ids.STATS_EVICTED_TEXT, className="me-2"),
+                dbc.Button("Recompute", id=ids.STATS_RECOMPUTE, size="sm", color="primary"),
+            ],
+            color="warning",
+            className="d-flex align-items-center mb-0",
+        ),
+        id=ids.STATS_EVICTED,
+        style=HIDDEN,
+        className="mb-3",
+    )
+
+
 def layout(scope: str = Scope.SESSION.value, **_query: str) -> html.Div:
     try:
         current_session().config  # noqa: B018 - raises NoDatasetError
@@ -96,55 +111,46 @@ def layout(scope: str = Scope.SESSION.value, **_query: str) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.STATS_JOB),
-            dcc.Interval(id=ids.STATS_POLL, interval=POLL_MS, disabled=True),
             dcc.Location(id=ids.STATS_REDIRECT, refresh="callback-nav"),
             _controls(chosen),
-            html.Div(
-                [
-                    dbc.Spinner(size="sm", color="primary", spinner_class_name="me-2"),
-                    html.Span(id=ids.STATS_RUNNING_TEXT, className="me-3"),
-                    dbc.Button(
-                        "Cancel", id=ids.STATS_CANCEL, size="sm", color="danger", outline=True
-                    ),
-                ],
-                id=ids.STATS_RUNNING,
-                style=HIDDEN,
-                className="mb-3",
-            ),
+            job_panel(ids.STATS_COMPUTE_JOB),
+            job_panel(ids.STATS_REPORT_JOB),
+            _evicted_notice(),
             html.Div(id=ids.STATS_BODY),
             enlarge.modal(),
         ]
     )
 
 
-def _shown(status: JobStatus) -> tuple[Any, ...]:
-    """(job token, poll disabled, running style, running text, body, report disabled)."""
-    if status.state is JobState.RUNNING:
-        whom = "every session on this dataset" if status.scope is Scope.DATASET else "this session"
-        text = f"Computing the statistics of {whom} ... {status.elapsed_s:.0f} s"
-        return status.token, False, SHOWN, text, no_update, True
-    if status.state is JobState.DONE and isinstance(status.presented, ShownStatistics):
-        return status.token, True, HIDDEN, "", status.presented.body, False
-    alert = dbc.Alert(status.message, color="danger", className="sd-stats-failed")
-    return status.token, True, HIDDEN, "", alert, True
+def compute(
+    job: Job, session: Session, scope: object, _refresh: object, _recompute: object
+) -> list[Any]:
+    """The statistics job: the aggregates (or the kept result of unchanged data), then the
+    figures. Outputs: the body, the key of the result shown, the eviction notice hidden."""
+    chosen = Scope.SESSION if scope is None else request_inputs.choice(Scope, scope, "the scope")
+    shown = statistics_for_view(session, chosen, job.part(0.0, COMPUTE_SHARE))
+    presented = present_statistics(shown.result, job.part(COMPUTE_SHARE, 1.0))
+    return [presented.body, shown.key, HIDDEN, False]
 
 
-def update(
-    scope: str | None, _refresh: int | None, _ticks: int | None, _cancel: int | None,
-    token: str | None,
-) -> tuple[Any, ...]:  # fmt: skip
-    """Start (open, Refresh, scope switch), poll or cancel the computation."""
-    session = current_session()
-    trigger = ctx.triggered_id
-    if trigger == ids.STATS_CANCEL:
-        if token:
-            cancel_statistics(session, token)
-        alert = dbc.Alert("Cancelled: press Refresh to compute the statistics.", color="info")
-        return token, True, HIDDEN, "", alert, True
-    if trigger == ids.STATS_POLL and token:
-        return _shown(job_status(session, token))
-    chosen = Scope.DATASET if scope == Scope.DATASET.value else Scope.SESSION
-    return _shown(start_statistics(session, chosen, present_statistics))
+def report(job: Job, session: Session, _clicks: object, key: object) -> list[Any]:
+    """The report job: the offline HTML of the statistics on screen. When they are no longer
+    kept on the server, a notice says so and offers Recompute (nothing is downloaded)."""
+    key_text = request_inputs.text(key, "the key of the statistics shown", MAX_KEY_CHARS)
+    result = kept_statistics(session, key_text) if key_text else None
+    if result is None:
+        message = (
+            "The statistics on screen are no longer kept on the server (newer results "
+            "replaced them, or the server restarted), so their report cannot be written. "
+            "Press Recompute, then Download report again."
+            if key_text
+            else "No statistics are shown yet: press Recompute, then Download report."
+        )
+        return [no_update, SHOWN, message]
+    panels = build_panels(result, figures_progress(job.part(0.0, 0.8)))
+    job.report(0.9, "Writing the report's HTML", force=True)
+    name = f"synanno-statistics-{result.scope.value}.html"
+    return [dcc.send_string(report_html(result, panels), name), HIDDEN, ""]
 
 
 def download_csv(
@@ -154,17 +160,6 @@ def download_csv(
         return no_update
     key = str(ctx.triggered_id.get("key", "table"))
     return dcc.send_string(table_from_records(records, columns).csv(), f"{key}.csv")
-
-
-def download_report(_clicks: int | None, token: str | None) -> object:
-    if not _clicks or not token:
-        return no_update
-    status = job_status(current_session(), token)
-    result, shown = status.result, status.presented
-    if result is None or not isinstance(shown, ShownStatistics):
-        return no_update
-    name = f"synanno-statistics-{result.scope.value}.html"
-    return dcc.send_string(report_html(result, shown.panels), name)
 
 
 def open_compartment(clicks: list[dict | None]) -> object:
@@ -189,19 +184,22 @@ def open_compartment(clicks: list[dict | None]) -> object:
 
 def register_callbacks(app: dash.Dash) -> None:
     """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
-    app.callback(
-        Output(ids.STATS_JOB, "data"),
-        Output(ids.STATS_POLL, "disabled"),
-        Output(ids.STATS_RUNNING, "style"),
-        Output(ids.STATS_RUNNING_TEXT, "children"),
-        Output(ids.STATS_BODY, "children"),
-        Output(ids.STATS_REPORT_BUTTON, "disabled"),
-        Input(ids.STATS_SCOPE, "value"),
-        Input(ids.STATS_REFRESH, "n_clicks"),
-        Input(ids.STATS_POLL, "n_intervals"),
-        Input(ids.STATS_CANCEL, "n_clicks"),
-        State(ids.STATS_JOB, "data"),
-    )(update)
+    job_callback(
+        app, ids.STATS_COMPUTE_JOB, "Computing the statistics", compute,
+        [Output(ids.STATS_BODY, "children"), Output(ids.STATS_JOB, "data"),
+         Output(ids.STATS_EVICTED, "style"), Output(ids.STATS_REPORT_BUTTON, "disabled")],
+        [Input(ids.STATS_SCOPE, "value"), Input(ids.STATS_REFRESH, "n_clicks"),
+         Input(ids.STATS_RECOMPUTE, "n_clicks")],
+        start=[ids.STATS_REFRESH, ids.STATS_RECOMPUTE], on_load=True,
+    )  # fmt: skip
+    job_callback(
+        app, ids.STATS_REPORT_JOB, "Writing the report", report,
+        [Output(ids.STATS_REPORT, "data"),
+         Output(ids.STATS_EVICTED, "style", allow_duplicate=True),
+         Output(ids.STATS_EVICTED_TEXT, "children")],
+        [Input(ids.STATS_REPORT_BUTTON, "n_clicks")], [State(ids.STATS_JOB, "data")],
+        start=ids.STATS_REPORT_BUTTON,
+    )  # fmt: skip
     app.callback(
         Output(ids.stats_panel(ids.STATS_CSV_DOWNLOAD, MATCH), "data"),
         Input(ids.stats_panel(ids.STATS_CSV, MATCH), "n_clicks"),
@@ -209,12 +207,6 @@ def register_callbacks(app: dash.Dash) -> None:
         State(ids.stats_panel(ids.STATS_TABLE, MATCH), "columns"),
         prevent_initial_call=True,
     )(download_csv)
-    app.callback(
-        Output(ids.STATS_REPORT, "data"),
-        Input(ids.STATS_REPORT_BUTTON, "n_clicks"),
-        State(ids.STATS_JOB, "data"),
-        prevent_initial_call=True,
-    )(download_report)
     app.callback(
         Output(ids.STATS_REDIRECT, "href"),
         Input(ids.stats_panel(ids.STATS_GRAPH, ALL), "clickData"),

@@ -55,7 +55,7 @@ class Settings:
     ng_service_url: str = ""
     ng_port: int = 0
     ng_secret: str = ""
-    max_statistics: int = 16  # statistics results (/stats), one per browser session showing it
+    max_statistics: int = 16  # statistics results (/stats) kept on disk for reuse and the report
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES

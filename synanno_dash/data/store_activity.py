@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -76,20 +77,23 @@ class ActivityStatistics(StoreStatistics):
 
     def activity_logs(self, session_ids: Sequence[str]) -> list[SessionLog]:
         """Each session's activity log: one event per page showing (with how many
-        instances it showed first; grouped in SQL) and one per review or drawing edit."""
+        instances it showed first; grouped in SQL) and one per review or drawing edit.
+        Both are read from an index alone (``ix_seen_events_session_at``,
+        ``ix_edits_stats_activity``), one session per query (no session column to ship),
+        with statements built once."""
         s, e = schema.seen_events.c, schema.edits.c
+        sid = bindparam("sid", type_=String())
         kinds = [sql_text(k) for k in (*REVIEW_KINDS, *MaskStore.DRAW_KINDS)]
+        pages = select(s.at, func.count()).where(s.session_id == sid).group_by(s.at)
+        edits = select(e.at, _view_of_edit()).where(e.session_id == sid, e.kind.in_(kinds))
         logs = []
-        with self.engine.connect() as conn:
-            for sid in session_ids:  # one session per query: no session column to ship
-                pages = conn.execute(
-                    select(s.at, func.count()).where(s.session_id == sid).group_by(s.at)
-                )
-                edits = conn.execute(
-                    select(e.at, _view_of_edit()).where(e.session_id == sid, e.kind.in_(kinds))
-                )
-                # plain tuples: numpy reads rows of a result object one element at a time
-                logs.append(SessionLog.of([(a, n) for a, n in pages], [(a, v) for a, v in edits]))
+        with self.connect() as conn:
+            for session_id in session_ids:
+                shown = conn.execute(pages, {"sid": session_id}).all()
+                edited = conn.execute(edits, {"sid": session_id}).all()
+                # plain tuples: numpy reads a row object one element at a time
+                logs.append(SessionLog.of([(a, n) for a, n in shown],
+                                          [(a, v) for a, v in edited]))  # fmt: skip
         return logs
 
     # -- agreement -----------------------------------------------------------------------
@@ -121,7 +125,7 @@ class ActivityStatistics(StoreStatistics):
             .order_by(differ.desc(), v.m)
             .limit(limit)
         )  # fmt: skip
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             result = conn.execute(query).all()
             if not result:
                 return None
@@ -208,7 +212,7 @@ class ActivityStatistics(StoreStatistics):
             keep = errors != NO_ERROR
             rows, errors = rows[keep], errors[keep]
         ids = list(session_ids)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             postgres = conn.dialect.name == "postgresql"
             truth = _truth_arrays(rows, errors) if postgres else _truth_table(conn, rows, errors)
             try:

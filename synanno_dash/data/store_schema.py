@@ -132,6 +132,10 @@ STATS_INDEXES = (
     Index("ix_instances_session_mat", _i.session_id, _i.materialization_index, _i.seen,
           _i.label, _i.category),
 )  # fmt: skip
+# the throughput's edit log, read from the index alone in time order (migration 0004)
+EDITS_ACTIVITY_INDEX = Index(
+    "ix_edits_stats_activity", edits.c.session_id, edits.c.at, edits.c.kind, edits.c.field
+)
 
 
 def reviewer_of(session_id: str) -> ScalarSelect[str | None]:

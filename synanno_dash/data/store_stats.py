@@ -17,10 +17,21 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from synanno_dash.core.geometry import Triple
@@ -36,6 +47,7 @@ from synanno_dash.core.review_stats import (
 from synanno_dash.core.serialize import config_from_dict
 from synanno_dash.core.statistics import FLAGGED_LABELS
 from synanno_dash.data import store_schema as schema
+from synanno_dash.data.query_guard import QueryGuard, guarded_connect
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +87,21 @@ SeenCell = tuple[str, str, str | None]
 
 
 class StoreStatistics:
-    """Aggregates over the sessions ``session_ids`` of one store."""
+    """Aggregates over the sessions ``session_ids`` of one store; ``guard``: a job's Cancel
+    stops the queries (``data.query_guard``)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, guard: QueryGuard | None = None) -> None:
         self.engine = engine
+        self.guard = guard
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        return guarded_connect(self.engine, self.guard)
 
     # -- which sessions ------------------------------------------------------------------
     def configured_sessions(self) -> list[tuple[str, DatasetConfig]]:
         """Every session with a dataset configuration (one small row each)."""
         col = schema.sessions.c
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(col.session_id, col.config_json)
                 .where(col.config_json.is_not(None))
@@ -101,13 +118,35 @@ class StoreStatistics:
     def session_times(self, session_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
         """session id -> (created, last updated), epoch seconds."""
         col = schema.sessions.c
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 select(col.session_id, col.created_at, col.updated_at).where(
                     col.session_id.in_(list(session_ids))
                 )
             ).all()
         return {str(s): (float(a), float(b)) for s, a, b in rows}
+
+    def data_version(self, session_ids: Sequence[str]) -> tuple[float, ...]:
+        """What changes whenever the statistics of ``session_ids`` may change: the last
+        edit (undo, redo and drawing included), the last first showing of an instance, the
+        last configuration change (a new Open Data), and how many instances there are. Each
+        is one index lookup per session, not a scan of its rows."""
+        ids = list(session_ids)
+        e, s, sess = schema.edits.c, schema.seen_events.c, schema.sessions.c
+        with self.connect() as conn:
+            last_edit = conn.execute(
+                select(func.max(e.seq)).where(e.session_id.in_(ids))
+            ).scalar()
+            last_seen = conn.execute(select(func.max(s.at)).where(s.session_id.in_(ids))).scalar()
+            configured = conn.execute(
+                select(func.max(sess.updated_at), func.count()).where(sess.session_id.in_(ids))
+            ).one()
+        return (
+            float(last_edit or 0),
+            float(last_seen or 0),
+            float(configured[0] or 0),
+            float(configured[1]),
+        )
 
     # -- counts --------------------------------------------------------------------------
     def review_counts(self, session_ids: Sequence[str]) -> ReviewCounts:
@@ -121,7 +160,7 @@ class StoreStatistics:
             .where(c.session_id.in_(list(session_ids)))
             .group_by(*keys)
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(query).all()
             custom, cut = self._custom_texts(conn, session_ids)
         labels: dict[tuple[str, int | None], list[int]] = {}
@@ -190,7 +229,7 @@ class StoreStatistics:
             .order_by(flagged.desc(), reviewed.desc(), neuron)
             .limit(max(0, int(top_n)))
         )
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(query).all()
         return [NeuronCounts(int(str(n)), int(r), int(f)) for n, r, f in rows]
 
@@ -200,23 +239,63 @@ class StoreStatistics:
         totals: dict[str, int],
         per_label: int = MAX_POINTS_PER_LABEL,
     ) -> PositionSample:
-        """Centres of reviewed instances per label; an even sample (every k-th instance)
-        of at most ``per_label`` when there are more. ``totals``: reviewed per label."""
+        """Centres of reviewed instances per label; an even sample (the instances whose id
+        is a multiple of k) of at most ``per_label`` when there are more. ``totals``:
+        reviewed per label. A sample of a frequent label is read by probing the primary key
+        at those ids (``_probed``), not by reading every instance of the label."""
         c = _INSTANCE
+        ids = list(session_ids)
         points: dict[str, tuple[Triple, ...]] = {}
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
+            bounds = self._id_bounds(conn, ids) if any(
+                t > per_label for t in totals.values()
+            ) else (0, -1)  # fmt: skip
             for label, total in totals.items():
                 if total <= 0:
                     continue
                 step = max(1, math.ceil(total / per_label))
-                query = select(c.center_xyz_vx).where(
-                    c.session_id.in_(list(session_ids)), SEEN, c.label == label
-                )
-                if step > 1:
-                    query = query.where(c.instance_id % step == 0)
+                probes = (bounds[1] - bounds[0]) // step + 1
+                if step > 1 and probes * len(ids) <= total:
+                    query = _probed(ids, label, step, bounds)
+                else:
+                    query = select(c.center_xyz_vx).where(c.session_id.in_(ids), SEEN,
+                                                          c.label == label)  # fmt: skip
+                    if step > 1:
+                        query = query.where(c.instance_id % step == 0)
                 texts = conn.execute(query.limit(per_label)).scalars().all()
                 points[label] = _points(texts)
         return PositionSample(points, dict(totals))
+
+    @staticmethod
+    def _id_bounds(conn: Connection, ids: list[str]) -> tuple[int, int]:
+        """The smallest and largest instance id of the sessions (the primary key's ends)."""
+        c = _INSTANCE
+        low, high = None, None
+        for sid in ids:  # one session per query: each is an index lookup at the key's ends
+            a, b = conn.execute(
+                select(func.min(c.instance_id), func.max(c.instance_id)).where(
+                    c.session_id == sid
+                )
+            ).one()
+            if a is not None:
+                low = int(a) if low is None else min(low, int(a))
+                high = int(b) if high is None else max(high, int(b))
+        return (0, -1) if low is None or high is None else (low, high)
+
+
+def _probed(ids: list[str], label: str, step: int, bounds: tuple[int, int]) -> Any:
+    """Centres of ``label``'s reviewed instances whose id is a multiple of ``step``: the
+    multiples (a recursive CTE) joined to the primary key, one lookup each."""
+    c = _INSTANCE
+    first = -(-bounds[0] // step) * step  # the first multiple of step >= the smallest id
+    k = select(literal(first, Integer).label("i")).cte("k", recursive=True)
+    k = k.union_all(select(k.c.i + step).where(k.c.i + step <= bounds[1]))
+    on = and_(c.session_id.in_(ids), c.instance_id == k.c.i)
+    return (
+        select(c.center_xyz_vx)
+        .select_from(k.join(schema.instances, on))
+        .where(SEEN, c.label == label)
+    )
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -67,10 +67,6 @@ class AppContext:
     neurons: BoundedCache[NeuronViewKey, NeuronView]
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: BoundedCache[Hashable, SliceImages]
-    # The statistics view's latest computation per browser session (running or done): a
-    # ``services.statistics_jobs.StatisticsJob``, which reads it back through ``_job_of``
-    # (typed loosely so the context does not import the service that uses it).
-    statistics: BoundedCache[str, object]
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(
@@ -99,7 +95,6 @@ class AppContext:
             tables=TableRegistry(cache_dir=settings.table_cache_dir),
             neurons=BoundedCache(settings.max_neuron_views),
             tile_images=BoundedCache(settings.tile_cache_bytes, _slice_images_size),
-            statistics=BoundedCache(settings.max_statistics),
         )
 
     def in_this_process(self) -> AppContext:

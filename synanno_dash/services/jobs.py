@@ -20,19 +20,27 @@ Developer notes
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from synanno_dash.data.query_guard import QueryGuard, cancel_queries
 from synanno_dash.settings import Settings
 
 if TYPE_CHECKING:
     from celery import Celery
+    from sqlalchemy import Engine
+
+    from synanno_dash.services.session import Session
 
 T = TypeVar("T")
 # Progress reports closer together than this are merged (each is a write to the job store).
 REPORT_INTERVAL_S = 0.2
+STEP_WAIT_S = 0.2  # how often a wait for steps running side by side looks at Cancel
 
 
 class JobError(RuntimeError):
@@ -55,6 +63,51 @@ class JobProgress:
 ProgressSink = Callable[[JobProgress], None]
 
 
+class JobCancelled(JobError):
+    """The job's Cancel was pressed: it stops at its next progress report or query."""
+
+
+@dataclass(frozen=True)
+class StopSignal:
+    """Cancel of one job, seen across processes: the process that handles Cancel creates
+    ``path`` (in ``Settings.jobs_dir``) and cancels the queries of the connections tagged
+    ``tag``; the job's process checks the file (``Job.stopped``, ``Job.query_guard``)."""
+
+    path: Path
+    tag: str
+
+    def requested(self) -> bool:
+        return self.path.exists()
+
+    def request(self, engine: Engine | None = None) -> None:
+        """Ask the job to stop, and cancel its running queries on ``engine``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+        if engine is not None:
+            cancel_queries(engine, self.tag)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def stop_signal(settings: Settings, job_name: str, owner: str) -> StopSignal:
+    """The stop signal of the job ``job_name`` of the browser session ``owner`` (a browser
+    runs one job of a name at a time: its start button is disabled meanwhile)."""
+    digest = hashlib.sha256(f"{job_name}\0{owner}".encode()).hexdigest()[:24]
+    return StopSignal(settings.jobs_dir / "stop" / digest, f"synanno-job-{digest}")
+
+
+def session_stop_signal(session: Session, job_name: str) -> StopSignal:
+    """The stop signal of the job ``job_name`` of the browser ``session``."""
+    return stop_signal(session.resources.settings, job_name, session.session_id)
+
+
+def cancel_job(session: Session, job_name: str) -> None:
+    """Cancel the job ``job_name`` of ``session``: its stop signal, and its running queries
+    cancelled in the session store."""
+    session_stop_signal(session, job_name).request(session.store.engine)
+
+
 def _ignore(_progress: JobProgress) -> None:
     return None
 
@@ -68,14 +121,31 @@ class Job:
     start: float = 0.0  # the part of the whole job this one covers, as fractions
     stop: float = 1.0
     _last_report_s: list[float] = field(default_factory=lambda: [-1.0], repr=False)
+    signal: StopSignal | None = None  # its Cancel (None: it cannot be cancelled)
+
+    def stopped(self) -> bool:
+        """Whether the job's Cancel was pressed."""
+        return self.signal is not None and self.signal.requested()
+
+    def query_guard(self, timeout_s: float | None = None) -> QueryGuard | None:
+        """For ``data.query_guard.guarded_connect``: the job's queries stop on Cancel (and
+        after ``timeout_s``). None for a job that cannot be cancelled."""
+        if self.signal is None:
+            return None
+        if timeout_s is None:
+            return QueryGuard(self.signal.tag, self.signal.requested)
+        return QueryGuard(self.signal.tag, self.signal.requested, timeout_s)
 
     def report(self, fraction: float, text: str, force: bool = False) -> None:
         """``fraction`` (0 to 1) of this job's part is done; ``text`` says what it does now.
-        Reports within ``REPORT_INTERVAL_S`` of the last one are dropped unless ``force``."""
+        Reports within ``REPORT_INTERVAL_S`` of the last one are dropped unless ``force``.
+        Raises ``JobCancelled`` once Cancel was pressed."""
         now = time.monotonic()
         if not force and now - self._last_report_s[0] < REPORT_INTERVAL_S and fraction < 1:
             return
         self._last_report_s[0] = now
+        if self.stopped():
+            raise JobCancelled(f"Cancelled while {text[:1].lower() + text[1:]}.")
         bounded = min(1.0, max(0.0, fraction))
         self.sink(JobProgress(self.start + bounded * (self.stop - self.start), text))
 
@@ -97,6 +167,7 @@ class Job:
             self.start + start * width,
             self.start + stop * width,
             self._last_report_s,
+            self.signal,
         )
 
     def bytes_read(self, what: str) -> Callable[[int, int], None]:
@@ -108,6 +179,41 @@ class Job:
             self.report(done / max(1, total), f"{what}: {megabytes}")
 
         return progress
+
+
+@dataclass
+class ParallelSteps:
+    """Progress of ``total`` steps running side by side (futures of a thread pool):
+    ``wait`` reports each finished one as "k of n <unit> done (name)"; a Cancel raises
+    ``JobCancelled`` there (and stops the steps' guarded queries)."""
+
+    job: Job
+    total: int
+    unit: str
+    finished: set[str] = field(default_factory=set)
+
+    def wait(self, futures: Mapping[str, Future[Any]], until: str | None = None) -> None:
+        """Wait for ``futures[until]`` (all of ``futures`` when None); raises its error."""
+        target = [futures[until]] if until else list(futures.values())
+        while True:
+            ready = all(f.done() for f in target)  # before the report: none goes unreported
+            for name, future in futures.items():
+                if future.done() and name not in self.finished:
+                    self.finished.add(name)
+                    self.job.report(self._fraction(), f"{self._done()} ({name})", force=True)
+            if ready:
+                for f in target:
+                    f.result()
+                return
+            self.job.report(self._fraction(), self._done())
+            pending = [f for f in target if not f.done()]
+            wait(pending, timeout=STEP_WAIT_S, return_when=FIRST_COMPLETED)
+
+    def _fraction(self) -> float:
+        return len(self.finished) / max(1, self.total)
+
+    def _done(self) -> str:
+        return f"{len(self.finished)} of {self.total} {self.unit} done"
 
 
 # -- the queue: Celery with Redis ---------------------------------------------------------------

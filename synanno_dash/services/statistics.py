@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import DatasetConfig, Mode
@@ -28,10 +30,12 @@ from synanno_dash.core.review_stats import (
     fold_custom_texts,
 )
 from synanno_dash.core.throughput import Throughput
+from synanno_dash.data.query_guard import QueryGuard
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
 from synanno_dash.data.volume_registry import VolumeRegistry
 from synanno_dash.data.volumes import VolumeError
+from synanno_dash.services.jobs import Job, ParallelSteps
 from synanno_dash.services.neuron import NeuronError, view_key
 from synanno_dash.services.session import Session
 from synanno_dash.services.statistics_accuracy import accuracy_section, find_truth
@@ -61,6 +65,37 @@ def same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
     return (a.source_url, a.target_url, a.table_url) == (b.source_url, b.target_url, b.table_url)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which sessions a computation counts: ``ids`` (the current one, or every session on
+    its dataset), ``neuron_ids`` those on the current session's neuron."""
+
+    session_id: str
+    scope: Scope
+    config: DatasetConfig
+    ids: tuple[str, ...]
+    neuron_ids: tuple[str, ...]
+
+
+def plan_statistics(
+    store: SessionStore, session_id: str, scope: Scope, guard: QueryGuard | None = None
+) -> Plan:
+    config = store.load_config(session_id)
+    if config is None:
+        raise StatisticsError(
+            f"Session {session_id} has no dataset open: open one on Open Data first "
+            "(the session id is shown in the Menu)."
+        )
+    stats = ActivityStatistics(store.engine, guard)
+    configured = [(sid, c) for sid, c in stats.configured_sessions() if same_dataset(c, config)]
+    if scope is Scope.DATASET:
+        ids = [sid for sid, _c in configured] or [session_id]
+    else:
+        ids = [session_id]
+    neuron_ids = _same_neuron(config, session_id, configured, ids)
+    return Plan(session_id, scope, config, tuple(ids), tuple(neuron_ids))
+
+
 def collect_statistics(
     store: SessionStore,
     session_id: str,
@@ -68,69 +103,93 @@ def collect_statistics(
     ground_truth: str | Path | None = None,
     volumes: VolumeRegistry | None = None,
     top_n: int = TOP_NEURONS,
+    job: Job | None = None,
 ) -> StatisticsResult:
     """Everything the statistics view shows. ``ground_truth``: a file, or None to look
     beside the synapse table; ``volumes``: to read the dataset's box (else the review box
-    or the data's extent is used)."""
-    config = store.load_config(session_id)
-    if config is None:
-        raise StatisticsError(
-            f"Session {session_id} has no dataset open: open one on Open Data first "
-            "(the session id is shown in the Menu)."
-        )
-    stats = ActivityStatistics(store.engine)
-    configured = [(sid, c) for sid, c in stats.configured_sessions() if same_dataset(c, config)]
-    if scope is Scope.DATASET:
-        ids = [sid for sid, _c in configured] or [session_id]
-    else:
-        ids = [session_id]
-    neuron_ids = _same_neuron(config, session_id, configured, ids)
+    or the data's extent is used); ``job``: progress (aggregates done of all) and Cancel
+    (its queries stop)."""
+    job = job or Job()
+    plan = plan_statistics(store, session_id, scope, job.query_guard())
+    return compute_statistics(store, plan, ground_truth, volumes, top_n, job)
+
+
+def compute_statistics(
+    store: SessionStore,
+    plan: Plan,
+    ground_truth: str | Path | None = None,
+    volumes: VolumeRegistry | None = None,
+    top_n: int = TOP_NEURONS,
+    job: Job | None = None,
+) -> StatisticsResult:
+    """``collect_statistics`` of a ``plan``."""
+    job = job or Job()
+    stats = ActivityStatistics(store.engine, job.query_guard())
+    ids, config, scope = list(plan.ids), plan.config, plan.scope
+    neuron_ids = list(plan.neuron_ids)
     top_n = max(1, min(int(top_n), 200))
+    steps = ParallelSteps(job, AGGREGATES, "aggregates")
     with ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="stats") as pool:
         counts_job = pool.submit(stats.review_counts, ids)
         activity_job = pool.submit(stats.throughput, ids)
         truth_job = pool.submit(find_truth, config, ground_truth)
         pre_job = pool.submit(stats.top_neurons, ids, "pre", top_n)
         post_job = pool.submit(stats.top_neurons, ids, "post", top_n)
-        agreement_job = pool.submit(_agreement, stats, ids, session_id, scope)
+        agreement_job = pool.submit(_agreement, stats, ids, plan.session_id, scope)
+        times_job = pool.submit(stats.session_times, ids)
+        first: dict[str, Future[Any]] = {
+            "label counts": counts_job, "throughput": activity_job,
+            "ground truth file": truth_job, "pre neurons": pre_job, "post neurons": post_job,
+            "agreement": agreement_job, "session times": times_job,
+        }  # fmt: skip
+        steps.wait(first, until="label counts")
         counts = counts_job.result()
         per_session = _per_session(ids, counts.labels)
         overall = sum((c for c in per_session.values()), LabelCounts())
         empty = _empty_message(overall, scope)
+        steps.wait(first, until="ground truth file")
         positions_job = pool.submit(_positions, stats, ids, overall, config, volumes, empty)
         accuracy_job = pool.submit(
             accuracy_section, stats, ids, truth_job.result(), counts, empty
         )
-        activity = activity_job.result()
-        return StatisticsResult(
-            scope=scope,
-            session_id=session_id,
-            config=config,
-            sessions=tuple(SessionCounts(s, per_session[s]) for s in ids),
-            neuron_sessions=tuple(neuron_ids),
-            session_times=stats.session_times(ids),
-            generated_at=time.time(),
-            time_span=activity.span_s,
-            overall=overall,
-            compartments=_compartments(counts.labels, neuron_ids, config, empty),
-            categories=_categories(counts.categories, neuron_ids, overall, empty),
-            neurons=_neurons(pre_job.result(), post_job.result(), top_n, empty),
-            positions=positions_job.result(),
-            throughput=_throughput(activity),
-            agreement=agreement_job.result(),
-            accuracy=accuracy_job.result(),
-        )
+        steps.wait({**first, "positions": positions_job, "accuracy": accuracy_job})
+    activity = activity_job.result()
+    return StatisticsResult(
+        scope=scope,
+        session_id=plan.session_id,
+        config=config,
+        sessions=tuple(SessionCounts(s, per_session[s]) for s in ids),
+        neuron_sessions=tuple(neuron_ids),
+        session_times=times_job.result(),
+        generated_at=time.time(),
+        time_span=activity.span_s,
+        overall=overall,
+        compartments=_compartments(counts.labels, neuron_ids, config, empty),
+        categories=_categories(counts.categories, neuron_ids, overall, empty),
+        neurons=_neurons(pre_job.result(), post_job.result(), top_n, empty),
+        positions=positions_job.result(),
+        throughput=_throughput(activity),
+        agreement=agreement_job.result(),
+        accuracy=accuracy_job.result(),
+    )
+
+
+AGGREGATES = 9  # the queries of compute_statistics
 
 
 def session_statistics(
-    session: Session, scope: Scope = Scope.SESSION, ground_truth: str | Path | None = None
+    session: Session,
+    scope: Scope = Scope.SESSION,
+    ground_truth: str | Path | None = None,
+    job: Job | None = None,
 ) -> StatisticsResult:
     """What the statistics view shows for a browser session (``NoDatasetError`` without a
     dataset, like every use case)."""
     session.config  # noqa: B018 - raises NoDatasetError, the one "no dataset" error
     return collect_statistics(
-        session.store, session.session_id, scope, ground_truth, session.resources.volumes
-    )
+        session.store, session.session_id, scope, ground_truth, session.resources.volumes,
+        job=job,
+    )  # fmt: skip
 
 
 def _same_neuron(

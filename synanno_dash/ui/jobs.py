@@ -17,7 +17,9 @@ return value sets ``outputs``. A ``JobError`` (``NoDatasetError``, an input refu
 ``ui.request_inputs``) shows its message in the
 panel and leaves the outputs as they were; anything else is logged and the panel says which
 job failed. While the job runs, the start button is disabled and the panel shows the bar and
-Cancel; Cancel stops the job's process.
+Cancel; Cancel stops the job's process, and first raises the job's stop signal
+(``services.jobs.StopSignal``): the job's guarded queries are cancelled in the database
+(PostgreSQL runs a statement on after its client died) and its next progress report stops it.
 
 Developer notes
 - The queue is Dash's: ``DiskcacheManager`` (a process per job, results in
@@ -46,13 +48,20 @@ import multiprocess
 import psutil
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
-from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
+from synanno_dash.services.jobs import (
+    Job,
+    JobError,
+    JobProgress,
+    cancel_job,
+    celery_app,
+    session_stop_signal,
+)
 from synanno_dash.services.mask_completion import PRELOAD_MODULES
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
 from synanno_dash.ui.request_inputs import RefusedInput
-from synanno_dash.ui.session import job_session
+from synanno_dash.ui.session import current_session, job_session
 
 log = logging.getLogger(__name__)
 MANAGER_KEY = "synanno_jobs"
@@ -218,19 +227,23 @@ def job_callback(
     states: Sequence[State] = (),
     start: str | Sequence[str] = (),
     done_text: str = "",
+    on_load: bool = False,
 ) -> None:
     """Run ``work(job, session, *inputs, *states)`` as a background job of ``app`` whose
     panel is ``job_panel(name)``; its return value (one value per output, a list for several)
     sets ``outputs``. ``start``: the ids of buttons disabled while it runs. ``title`` names
-    the job in messages ("Writing the layer"); ``done_text`` is the panel's text after it."""
+    the job in messages ("Writing the layer"); ``done_text`` is the panel's text after it.
+    ``on_load``: the job also runs when its inputs appear (a view computed on opening)."""
     multiple = len(outputs) != 1
     starts = [start] if isinstance(start, str) else list(start)
 
     def run(set_progress: Callable[[tuple[int, str]], None], *args: object) -> list[object]:
         set_progress((0, f"{title}: starting"))
-        job = Job(_progress(set_progress))
         try:
             session: Session = job_session()
+            signal = session_stop_signal(session, name)
+            signal.clear()  # a Cancel of an earlier run
+            job = Job(_progress(set_progress), signal=signal)
             result = work(job, session, *args)
         except Exception as error:  # noqa: BLE001 - every failure becomes a message
             return [*([no_update] * len(outputs)), _failure(title, error)]
@@ -252,17 +265,20 @@ def job_callback(
         ],
         cancel=[Input(ids.job(name, "cancel"), "n_clicks")],
         interval=POLL_INTERVAL_MS,
-        prevent_initial_call=True,
+        prevent_initial_call=not on_load,
     )(run)
     app.callback(
         Output(ids.job(name, "status"), "children", allow_duplicate=True),
         Input(ids.job(name, "cancel"), "n_clicks"),
         prevent_initial_call=True,
-    )(_cancelled_text(title))
+    )(_cancelled_text(name, title))
 
 
-def _cancelled_text(title: str) -> Callable[[int | None], object]:
+def _cancelled_text(name: str, title: str) -> Callable[[int | None], object]:
     def cancelled(_clicks: int | None) -> object:
+        """Cancel: raise the job's stop signal and cancel its queries (Dash stops its
+        process meanwhile)."""
+        cancel_job(current_session(), name)
         return html.Span(f"{title}: cancelled.", className="text-warning")
 
     return cancelled

@@ -37,7 +37,10 @@ from synanno_dash.ui.stats_tables import (
 MAX_CATEGORY_SERIES = 15
 
 
-def build_panels(result: StatisticsResult) -> list[Panel]:
+def build_panels(
+    result: StatisticsResult, progress: Callable[[int, int], None] | None = None
+) -> list[Panel]:
+    """Every panel of ``result``; ``progress(done, total)`` after each group of them."""
     builders: list[Callable[[StatisticsResult], list[Panel]]] = [
         lambda r: [compartments_panel(r)],
         lambda r: [progress_panel(r)],
@@ -48,7 +51,12 @@ def build_panels(result: StatisticsResult) -> list[Panel]:
         accuracy_panels,
         lambda r: [agreement_panel(r)],
     ]
-    return [panel for build in builders for panel in build(result)]
+    panels: list[Panel] = []
+    for done, build in enumerate(builders, start=1):
+        panels += build(result)
+        if progress is not None:
+            progress(done, len(builders))
+    return panels
 
 
 def _compartment_name(k: int) -> str:

@@ -8,6 +8,7 @@ Panels come from ``stats_figures.build_panels`` (the report shows the same ones)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from synanno_dash.core.review_stats import LABEL_ORDER
+from synanno_dash.services.jobs import Job
 from synanno_dash.services.statistics import Scope, StatisticsResult
 from synanno_dash.ui import ids
 from synanno_dash.ui.attrs import data_attrs
@@ -199,9 +201,18 @@ class ShownStatistics:
     body: list[Any]
 
 
-def present_statistics(result: StatisticsResult) -> ShownStatistics:
-    panels = build_panels(result)
+def present_statistics(result: StatisticsResult, job: Job | None = None) -> ShownStatistics:
+    """The panels and components of ``result``; ``job``: progress, figure by figure."""
+    job = job or Job()
+    panels = build_panels(result, figures_progress(job))
     return ShownStatistics(panels, statistics_body(result, panels))
+
+
+def figures_progress(job: Job) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        job.report(done / total, f"{done} of {total} groups of figures built", force=True)
+
+    return progress
 
 
 def statistics_body(result: StatisticsResult, built: list[Panel] | None = None) -> list[Any]:

@@ -18,6 +18,7 @@ from tests.browser.test_neuron_browser import PER_PAGE, expected_pages
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.browser
+JOB_MS = 240_000
 FIGURE = "document.querySelector('#stats-panel-{} .js-plotly-plot')"
 
 
@@ -58,7 +59,8 @@ def _figure(page, key: str, expression: str):  # type: ignore[no-untyped-def]
 def _open_stats(page) -> None:  # type: ignore[no-untyped-def]
     page.locator("#nav-stats").click()
     page.wait_for_url(re.compile(r".*/stats$"))
-    page.wait_for_function(f"() => {FIGURE.format('compartments')}?.data")
+    # the statistics are a background job (a process of its own): generous on a shared machine
+    page.wait_for_function(f"() => {FIGURE.format('compartments')}?.data", timeout=JOB_MS)
 
 
 def test_stats_view_counts_jumps_downloads_and_agreement(
@@ -116,7 +118,7 @@ def test_stats_view_counts_jumps_downloads_and_agreement(
     assert int(by_compartment[last]["Incorrect"]) == 1
 
     # the report: downloaded, then opened offline with every figure drawn
-    with page.expect_download() as download_info:
+    with page.expect_download(timeout=JOB_MS) as download_info:
         page.locator("#stats-report-button").click()
     report = tmp_path / "report.html"
     download_info.value.save_as(report)
@@ -170,7 +172,7 @@ def test_stats_view_counts_jumps_downloads_and_agreement(
     _open_demo_neuron(other, url)
     _label(other, url, 1, {})
     page.goto(url + "/stats?scope=dataset")
-    page.wait_for_function(f"() => {FIGURE.format('agreement')}?.data")
+    page.wait_for_function(f"() => {FIGURE.format('agreement')}?.data", timeout=JOB_MS)
     note = page.locator("#stats-panel-agreement").inner_text()
     assert "Cohen's kappa" in note and f"over {len(one)} table rows" in note
     assert "2 row(s) labelled differently" in note

@@ -44,6 +44,8 @@ _JOB_WORK = {
     ("synanno_dash.ui.field_export_panel", "download_connectivity"): 2,
     ("synanno_dash.ui.field_export_panel", "download_state"): 2,
     ("synanno_dash.ui.import_panel", "import_job"): 12,  # Import predictions: Open Data's
+    ("stats", "compute"): 3,  # scope, Refresh, Recompute
+    ("stats", "report"): 2,  # Download report, the key of the statistics shown
 }
 
 

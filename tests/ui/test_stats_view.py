@@ -1,31 +1,27 @@
-"""The statistics view's server side on the demo: its callbacks through Dash's HTTP endpoint
-(start and poll, a compartment's bar to its grid page, a table's CSV, the report) and the
-sortable tables' numbers."""
+"""The statistics view's server side on the demo: its jobs' work (the statistics, the report)
+as the job mechanism runs it, its other callbacks through Dash's HTTP endpoint (a
+compartment's bar to its grid page, a table's CSV, Cancel) and the sortable tables'
+numbers."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+import dash
+import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 from synanno_dash.core.labels import Label
 from synanno_dash.services import review
+from synanno_dash.services.jobs import Job, JobCancelled, session_stop_signal
 from synanno_dash.services.neuron import first_pages
 from synanno_dash.services.statistics import Scope, collect_statistics
 from synanno_dash.ui import ids
 from synanno_dash.ui.stats_tables import Table
 from synanno_dash.ui.stats_view import statistics_body, table_from_records, table_records
-
-UPDATE_OUTPUTS = [
-    {"id": ids.STATS_JOB, "property": "data"},
-    {"id": ids.STATS_POLL, "property": "disabled"},
-    {"id": ids.STATS_RUNNING, "property": "style"},
-    {"id": ids.STATS_RUNNING_TEXT, "property": "children"},
-    {"id": ids.STATS_BODY, "property": "children"},
-    {"id": ids.STATS_REPORT_BUTTON, "property": "disabled"},
-]
 
 
 def _key(app, input_id: str | dict) -> str:  # type: ignore[no-untyped-def]
@@ -58,27 +54,24 @@ def _post(
     return dict(response.get_json()["response"])
 
 
-def _update(app, client, trigger: str, token: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    inputs = [
-        {"id": ids.STATS_SCOPE, "property": "value", "value": Scope.SESSION.value},
-        {"id": ids.STATS_REFRESH, "property": "n_clicks", "value": 1},
-        {"id": ids.STATS_POLL, "property": "n_intervals", "value": 1},
-        {"id": ids.STATS_CANCEL, "property": "n_clicks", "value": None},
-    ]
-    state = [{"id": ids.STATS_JOB, "property": "data", "value": token}]
-    return _post(client, _key(app, ids.STATS_REFRESH), UPDATE_OUTPUTS, inputs, [trigger], state)
+def _stats_page():  # type: ignore[no-untyped-def]
+    return next(
+        sys.modules[p["module"]] for p in dash.page_registry.values() if p["path"] == "/stats"
+    )
 
 
 def _shown_statistics(prepared) -> dict:  # type: ignore[no-untyped-def]
-    """Refresh, then poll until the job is done (the background work waited for)."""
-    app, client = prepared.app, prepared.client
-    changed = _update(app, client, f"{ids.STATS_REFRESH}.n_clicks")
-    token = changed[ids.STATS_JOB]["data"]
-    if not changed[ids.STATS_POLL]["disabled"]:  # still running: wait, then poll once
-        prepared.resources.wait_for_background()
-        changed = _update(app, client, f"{ids.STATS_POLL}.n_intervals", token)
-    assert changed[ids.STATS_POLL]["disabled"] is True
-    return changed
+    """The statistics job's outputs (its work, as ``ui.jobs.job_callback`` runs it), with the
+    components as the browser receives them (JSON)."""
+    body, key, evicted, report_disabled = _stats_page().compute(
+        Job(), prepared.session, Scope.SESSION.value, 1, None
+    )
+    return {
+        ids.STATS_BODY: {"children": json.loads(json.dumps(body, cls=PlotlyJSONEncoder))},
+        ids.STATS_JOB: {"data": key},
+        ids.STATS_EVICTED: {"style": evicted},
+        ids.STATS_REPORT_BUTTON: {"disabled": report_disabled},
+    }
 
 
 def test_refresh_shows_every_panel_and_a_bar_opens_its_compartment(neuron_session) -> None:  # type: ignore[no-untyped-def]
@@ -112,16 +105,8 @@ def test_report_and_csv_downloads(neuron_session) -> None:  # type: ignore[no-un
     session = neuron_session.session
     review.load_page(session, 1)
     changed = _shown_statistics(neuron_session)
-    token = changed[ids.STATS_JOB]["data"]
-    result = _post(
-        neuron_session.client,
-        _key(neuron_session.app, ids.STATS_REPORT_BUTTON),
-        {"id": ids.STATS_REPORT, "property": "data"},
-        [{"id": ids.STATS_REPORT_BUTTON, "property": "n_clicks", "value": 1}],
-        [f"{ids.STATS_REPORT_BUTTON}.n_clicks"],
-        [{"id": ids.STATS_JOB, "property": "data", "value": token}],
-    )
-    report = result[ids.STATS_REPORT]["data"]
+    key = changed[ids.STATS_JOB]["data"]
+    report, _notice_style, _notice = _stats_page().report(Job(), session, 1, key)
     assert report["filename"] == "synanno-statistics-session.html"
     content = report["content"]
     assert 'id="figure-compartments"' in content and "<script src=" not in content
@@ -174,8 +159,6 @@ def test_without_ground_truth_the_accuracy_section_says_why(neuron_session, tmp_
 
 
 def test_no_dataset_and_nothing_reviewed_are_said_in_place_of_figures(app, demo_session) -> None:  # type: ignore[no-untyped-def]
-    import dash
-
     from synanno_dash.services.session import NO_DATASET_MESSAGE
 
     stats_layout = next(p for p in dash.page_registry.values() if p["path"] == "/stats")["layout"]
@@ -203,38 +186,22 @@ def _props(tree: Any) -> list[dict]:
     return found
 
 
-def test_a_slow_computation_shows_its_progress_and_can_be_cancelled(neuron_session) -> None:  # type: ignore[no-untyped-def]
-    import threading
-
-    resources = neuron_session.resources
-    release = threading.Event()
-    busy = [resources.run_in_background(release.wait, 60) for _ in range(2)]  # both workers
-    try:
-        changed = _update(
-            neuron_session.app, neuron_session.client, f"{ids.STATS_REFRESH}.n_clicks"
-        )
-        token = changed[ids.STATS_JOB]["data"]
-        assert changed[ids.STATS_POLL]["disabled"] is False  # the view polls
-        assert changed[ids.STATS_RUNNING]["style"] == {}  # "Computing ..." and Cancel show
-        assert "Computing the statistics of this session" in str(
-            changed[ids.STATS_RUNNING_TEXT]["children"]
-        )
-        assert changed[ids.STATS_REPORT_BUTTON]["disabled"] is True
-        polled = _update(
-            neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
-        )
-        assert polled[ids.STATS_POLL]["disabled"] is False
-        cancelled = _update(
-            neuron_session.app, neuron_session.client, f"{ids.STATS_CANCEL}.n_clicks", token
-        )
-        assert cancelled[ids.STATS_POLL]["disabled"] is True
-        assert "Cancelled" in json.dumps(cancelled[ids.STATS_BODY]["children"])
-    finally:
-        release.set()
-        for future in busy:
-            future.result(timeout=60)
-    resources.wait_for_background()
-    late = _update(
-        neuron_session.app, neuron_session.client, f"{ids.STATS_POLL}.n_intervals", token
-    )
-    assert "cancelled or replaced" in json.dumps(late[ids.STATS_BODY]["children"])
+def test_cancel_raises_the_jobs_stop_signal(neuron_session) -> None:  # type: ignore[no-untyped-def]
+    """Cancel (the job panel's button, handled by the web process) raises the stop signal
+    the job's process checks and cancels its tagged queries; the panel says cancelled."""
+    session = neuron_session.session
+    signal = session_stop_signal(session, ids.STATS_COMPUTE_JOB)
+    signal.clear()
+    cancel = ids.job(ids.STATS_COMPUTE_JOB, "cancel")
+    status = ids.job(ids.STATS_COMPUTE_JOB, "status")
+    key = next(k for k in neuron_session.app.callback_map if k.startswith(f"{status}.children@"))
+    result = _post(
+        neuron_session.client, key, {"id": status, "property": "children"},
+        [{"id": cancel, "property": "n_clicks", "value": 1}], [f"{cancel}.n_clicks"],
+    )  # fmt: skip
+    assert "Computing the statistics: cancelled." in json.dumps(result)
+    assert signal.requested()
+    job = Job(signal=signal)
+    with pytest.raises(JobCancelled):
+        _stats_page().compute(job, session, Scope.SESSION.value, 1, None)
+    signal.clear()
