@@ -15,6 +15,7 @@ from synanno_dash.data.store import StoreError
 from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.exports import ExportError
+from synanno_dash.services.jobs import JobError, JobNotStarted
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
@@ -38,9 +39,16 @@ log = logging.getLogger(__name__)
 def _report_callback_error(error: Exception) -> None:
     """A callback failure: "no dataset open" says so, an input no page sends is refused by
     name (``RefusedInput``, or an instance the session does not hold); anything unexpected is
-    logged with its traceback and the user sees a short message."""
-    if isinstance(error, NoDatasetError | RefusedInput | ExportError):
+    logged with its traceback and the user sees a short message. A job refused before it was
+    queued goes on to its Flask handler (``ui.jobs.install_job_manager``): Dash would drop
+    this toast for a background callback."""
+    if isinstance(error, JobNotStarted):
+        raise error
+    if isinstance(error, NoDatasetError | RefusedInput | ExportError | JobError):
         message = str(error)
+    elif health.disk_full(error):
+        log.warning("callback failed: the disk is full (%s)", type(error).__name__)
+        message = health.DISK_FULL_MESSAGE
     elif health.database_down(error):
         log.warning("callback failed: the database is down (%s)", type(error).__name__)
         message = health.DATABASE_DOWN_MESSAGE

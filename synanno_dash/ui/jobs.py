@@ -22,7 +22,9 @@ Cancel; Cancel stops the job's process.
 Developer notes
 - The queue is Dash's: ``DiskcacheManager`` (a process per job, results in
   ``Settings.jobs_dir``) or, with ``SYNANNO_REDIS_URL``, ``CeleryManager`` on
-  ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``).
+  ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``). While Redis is down a
+  new job is refused with ``JobQueueDown``'s message, pages waiting for a job keep waiting
+  (the error toast says why) and a running job goes on without progress reports.
 - Dash keys a job's result by its function and arguments; two browsers clicking the same
   button would share a key. ``_OwnKeys`` gives every job a key of its own.
 - On one machine a job process is never forked from the web process: another of its threads
@@ -42,19 +44,31 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
+import flask
 import multiprocess
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
-from synanno_dash.services.jobs import Job, JobError, JobProgress, celery_app
+from synanno_dash.services.jobs import (
+    JOB_QUEUE_WAITING_MESSAGE,
+    Job,
+    JobError,
+    JobNotStarted,
+    JobProgress,
+    JobQueueDown,
+    celery_app,
+    job_queue_down,
+)
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
 from synanno_dash.ui.request_inputs import RefusedInput
+from synanno_dash.ui.request_limits import error_toast_response
 from synanno_dash.ui.session import job_session
 
 log = logging.getLogger(__name__)
 MANAGER_KEY = "synanno_jobs"
 POLL_INTERVAL_MS = 500
+PING_TIMEOUT_S = 2  # how long starting a job waits for Redis to answer
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "block"}
 Work = Callable[..., Any]
@@ -123,7 +137,69 @@ def run_job_process(
 
 
 class _CeleryJobs(_OwnKeys, CeleryManager):
-    pass
+    """Celery jobs that ride out Redis being down: starting a job says so (``JobQueueDown``,
+    shown by the app's error handler), and a page waiting for a job keeps waiting (its job is
+    "running", not ready, no progress) with the error toast saying why, until Redis is back."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(celery_app(settings))
+        self.redis_url = settings.redis_url
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
+        try:
+            _ping(self.redis_url)  # fail fast: Celery would retry its result store for 20 s
+            return super().call_job_fn(key, job_fn, args, context)
+        except Exception as error:
+            if job_queue_down(error):
+                log.warning("a job was not started: Redis is down (%s)", type(error).__name__)
+                raise JobQueueDown() from error
+            raise
+
+    def get_progress(self, key: str) -> Any:
+        return _unless_down(lambda: super(_CeleryJobs, self).get_progress(key), None)
+
+    def result_ready(self, key: str) -> bool:
+        return bool(_unless_down(lambda: super(_CeleryJobs, self).result_ready(key), False))
+
+    def get_result(self, key: str, job: Any) -> Any:
+        return _unless_down(lambda: super(_CeleryJobs, self).get_result(key, job), self.UNDEFINED)
+
+    def job_running(self, job: Any) -> bool:
+        return bool(_unless_down(lambda: super(_CeleryJobs, self).job_running(job), True))
+
+    def terminate_job(self, job: Any) -> None:
+        _unless_down(lambda: super(_CeleryJobs, self).terminate_job(job), None)
+
+    def get_updated_props(self, key: str) -> Any:
+        return _unless_down(
+            lambda: super(_CeleryJobs, self).get_updated_props(key),
+            {ids.SERVER_ERROR: {"is_open": True, "header": "Job queue unavailable",
+                                "children": JOB_QUEUE_WAITING_MESSAGE}},
+        )  # fmt: skip
+
+
+def _ping(redis_url: str) -> None:
+    """Raise a Redis connection error unless Redis answers within ``PING_TIMEOUT_S``."""
+    import redis
+
+    probe = redis.Redis.from_url(
+        redis_url, socket_connect_timeout=PING_TIMEOUT_S, socket_timeout=PING_TIMEOUT_S
+    )
+    try:
+        probe.ping()
+    finally:
+        probe.close()
+
+
+def _unless_down(read: Callable[[], Any], while_down: Any) -> Any:
+    """``read()``, or ``while_down`` when Redis cannot be reached."""
+    try:
+        return read()
+    except Exception as error:
+        if not job_queue_down(error):
+            raise
+        log.warning("job queue unreachable while polling a job (%s)", type(error).__name__)
+        return while_down
 
 
 def job_manager(settings: Settings, factory: AppFactory) -> DiskcacheManager | CeleryManager:
@@ -131,14 +207,21 @@ def job_manager(settings: Settings, factory: AppFactory) -> DiskcacheManager | C
     machine with results in ``settings.jobs_dir``; ``factory`` builds the app in a job
     process."""
     if settings.redis_url:
-        return _CeleryJobs(celery_app(settings))
+        return _CeleryJobs(settings)
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)), settings, factory)
 
 
 def install_job_manager(app: dash.Dash, settings: Settings, factory: AppFactory) -> None:
-    """Give ``app`` its job queue (before its callbacks are registered)."""
+    """Give ``app`` its job queue (before its callbacks are registered), and the answer to a
+    job refused before it was queued (``JobNotStarted``): the error toast with its message.
+    Dash drops a background callback's side updates made at its start, so the app's error
+    handler lets that error through to this Flask handler."""
     app.server.extensions[MANAGER_KEY] = job_manager(settings, factory)
+
+    @app.server.errorhandler(JobNotStarted)
+    def _not_started(error: JobNotStarted) -> flask.Response:
+        return error_toast_response("Job not started", str(error))
 
 
 def app_job_manager(app: dash.Dash) -> DiskcacheManager | CeleryManager:
@@ -190,8 +273,15 @@ def _failure(title: str, error: Exception) -> html.Span:
 
 
 def _progress(set_progress: Callable[[tuple[int, str]], None]) -> Callable[[JobProgress], None]:
+    """Progress reports are best effort: while Redis is down a job goes on without them."""
+
     def sink(progress: JobProgress) -> None:
-        set_progress((progress.percent, progress.text))
+        try:
+            set_progress((progress.percent, progress.text))
+        except Exception as error:
+            if not job_queue_down(error):
+                raise
+            log.warning("a job's progress was not stored: Redis is down")
 
     return sink
 
