@@ -42,11 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_load import prepared_clients  # noqa: E402
 from bench.faults_disk import disk_fills, small_tmpfs  # noqa: E402
+from bench.faults_redis import Exporter, redis_restarts  # noqa: E402
 from synanno_dash.core.labels import Label  # noqa: E402
 from synanno_dash.data import store_schema as schema  # noqa: E402
 from synanno_dash.demo.dataset import ensure_demo  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.data.databases import postgres_schema_url  # noqa: E402
+from tests.job_worker import WorkerProcess  # noqa: E402
+from tests.redis_server import PrivateRedis  # noqa: E402
 from tests.served_app import DashClient, ServedApp  # noqa: E402
 
 CYCLE = [Label.CORRECT, Label.INCORRECT, Label.UNSURE]
@@ -227,9 +230,37 @@ def run_disk(args: argparse.Namespace, folder: Path, data_dir: Path) -> list[str
     return report("disk", clickers, saved)
 
 
+def run_redis(args: argparse.Namespace, folder: Path, data_dir: Path) -> list[str]:
+    """Redis (a private one) restarted while an export runs on ``synanno-dash worker``."""
+    demo = ensure_demo(data_dir / "demo")
+    redis = PrivateRedis(folder / "redis").start()
+    env = {"SYNANNO_REDIS_URL": redis.url(), "SYNANNO_JOB_QUEUE": "bench-faults"}
+    try:
+        with contextmanager(postgres_schema_url)() as url:
+            worker = WorkerProcess(data_dir, folder / "worker.log",
+                                   {**env, "SYNANNO_DATABASE_URL": url})  # fmt: skip
+            served = ServedApp(data_dir, url, folder / "redis.log", workers=2, env=env).start()
+            try:
+                worker.start()
+                clients = prepared_clients(served.url, data_dir, url, demo, args.sessions)
+                exporter = Exporter(served.url, data_dir, url, demo)
+                with Clickers(clients) as clickers:
+                    problems = redis_restarts(exporter, redis, args.repeats, args.down)
+                    time.sleep(2.0)
+                saved = check_saved(url, clickers)
+            finally:
+                served.stop()
+                worker.stop()
+    finally:
+        redis.stop()
+    return problems + report("redis", clickers, saved)
+
+
 def run(args: argparse.Namespace, kind: str, folder: Path, data_dir: Path) -> list[str]:
     if kind == "disk":
         return run_disk(args, folder, data_dir)
+    if kind == "redis":
+        return run_redis(args, folder, data_dir)
     demo = ensure_demo(data_dir / "demo")
     with contextmanager(postgres_schema_url)() if kind == "kill" or args.shared_cluster \
             else private_cluster(folder) as opened:  # fmt: skip

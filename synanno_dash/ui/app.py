@@ -21,6 +21,7 @@ from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
 from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
+from synanno_dash.ui.callback_shape import install_callback_shape_check
 from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.front_door import install_security_headers, install_sign_in
 from synanno_dash.ui.health import add_health_routes
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_request_limits(app.server, settings)
     install_security_headers(app)
     install_sign_in(app.server, settings)
+    install_callback_shape_check(app)
     install_session_cookie(app.server)
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).
