@@ -83,6 +83,8 @@ class Settings:
     # The Celery queue (and Redis key prefix) of this instance: two instances (or two test
     # runs) sharing one Redis never take each other's jobs when their names differ.
     job_queue: str = "synanno_dash"
+    # Hosted mode: background jobs one browser session may have running at once.
+    max_jobs_per_session: int = 2
 
     @property
     def demo_dir(self) -> Path:
@@ -154,6 +156,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             env, "SYNANNO_JOB_WORKER_PROCESSES", defaults.job_worker_processes
         ),
         job_queue=_name(env, "SYNANNO_JOB_QUEUE", defaults.job_queue),
+        max_jobs_per_session=_positive_int(
+            env, "SYNANNO_MAX_JOBS_PER_SESSION", defaults.max_jobs_per_session
+        ),
     )
 
 

@@ -39,6 +39,8 @@ from synanno_dash.services.local_data import (
 from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.settings import Settings
 
+MAX_KNOWN_SESSIONS = 10_000  # session ids remembered as known, per process
+
 if TYPE_CHECKING:
     from synanno_dash.services.ng_client import ViewerBackend
 
@@ -71,6 +73,11 @@ class AppContext:
     # ``services.statistics_jobs.StatisticsJob``, which reads it back through ``_job_of``
     # (typed loosely so the context does not import the service that uses it).
     statistics: BoundedCache[str, object]
+    # Session ids this process saw in the store, with when (``time.monotonic()``): a request
+    # of a known session skips the lookup for ``services.session.KNOWN_SESSION_TTL_S``.
+    known_sessions: BoundedCache[str, float] = field(
+        default_factory=lambda: BoundedCache(MAX_KNOWN_SESSIONS)
+    )
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(

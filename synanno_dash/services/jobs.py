@@ -61,6 +61,17 @@ class JobQueueDown(JobNotStarted):
         super().__init__(JOB_QUEUE_DOWN_MESSAGE)
 
 
+class JobLimitReached(JobNotStarted):
+    """The session already runs as many jobs as hosted mode allows at once."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This session already has {limit} job{'s' if limit != 1 else ''} running, the "
+            "most this instance allows at once, so this one was not started. Wait for one "
+            "to finish (or cancel one), then start it again."
+        )
+
+
 def job_queue_down(error: BaseException) -> bool:
     """Whether ``error`` (or its cause) means Redis cannot be reached (server down,
     restarting, refusing connections), not a bug in a job."""

@@ -61,9 +61,10 @@ from synanno_dash.services.jobs import (
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
+from synanno_dash.ui.job_slots import DiskcacheSlots, JobSlots, LimitedJobs, RedisSlots, SlotStore
 from synanno_dash.ui.request_inputs import RefusedInput
 from synanno_dash.ui.request_limits import error_toast_response
-from synanno_dash.ui.session import job_session
+from synanno_dash.ui.session import COOKIE, job_session
 
 log = logging.getLogger(__name__)
 MANAGER_KEY = "synanno_jobs"
@@ -86,13 +87,21 @@ AppFactory = Callable[[Settings], dash.Dash]
 FORK_SERVER_PRELOAD = ["synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects"]
 
 
-class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
+def _limit_jobs(manager: LimitedJobs, settings: Settings, store: SlotStore) -> None:
+    """Hosted mode: at most ``settings.max_jobs_per_session`` jobs per session at once."""
+    manager.slots = JobSlots(store, settings.job_redelivery_s)
+    manager.limit = settings.max_jobs_per_session if settings.hosted else 0
+    manager.cookie_name = COOKIE
+
+
+class _DiskcacheJobs(_OwnKeys, LimitedJobs, DiskcacheManager):
     """Jobs in processes of this machine, forked from the fork server (module notes)."""
 
     def __init__(self, cache: diskcache.Cache, settings: Settings, factory: AppFactory) -> None:
         super().__init__(cache)
         self.settings = settings
         self.factory = factory
+        _limit_jobs(self, settings, DiskcacheSlots(cache, settings.job_redelivery_s))
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
         callback = next(name for name, fn in self.func_registry.items() if fn is job_fn)
@@ -133,10 +142,16 @@ def run_job_process(
 ) -> None:
     """A job process: build the app, then run its job ``callback`` as Dash would."""
     app = factory(settings)
-    app_job_manager(app).func_registry[callback](result_key, progress_key, args, context)
+    manager = app_job_manager(app)
+    try:
+        manager.func_registry[callback](result_key, progress_key, args, context)
+    finally:  # this job's slot is free once it has ended, whoever collects its result
+        cookie = str((context.get("cookies") or {}).get(COOKIE, ""))
+        if isinstance(manager, LimitedJobs) and manager.slots is not None:
+            manager.slots.give_back(cookie, key=result_key)
 
 
-class _CeleryJobs(_OwnKeys, CeleryManager):
+class _CeleryJobs(_OwnKeys, LimitedJobs, CeleryManager):
     """Celery jobs that ride out Redis being down: starting a job says so (``JobQueueDown``,
     shown by the app's error handler), and a page waiting for a job keeps waiting (its job is
     "running", not ready, no progress) with the error toast saying why, until Redis is back."""
@@ -144,6 +159,9 @@ class _CeleryJobs(_OwnKeys, CeleryManager):
     def __init__(self, settings: Settings) -> None:
         super().__init__(celery_app(settings))
         self.redis_url = settings.redis_url
+        client = self.handle.backend.client
+        stale_s = settings.job_redelivery_s
+        _limit_jobs(self, settings, RedisSlots(client, f"{settings.job_queue}:", stale_s))
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
         try:

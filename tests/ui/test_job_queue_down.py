@@ -16,7 +16,11 @@ from typing import Any
 
 import pytest
 
-from synanno_dash.services.jobs import JOB_QUEUE_DOWN_MESSAGE, JOB_QUEUE_WAITING_MESSAGE
+from synanno_dash.services.jobs import (
+    JOB_QUEUE_DOWN_MESSAGE,
+    JOB_QUEUE_WAITING_MESSAGE,
+    JobLimitReached,
+)
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
 from synanno_dash.ui.app import create_app
@@ -101,3 +105,36 @@ def _wait_for_result(client: Any, poll: str, body: dict[str, Any]) -> dict[str, 
             return dict(answer)
         time.sleep(0.5)
     raise AssertionError(f"the job did not finish within {JOB_DONE_TIMEOUT_S} s")
+
+
+@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed")
+def test_hosted_sessions_run_at_most_their_job_limit(  # type: ignore[no-untyped-def]
+    data_dir: Path, demo_info, tmp_path: Path
+) -> None:
+    """No worker at first, so queued jobs stay running: the limit is reached for certain."""
+    redis = PrivateRedis(tmp_path / "redis").start()
+    queue, database_url = run_queue(), f"sqlite:///{tmp_path / 's.db'}"
+    settings = Settings(data_dir=data_dir, database_url=database_url, redis_url=redis.url(),
+                        job_queue=queue, hosted=True, max_jobs_per_session=1)  # fmt: skip
+    worker = WorkerProcess(data_dir, tmp_path / "worker.log", {
+        "SYNANNO_REDIS_URL": redis.url(), "SYNANNO_JOB_QUEUE": queue, "SYNANNO_HOSTED": "1",
+        "SYNANNO_DATABASE_URL": database_url})  # fmt: skip
+    try:
+        app = create_app(settings)
+        first, second = app.server.test_client(), app.server.test_client()
+        for browser in (first, second):
+            assert browser.get("/").status_code == 200  # each its own session cookie
+        _key, body = _demo_job(app)
+        started = first.post("/_dash-update-component", json=body).get_json()
+        assert {"cacheKey", "job"} <= set(started)
+        refused = first.post("/_dash-update-component", json=body).get_json()
+        assert _toast(refused) == str(JobLimitReached(1)) and "cacheKey" not in refused
+        assert "cacheKey" in second.post("/_dash-update-component", json=body).get_json()
+
+        worker.start()  # the first job runs; its page collects the result: the slot is free
+        poll = f"/_dash-update-component?cacheKey={started['cacheKey']}&job={started['job']}"
+        _wait_for_result(first, poll, body)
+        assert "cacheKey" in first.post("/_dash-update-component", json=body).get_json()
+    finally:
+        worker.stop()
+        redis.stop()
