@@ -7,10 +7,10 @@ import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
 
 from synanno_dash.core.labels import Category, Label
-from synanno_dash.services import review
+from synanno_dash.services import review, synapse_types
 from synanno_dash.services.review import VolumeError
 from synanno_dash.services.session import NoDatasetError, Session
-from synanno_dash.ui import enlarge, ids, request_inputs
+from synanno_dash.ui import enlarge, ids, request_inputs, type_choice
 from synanno_dash.ui.cards import CARD_BORDER, card
 from synanno_dash.ui.session import current_session
 
@@ -30,7 +30,8 @@ def layout(**_query: str) -> html.Div:
         return dbc.Alert(str(exc), color="danger")
     body = (
         [
-            card(item, slices, session.settings.categories)
+            card(item, slices, session.settings.categories,
+                 synapse_types.offered(session, item))  # fmt: skip
             for item, slices in zip(flagged, images, strict=True)
         ]
         if flagged
@@ -83,6 +84,12 @@ def change_custom(text: str | None) -> str | object:
     return Category.CUSTOM.value if changed is not None and text else no_update
 
 
+def change_type(value: str | None) -> str:
+    """A card's synapse type (one undo step; nothing when unchanged)."""
+    synapse_types.set_type(current_session(), _index(), request_inputs.synapse_type(value))
+    return type_choice.SAVED_CLASS
+
+
 def change_note(_blur: int | None, text: str | None) -> str:
     review.set_note(current_session(), _index(), request_inputs.text(text, "the note"))
     return "form-control mt-1"
@@ -133,6 +140,11 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.pattern(ids.CAT_CUSTOM, MATCH), "value"),
         prevent_initial_call=True,
     )(change_custom)
+    app.callback(
+        Output(ids.pattern(ids.CAT_TYPE, MATCH), "className"),
+        Input(ids.pattern(ids.CAT_TYPE, MATCH), "value"),
+        prevent_initial_call=True,
+    )(change_type)
     app.callback(
         Output(ids.pattern(ids.CAT_NOTE, MATCH), "className"),
         Input(ids.pattern(ids.CAT_NOTE, MATCH), "n_blur"),

@@ -9,6 +9,7 @@ from dash import Input, Output, dcc, html
 from synanno_dash.core import stage_times
 from synanno_dash.services import exports, review
 from synanno_dash.ui import ids
+from synanno_dash.ui.field_export_panel import field_export_rows
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
 
@@ -37,6 +38,7 @@ def layout(**_query: str) -> html.Div:
             ),
             start_new_process_button(ids.EXPORT_NEW),
             dcc.Download(id=ids.EXPORT_DOWNLOAD),
+            field_export_rows(),
         ]
     )
 

@@ -14,10 +14,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from synanno_dash.core import stage_times
-from synanno_dash.services import correction, exports, review
+from synanno_dash.services import correction, exports, review, table_export
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.ui import ids
+from synanno_dash.ui.field_export_panel import field_export_rows
 from synanno_dash.ui.jobs import job_callback, job_panel
 from synanno_dash.ui.session import current_session
 from synanno_dash.ui.shell import start_new_process_button
@@ -99,6 +100,7 @@ def layout(**_query: str) -> html.Div:
                 ids.EXD_TABLE_STATUS,
                 TABLE_JOB,
             ),
+            field_export_rows(),
             html.Hr(),
             dbc.Button("Back to the instances", href="/draw", color="link"),
             start_new_process_button(ids.EXD_NEW),
@@ -164,7 +166,7 @@ def layer(job: Job, session: Session, _clicks: int) -> list:
 
 
 def table(job: Job, session: Session, _clicks: int) -> tuple:
-    written = exports.write_table(session, job=job)
+    written = table_export.write_table(session, job=job)
     summary = (
         f"{written.rows} rows: {written.changed} with corrected points, {written.dropped} "
         f"removed, {written.added} added."

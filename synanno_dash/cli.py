@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -37,8 +38,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     from synanno_dash.services.jobs import worker_arguments
+    from synanno_dash.services.mask_completion import PRELOAD_MODULES
     from synanno_dash.ui.app import create_app
     from synanno_dash.ui.jobs import app_job_manager
+
+    for module in PRELOAD_MODULES:  # before the pool forks: Auto jobs start with torch loaded
+        importlib.import_module(module)
 
     # The app registers its jobs as Celery tasks; the worker runs them.
     manager = app_job_manager(create_app(settings))

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         base_url = args.base_url or f"http://{settings.host}:{settings.port}"
         paths = export_session(
             store, args.session, args.format, Path(args.out).expanduser(), base_url,
-            args.annotations,
+            args.annotations, settings.synapse_types,
         )  # fmt: skip
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)

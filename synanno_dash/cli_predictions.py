@@ -20,9 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "import-predictions",
         help="turn a probability map or label volume into a cleft layer and a synapse table",
     )
-    parser.add_argument("--map", required=True, help="precomputed URL/folder or FILE.h5[:/DATA]")
+    parser.add_argument("--map", required=True, help="precomputed URL/folder, FILE.h5[:/DATA], "
+                        "FILE.tif, or a FOLDER.zarr / FOLDER.n5 array")  # fmt: skip
     parser.add_argument("--out", required=True, help="new folder to write the dataset into")
-    parser.add_argument("--resolution", help="map voxel size X,Y,Z in nm (needed for HDF5)")
+    parser.add_argument("--resolution", help="map voxel size X,Y,Z in nm (HDF5, TIFF, zarr, N5)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--threshold", type=float, help="foreground: value > T (default 0.5)")
     group.add_argument("--hysteresis", help="LOW,HIGH: components of value > LOW holding a "

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.data_dir:
         settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
     from synanno_dash.data.store import SessionStore
-    from synanno_dash.data.volumes import VolumeRegistry
+    from synanno_dash.data.volume_registry import VolumeRegistry
     from synanno_dash.services.statistics import Scope, StatisticsError, collect_statistics
     from synanno_dash.ui.stats_report import write_report
 

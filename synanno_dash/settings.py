@@ -11,6 +11,7 @@ from pathlib import Path
 
 from synanno_dash.core.labels import Category
 from synanno_dash.core.limits import DEFAULT_MAX_UPLOAD_BYTES
+from synanno_dash.core.synapse_types import DEFAULT_TYPES, parse_type_list
 
 # Instances added by hand are false negatives; reviewers do not choose it on Categorize.
 DEFAULT_CATEGORIES = tuple(
@@ -58,6 +59,9 @@ class Settings:
     debug: bool = False
     # Error categories offered on Categorize, in this order (Custom is always offered).
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    # Synapse types offered on the enlarged view and on Categorize, in this order (a type
+    # read from the table is offered on its own instance too).
+    synapse_types: tuple[str, ...] = DEFAULT_TYPES
     # Largest request body (uploads are sent base64-encoded inside a callback request).
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Proxies in front of the app whose X-Forwarded-Proto/-Host/-For are believed (0: none).
@@ -93,6 +97,12 @@ class Settings:
     @property
     def table_cache_dir(self) -> Path:
         return self.data_dir / "tables"
+
+    @property
+    def imports_dir(self) -> Path:
+        """Datasets written by Open Data's *Import predictions* (one folder per import; in
+        hosted mode readable like the demo: ``services.source_policy``)."""
+        return self.data_dir / "imports"
 
     @property
     def jobs_dir(self) -> Path:
@@ -135,6 +145,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         categories=parse_categories(env["SYNANNO_CATEGORIES"])
         if env.get("SYNANNO_CATEGORIES")
         else defaults.categories,
+        synapse_types=parse_type_list(env["SYNANNO_SYNAPSE_TYPES"])
+        if env.get("SYNANNO_SYNAPSE_TYPES", "").strip()
+        else defaults.synapse_types,
         max_upload_bytes=_positive_int(env, "SYNANNO_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
         trusted_proxies=_positive_int(env, "SYNANNO_TRUSTED_PROXIES", 0, minimum=0),
         hosted=_flag(env, "SYNANNO_HOSTED"),

@@ -3,7 +3,8 @@
 Counted: every instance not discarded and not labelled incorrect (correct and unsure ones,
 and the synapses added by hand, the false negatives the table missed), whose pre and post
 neuron ids are both known. An instance without both ids cannot be an edge and is counted
-apart (``Connectivity.without_ids``).
+apart (``Connectivity.without_ids``). Each edge's synapses are also counted per synapse type
+(``Connectivity.by_type``: one matrix per type, untyped synapses under ``None``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,36 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class TypedEdge:
+    pre_neuron_id: int
+    post_neuron_id: int
+    synapse_type: str | None  # None: the synapses without a type
+    synapse_count: int
+
+
+@dataclass(frozen=True)
 class Connectivity:
-    """Edges sorted by (pre, post) neuron id; counts of what was left out."""
+    """Edges sorted by (pre, post) neuron id; the same per synapse type, sorted by (pre,
+    post, type) with untyped first; counts of what was left out."""
 
     edges: tuple[Edge, ...]
     excluded_incorrect: int
     without_ids: int
+    by_type: tuple[TypedEdge, ...] = ()
+
+    @property
+    def types(self) -> tuple[str | None, ...]:
+        """The synapse types counted (``None`` first when some synapse has none)."""
+        found = {e.synapse_type for e in self.by_type}
+        return (*((None,) if None in found else ()), *sorted(t for t in found if t is not None))
+
+    def edges_of_type(self, synapse_type: str | None) -> tuple[Edge, ...]:
+        """The connectivity matrix of one synapse type, as edges."""
+        return tuple(
+            Edge(e.pre_neuron_id, e.post_neuron_id, e.synapse_count)
+            for e in self.by_type
+            if e.synapse_type == synapse_type
+        )
 
     @property
     def neuron_ids(self) -> tuple[int, ...]:
@@ -48,6 +73,7 @@ def counts_instance(item: Instance) -> bool:
 
 def connectivity(items: Iterable[Instance]) -> Connectivity:
     counts: Counter[tuple[int, int]] = Counter()
+    typed: Counter[tuple[int, int, str | None]] = Counter()
     incorrect = without_ids = 0
     for item in items:
         if not counts_instance(item):
@@ -58,5 +84,10 @@ def connectivity(items: Iterable[Instance]) -> Connectivity:
             without_ids += 1
             continue
         counts[(pre, post)] += 1
+        typed[(pre, post, item.synapse.synapse_type)] += 1
     edges = tuple(Edge(pre, post, n) for (pre, post), n in sorted(counts.items()))
-    return Connectivity(edges, incorrect, without_ids)
+    by_type = tuple(
+        TypedEdge(pre, post, kind, n)
+        for (pre, post, kind), n in sorted(typed.items(), key=lambda e: (*e[0][:2], e[0][2] or ""))
+    )
+    return Connectivity(edges, incorrect, without_ids, by_type)

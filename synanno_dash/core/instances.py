@@ -17,7 +17,8 @@ class Synapse:
     """One row of a synapse table, points in *target* voxels (x, y, z).
 
     ``materialization_index`` is the row's stable id in the table; neuron ids are exact
-    Python ints (64-bit, never floats) or ``None`` when the table has none.
+    Python ints (64-bit, never floats) or ``None`` when the table has none. ``synapse_type``
+    comes from the table's type column and is then the reviewer's decision (editable).
     """
 
     materialization_index: int
@@ -26,6 +27,7 @@ class Synapse:
     post_xyz_vx: Triple | None = None
     pre_neuron_id: int | None = None
     post_neuron_id: int | None = None
+    synapse_type: str | None = None  # core/synapse_types.py; None: not typed
 
 
 class Mode(StrEnum):
@@ -123,13 +125,11 @@ def synapses_in_target_voxels(
     if table_res is None or table_res == target_res:
         return synapses
     return [
-        Synapse(
-            materialization_index=s.materialization_index,
+        replace(
+            s,
             center_xyz_vx=_to_target(s.center_xyz_vx, table_res, target_res),
             pre_xyz_vx=_to_target(s.pre_xyz_vx, table_res, target_res),
             post_xyz_vx=_to_target(s.post_xyz_vx, table_res, target_res),
-            pre_neuron_id=s.pre_neuron_id,
-            post_neuron_id=s.post_neuron_id,
         )
         for s in synapses
     ]

@@ -122,6 +122,7 @@ def instance_record(
         sd_compartment=item.compartment,
         sd_traversal_index=item.traversal_index,
         sd_added_by_hand=bool(item.extra.get(ADDED_BY_HAND_KEY, False)),
+        sd_synapse_type=syn.synapse_type,
     )
     return record
 

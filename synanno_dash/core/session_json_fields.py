@@ -28,6 +28,7 @@ from synanno_dash.core.session_json_format import (
     order_from_indexes,
     pairs_from_original,
 )
+from synanno_dash.core.synapse_types import parse_type
 
 _DIGITS = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 LEGACY_ZYX = "zyx"  # format version 1: boxes in z, y, x order
@@ -115,6 +116,13 @@ class Record:
                 key, f"holds {len(value):,} characters", f"shorten it to {MAX_TEXT_CHARS:,}"
             )
         return value
+
+    def synapse_type(self, key: str) -> str | None:
+        """A synapse type (``core/synapse_types.py``); ``None`` when absent or empty."""
+        try:
+            return parse_type(self.text(key) or None)
+        except ValueError as exc:
+            raise self.fail(key, f"is not usable ({exc})", "correct it or remove the key") from None
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.data.get(key)

@@ -147,6 +147,7 @@ def _record_to_instance(record: Any, position: int, legacy: bool) -> Instance:
             post_xyz_vx=_point(rec, "post_pt"),
             pre_neuron_id=_neuron(rec, "sd_pre_neuron_id", 0),
             post_neuron_id=_neuron(rec, "sd_post_neuron_id", 0),
+            synapse_type=rec.synapse_type("sd_synapse_type"),
         ),
         bbox_target_vx=box,
         label=_label(rec),

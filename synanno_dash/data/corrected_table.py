@@ -1,5 +1,7 @@
-"""The corrected synapse table: the input table with corrected points, dropped false
-positives and added synapses, in the input's own format (CSV or Parquet) and schema."""
+"""The corrected synapse table: the input table with corrected points and synapse types,
+dropped false positives and added synapses, in the input's own format (CSV or Parquet) and
+schema. Types go into the table's own type column (written as text), or into a new
+``synapse_type`` column when the table has none and the session typed a synapse."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from synanno_dash.data.table_schema import (
 )
 
 Point = tuple[float, float, float]
+NEW_TYPE_COLUMN = "synapse_type"
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,27 @@ class AddedSynapse:
     post: Point | None = None
     pre_neuron_id: int | None = None  # the neuropil segment under the marker, if known
     post_neuron_id: int | None = None
+    synapse_type: str | None = None
 
 
 @dataclass(frozen=True)
 class TableCorrections:
     """What changes, in the table's own units. ``points``: materialization index ->
-    {"pre": point, "post": point} (only the changed ones)."""
+    {"pre": point, "post": point} (only the changed ones); ``types``: materialization index
+    -> its synapse type (only the changed ones; ``None`` clears it)."""
 
     drop: frozenset[int] = frozenset()
     points: Mapping[int, Mapping[str, Point]] = field(default_factory=dict)
     added: tuple[AddedSynapse, ...] = ()
+    types: Mapping[int, str | None] = field(default_factory=dict)
+
+    def type_column(self, layout: Layout) -> str | None:
+        """The column types are written to: the table's own, else a new one when a type
+        was set (``None``: the table is copied without one)."""
+        typed = any(t is not None for t in self.types.values()) or any(
+            a.synapse_type is not None for a in self.added
+        )
+        return layout.synapse_type or (NEW_TYPE_COLUMN if typed else None)
 
 
 def table_path(path_or_url: str) -> Path:
@@ -94,16 +108,19 @@ def _write_corrected(
         reader.close()
         batches = iter(_csv_strings(source, names))
     layout = detect_layout(names, source=described(source))
+    type_column = corrections.type_column(layout)
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = _Writer(out, parquet)
     first_row, max_id, written = 0, -1, 0
     schema: pa.Schema | None = None
     for batch in batches:
-        schema = batch.schema
         mat = _materialization(batch, layout, first_row)
         first_row += batch.num_rows
         max_id = max(max_id, int(mat.max(initial=-1)))
         batch = _patched(batch, layout, mat, corrections.points)
+        if type_column is not None:
+            batch = _with_types(batch, type_column, mat, corrections.types)
+        schema = batch.schema
         keep = ~np.isin(mat, np.fromiter(corrections.drop, np.int64, len(corrections.drop)))
         batch = batch.filter(pa.array(keep))
         writer.write(batch)
@@ -114,7 +131,7 @@ def _write_corrected(
         raise TableError(f"synapse table {source} has no rows to correct")
     if corrections.added:
         start = (max_id if layout.id else first_row - 1) + 1
-        writer.write(_added_batch(schema, layout, corrections.added, start))
+        writer.write(_added_batch(schema, layout, corrections.added, start, type_column))
         written += len(corrections.added)
     writer.close()
     return written
@@ -236,8 +253,30 @@ def _names(spec: tuple[str, str, str] | str | None) -> list[str]:
     return [] if spec is None else [spec] if isinstance(spec, str) else list(spec)
 
 
+def _with_types(batch: pa.RecordBatch, column: str, mat: np.ndarray,
+                types: Mapping[int, str | None]) -> pa.RecordBatch:  # fmt: skip
+    """The batch with its type column as text (added, all empty, when missing) and the
+    changed types set."""
+    names = batch.schema.names
+    if column in names:
+        values = batch.column(column)
+        if not pa.types.is_string(values.type):
+            values = pc.cast(values, pa.string())
+    else:
+        values = pa.nulls(batch.num_rows, pa.string())
+    rows = np.flatnonzero(np.isin(mat, np.fromiter(types, np.int64, len(types))))
+    if rows.size:
+        cells = values.to_pylist()
+        for row in rows.tolist():
+            cells[row] = types[int(mat[row])]
+        values = pa.array(cells, pa.string())
+    if column in names:
+        return batch.set_column(names.index(column), column, values)
+    return batch.append_column(column, values)
+
+
 def _added_batch(schema: pa.Schema, layout: Layout, added: Sequence[AddedSynapse],
-                 first_id: int) -> pa.RecordBatch:  # fmt: skip
+                 first_id: int, type_column: str | None) -> pa.RecordBatch:  # fmt: skip
     types = {name: schema.field(name).type for name in schema.names}
     columns: dict[str, list] = {name: [None] * len(added) for name in schema.names}
     for row, item in enumerate(added):
@@ -249,6 +288,8 @@ def _added_batch(schema: pa.Schema, layout: Layout, added: Sequence[AddedSynapse
                              (layout.post_neuron_id, item.post_neuron_id)):  # fmt: skip
             if name and neuron is not None:
                 columns[name][row] = _id_cell(neuron, types[name])
+        if type_column is not None:
+            columns[type_column][row] = item.synapse_type
     return pa.RecordBatch.from_arrays(
         [pa.array(columns[n], type=types[n]) for n in schema.names], schema=schema
     )

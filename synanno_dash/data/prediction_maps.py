@@ -1,8 +1,9 @@
 """Detector outputs to import: a probability map or a label volume, read box by box.
 
-Two readers: Neuroglancer precomputed (local or remote, through ``VolumeLayer``: CloudVolume)
-and HDF5 (``h5py``, as ilastik and most detectors write; ``FILE.h5`` or ``FILE.h5:/dataset``,
-axes z, y, x, optionally with a leading or trailing channel axis picked by ``channel``).
+Readers: Neuroglancer precomputed (local or remote, through ``VolumeLayer``: CloudVolume),
+HDF5 (``h5py``, as ilastik and most detectors write; ``FILE.h5`` or ``FILE.h5:/dataset``,
+axes z, y, x, optionally with a leading or trailing channel axis picked by ``channel``), and
+TIFF stacks and zarr/N5 arrays (``data.map_readers``: tifffile, tensorstore; local files).
 Boxes are voxels of the map, x, y, z, half-open; arrays come back indexed x, y, z.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from synanno_dash.core.detection import LABEL_DTYPES, PROBABILITY_DTYPES
 from synanno_dash.core.geometry import BBox, Resolution, Triple
+from synanno_dash.data import map_readers
 from synanno_dash.data.volume_layer import VolumeError, VolumeLayer
 
 MAP_DTYPES = PROBABILITY_DTYPES + LABEL_DTYPES
@@ -72,6 +74,8 @@ def open_map(
     a precomputed map's info; HDF5 carries none: ``resolution`` or else ``fallback_resolution``
     (the source's) is used."""
     path_part = url.split(":/", 1)[0] if "://" not in url else url
+    if map_readers.kind_of(url):
+        return _open_file_map(url, resolution or fallback_resolution, channel)
     if Path(path_part).suffix.lower() in HDF5_SUFFIXES:
         return _open_hdf5(url, resolution or fallback_resolution, channel)
     return _open_precomputed(url, resolution)
@@ -98,6 +102,19 @@ def _open_precomputed(url: str, resolution: Resolution | None) -> PredictionMap:
     return PredictionMap(
         layer.url, layer.resolution, layer.bounds_vx, layer.chunk_xyz_vx, layer.dtype, read
     )
+
+
+def _open_file_map(
+    url: str, resolution: Resolution | None, channel: int | None
+) -> PredictionMap:
+    """A TIFF stack or a zarr/N5 array (``data.map_readers``)."""
+    try:
+        path, size_xyz, chunk, dtype, read = map_readers.open_reader(url, channel)
+        given = map_readers.needs_resolution(path, resolution)
+    except map_readers.ReaderError as error:
+        raise MapError(str(error)) from None
+    _check_dtype(dtype, path)
+    return PredictionMap(path, given, map_readers.bounds_of(size_xyz), chunk, dtype, read)
 
 
 def _open_hdf5(url: str, resolution: Resolution | None, channel: int | None) -> PredictionMap:

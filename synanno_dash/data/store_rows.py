@@ -12,6 +12,7 @@ from typing import Any
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Instance, Synapse
 from synanno_dash.core.labels import Category, Label
+from synanno_dash.core.synapse_types import parse_type
 
 
 def _point_to_text(point: tuple[int, int, int] | None) -> str | None:
@@ -50,6 +51,7 @@ EDITABLE_FIELDS: dict[str, EditableField] = {
     "discarded": EditableField(bool),
     "pre_xyz_vx": EditableField(_point_to_text),
     "post_xyz_vx": EditableField(_point_to_text),
+    "synapse_type": EditableField(parse_type),
 }
 
 
@@ -64,6 +66,7 @@ def instance_to_row(session_id: str, item: Instance, now: float | None = None) -
         "post_xyz_vx": _point_to_text(syn.post_xyz_vx),
         "pre_neuron_id": _id_to_text(syn.pre_neuron_id),
         "post_neuron_id": _id_to_text(syn.post_neuron_id),
+        "synapse_type": syn.synapse_type,
         "bbox_target_vx": json.dumps(item.bbox_target_vx.as_list()),
         "label": item.label.value,
         "seen": item.seen,
@@ -91,6 +94,7 @@ def instance_from_row(row: Mapping[Any, Any]) -> Instance:
             post_xyz_vx=_point_from_text(row["post_xyz_vx"]),
             pre_neuron_id=_id_from_text(row["pre_neuron_id"]),
             post_neuron_id=_id_from_text(row["post_neuron_id"]),
+            synapse_type=row["synapse_type"],
         ),
         bbox_target_vx=BBox.from_bounds(tuple(bbox[:3]), tuple(bbox[3:])),
         label=Label(row["label"]),

@@ -61,6 +61,8 @@ instances = Table(
     Column("traversal_index", Integer, nullable=True),
     Column("extra_json", Text, nullable=False, default="{}"),
     Column("updated_at", Float, nullable=False),
+    # excitatory, inhibitory, ... (core/synapse_types.py); NULL: not typed. Migration 0003.
+    Column("synapse_type", String(64), nullable=True),
 )
 
 # Append-only: an undo or redo is a new row referring to the edit it reverses.

@@ -1,8 +1,8 @@
 """Synapse-table files: where they are, how to stream them, and the one-off conversion.
 
 Every table is queried as Parquet in *our columns* (``NORMALIZED``: ``mat, cx, cy, cz, pre_x..,
-post_x.., pre_id, post_id, confidence``, ids as exact ``uint64``, confidence null when the
-table has none). A Parquet file whose columns can be
+post_x.., pre_id, post_id, confidence, synapse_type``, ids as exact ``uint64``, confidence and
+type null when the table has none). A Parquet file whose columns can be
 read that way directly (numbers, lists of numbers, integer ids: see ``inplace_columns``) is
 queried in place, however large; anything else (CSV, ids written as text or floats, points
 written as text) is converted once by ``convert_to_parquet``, batch by batch through
@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from synanno_dash.data.table_errors import read_error
 from synanno_dash.data.table_schema import Batch, Layout, TableError, convert_batch
+from synanno_dash.data.table_types import type_sql
 
 BATCH_ROWS = 250_000
 CSV_BLOCK_BYTES = 4 << 20  # 16 MB blocks cost ~150 MB more peak memory, no speed
@@ -39,6 +40,7 @@ NORMALIZED = pa.schema(
     [("mat", pa.int64()), ("cx", pa.int64()), ("cy", pa.int64()), ("cz", pa.int64())]
     + [(f"{side}_{a}", pa.int64()) for side in ("pre", "post") for a in "xyz"]
     + [("pre_id", pa.uint64()), ("post_id", pa.uint64()), ("confidence", pa.float64())]
+    + [("synapse_type", pa.string())]
 )
 COLUMNS = NORMALIZED.names
 
@@ -194,6 +196,10 @@ def inplace_columns(schema: pa.Schema, layout: Layout) -> dict[str, str] | None:
         sql["confidence"] = f'CAST("{layout.confidence}" AS DOUBLE)'
     else:
         return None
+    type_expr = type_sql(layout.synapse_type, types.get(layout.synapse_type or ""))
+    if type_expr is None:
+        return None
+    sql["synapse_type"] = type_expr
     if layout.id is None:
         sql["mat"] = "CAST(file_row_number AS BIGINT)"
     elif pa.types.is_integer(types[layout.id]):
@@ -214,7 +220,7 @@ def batch_table(batch: Batch) -> pa.Table:
     arrays += [column(batch.post_xyz[:, i], batch.post_missing) for i in range(3)]
     arrays += [column(batch.pre_id, batch.pre_id_missing)]
     arrays += [column(batch.post_id, batch.post_id_missing)]
-    arrays += [column(batch.confidence, np.isnan(batch.confidence))]
+    arrays += [column(batch.confidence, np.isnan(batch.confidence)), batch.synapse_type]
     return pa.Table.from_arrays(arrays, schema=NORMALIZED)
 
 

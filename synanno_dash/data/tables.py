@@ -8,14 +8,14 @@ whole before the first page. ``open_table``:
 - anything else (CSV, ids written as text or floats, small tables) is converted once into a
   Parquet file in our columns (``table_files.convert_to_parquet``, with progress), checking
   every cell; small tables take a blink, large CSVs stream at several 10^5 rows/s.
-The cache folder of a table is named from the source's resolved path and the column mapping,
-then its size, mtime and the cache format version: a changed file is opened anew and the
-stale folder removed.
+The cache folder of a table is named from the source and its version (``table_cache``).
 
 Queries (all on the view ``synapses``, ordered by materialization index ``mat``):
 - the whole table page by page: keyset paging on ``mat`` (``page_after``), which Parquet's
   row-group statistics turn into reading one row group when the file is sorted by id, as
-  CAVE and SynAnno tables are; ``query(offset=...)`` remains for small selections;
+  CAVE and SynAnno tables are; a jump to any position (``page_at``) reads from the key a
+  selection's jump index (``table_jumps``, built once in the background) holds just before
+  it, and falls back to ``query(offset=...)`` until that index exists;
 - by neuron and by box: large tables get side files with their rows bucketed by neuron id and
   by z slab (``table_indexes``), built once in the background (``build_indexes``); a lookup
   then reads one bucket or a few slabs. Until they exist, queries scan the table.
@@ -24,14 +24,12 @@ Neuron ids are exact: DuckDB's UBIGINT holds every uint64, and ids travel as tex
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,15 +37,28 @@ import pyarrow.parquet as pq
 
 from synanno_dash.core.geometry import BBox
 from synanno_dash.core.instances import Synapse
+from synanno_dash.core.jump_index import JumpIndex
 from synanno_dash.data import table_files
+from synanno_dash.data.bounded_cache import BoundedCache
+from synanno_dash.data.table_cache import cache_folder, extent, remove_stale
 from synanno_dash.data.table_errors import described, read_error
-from synanno_dash.data.table_files import COLUMNS, Progress
+from synanno_dash.data.table_files import Progress
 from synanno_dash.data.table_indexes import SideFiles
+from synanno_dash.data.table_jumps import build_jumps, jump_path, read_jumps, write_jumps
 from synanno_dash.data.table_schema import ColumnMapping, TableError, convert_batch, detect_layout
+from synanno_dash.data.table_sql import (
+    COUNTS_SQL,
+    SELECT_COLUMNS,
+    NeuronCount,
+    box_sql,
+    id_param,
+    quote,
+    repeated_id_rows,
+    synapse_of_row,
+)
 
 __all__ = ["ColumnMapping", "NeuronCount", "SynapseTable", "TableError", "open_table"]
 
-CACHE_FORMAT_VERSION = 3  # 3: the confidence column
 INPLACE_MIN_ROWS = 1_000_000  # smaller Parquet files are converted: every cell checked at open
 INDEX_MIN_ROWS = 1_000_000  # larger tables get sorted side files for neuron and box queries
 MEMORY_LIMIT = "300MB"
@@ -55,56 +66,10 @@ MEMORY_LIMIT = "300MB"
 # DuckDB needs little for that scan, and what it is allowed adds to the peak (758 MB at 5 x 10^7
 # rows with 300 MB, 472 MB with 100 MB and the smaller batches and files of table_indexes).
 BUILD_MEMORY_LIMIT = "100MB"
-_TWO_64 = 2**64
-_SELECT = ", ".join(COLUMNS)
+MAX_JUMP_INDEXES = 8  # selections whose jump index an opened table keeps in memory (~1.6 MB
+# each at 5 x 10^7 rows)
 
 NeuronSort = Literal["total", "n_pre", "n_post", "neuron_id"]
-
-
-@dataclass(frozen=True, order=True)
-class NeuronCount:
-    """How many synapses of the table a neuron is pre- and post-synaptic to."""
-
-    neuron_id: int
-    n_pre: int
-    n_post: int
-
-    @property
-    def total(self) -> int:
-        return self.n_pre + self.n_post
-
-
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _id_param(neuron_id: int) -> str:
-    if not 0 <= neuron_id < _TWO_64:
-        raise ValueError(f"a neuron id is an unsigned 64-bit integer, got {neuron_id}")
-    return str(neuron_id)
-
-
-def _point(x: int | None, y: int | None, z: int | None) -> tuple[int, int, int] | None:
-    return None if x is None or y is None or z is None else (x, y, z)
-
-
-def _synapse(row: tuple) -> Synapse:
-    return Synapse(
-        materialization_index=row[0],
-        center_xyz_vx=(row[1], row[2], row[3]),
-        pre_xyz_vx=_point(*row[4:7]),
-        post_xyz_vx=_point(*row[7:10]),
-        pre_neuron_id=row[10],
-        post_neuron_id=row[11],
-    )
-
-
-def _box_sql(bbox: BBox) -> tuple[list[str], list[Any]]:
-    clauses = [f"{c} >= ? AND {c} < ?" for c in ("cz", "cy", "cx")]
-    params: list[Any] = []
-    for i in (2, 1, 0):
-        params += [bbox.start_xyz[i], bbox.stop_xyz[i]]
-    return clauses, params
 
 
 class SynapseTable:
@@ -122,6 +87,8 @@ class SynapseTable:
         self._view_sql = meta["view_sql"]
         self._build_lock = threading.Lock()
         self._side = SideFiles(folder)
+        self._jump_lock = threading.Lock()
+        self._jumps: BoundedCache[Path, JumpIndex] = BoundedCache(MAX_JUMP_INDEXES)
         import duckdb
 
         self._db = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2})
@@ -159,18 +126,18 @@ class SynapseTable:
         params: list[Any] = []
         source = "synapses"
         if neuron_id is not None:
-            bucket = self._side.neuron_source(int(_id_param(neuron_id)))
+            bucket = self._side.neuron_source(int(id_param(neuron_id)))
             if bucket is not None:
                 source = bucket
                 clauses.append("neuron = CAST(? AS UBIGINT)")
-                params.append(_id_param(neuron_id))
+                params.append(id_param(neuron_id))
             else:
                 clauses.append("(pre_id = CAST(? AS UBIGINT) OR post_id = CAST(? AS UBIGINT))")
-                params += [_id_param(neuron_id)] * 2
+                params += [id_param(neuron_id)] * 2
         elif bbox is not None:
             source = self._side.box_source(bbox) or source
         if bbox is not None:
-            box_clauses, box_params = _box_sql(bbox)
+            box_clauses, box_params = box_sql(bbox)
             clauses += box_clauses
             params += box_params
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
@@ -197,7 +164,7 @@ class SynapseTable:
         last, ties by index).
 
         ``bbox`` is half-open and in the table's voxels; it filters on the centre point. For
-        deep pages of a large selection use ``page_after``: ``offset`` skips rows one by one.
+        deep pages of a large selection use ``page_at``: ``offset`` skips rows one by one.
         """
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError(f"offset and limit must not be negative, got {offset}, {limit}")
@@ -206,8 +173,8 @@ class SynapseTable:
         paging += f" OFFSET {int(offset)}" if offset else ""
         with self._cursor() as cursor:
             order = "confidence ASC NULLS LAST, mat" if least_confident_first else "mat"
-            rows = cursor.execute(f"SELECT {_SELECT}{sql} ORDER BY {order}{paging}", params)
-            return [_synapse(row) for row in rows.fetchall()]
+            rows = cursor.execute(f"SELECT {SELECT_COLUMNS}{sql} ORDER BY {order}{paging}", params)
+            return [synapse_of_row(row) for row in rows.fetchall()]
 
     def page_after(
         self,
@@ -230,28 +197,67 @@ class SynapseTable:
 
     def _keyset(
         self, op: Literal[">", "<"], mat: int | None, limit: int,
-        neuron_id: int | None, bbox: BBox | None,
+        neuron_id: int | None, bbox: BBox | None, below: int | None = None,
     ) -> list[Synapse]:  # fmt: skip
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         sql, params = self._from(neuron_id, bbox)
-        if mat is not None:
-            sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {op} ?"
-            params.append(int(mat))
+        for bound, value in ((op, mat), ("<", below)):
+            if value is not None:
+                sql += (" AND" if " WHERE " in sql else " WHERE") + f" mat {bound} ?"
+                params.append(int(value))
         order = "mat" if op == ">" else "mat DESC"
         with self._cursor() as cursor:
             rows = cursor.execute(
-                f"SELECT {_SELECT}{sql} ORDER BY {order} LIMIT {int(limit)}", params
+                f"SELECT {SELECT_COLUMNS}{sql} ORDER BY {order} LIMIT {int(limit)}", params
             )
-            return [_synapse(row) for row in rows.fetchall()]
+            return [synapse_of_row(row) for row in rows.fetchall()]
+
+    def page_at(
+        self, position: int, limit: int, neuron_id: int | None = None, bbox: BBox | None = None
+    ) -> list[Synapse]:
+        """The ``limit`` matching synapses from review position ``position`` on: the rows
+        ``query(neuron_id, bbox, offset=position, limit=limit)`` returns. Once the selection's
+        jump index is built (``build_jump_index``) a keyset read from the indexed key before
+        ``position``, as fast deep in the table as on page 1; until then OFFSET."""
+        index = self.jump_index(neuron_id, bbox)
+        if index is None or not 0 <= position < index.total:
+            return self.query(neuron_id, bbox, offset=position, limit=limit)
+        low, high, skip = index.span(position, position + limit)
+        rows = self._keyset(">", low - 1, skip + limit, neuron_id, bbox, below=high)
+        return rows[skip:]
+
+    def jump_index(
+        self, neuron_id: int | None = None, bbox: BBox | None = None
+    ) -> JumpIndex | None:
+        """The selection's jump index, if it was built (by this or another process)."""
+        path = jump_path(self.cache_folder, neuron_id, bbox)
+        index = self._jumps.get(path)
+        if index is None:
+            index = read_jumps(path)
+            if index is not None:
+                self._jumps.put(path, index)
+        return index
+
+    def build_jump_index(
+        self, neuron_id: int | None = None, bbox: BBox | None = None
+    ) -> JumpIndex:
+        """Build (once) and keep the selection's jump index. Raises ``KeysNotAscending`` when
+        the table repeats a materialization index (jumps then stay on OFFSET)."""
+        with self._jump_lock:
+            index = self.jump_index(neuron_id, bbox)
+            if index is None:
+                sql, params = self._from(neuron_id, bbox)
+                index = build_jumps(self._view_sql, sql, params, self.cache_folder / "spill")
+                write_jumps(jump_path(self.cache_folder, neuron_id, bbox), index)
+            return index
 
     def get(self, materialization_index: int) -> Synapse | None:
         """The synapse with this materialization index, or None if the table has none."""
         with self._cursor() as cursor:
-            row = cursor.execute(
-                f"SELECT {_SELECT} FROM synapses WHERE mat = ? LIMIT 1", [materialization_index]
-            ).fetchone()
-        return None if row is None else _synapse(row)
+            sql = f"SELECT {SELECT_COLUMNS} FROM synapses WHERE mat = ? LIMIT 1"
+            row = cursor.execute(sql, [materialization_index]).fetchone()
+        return None if row is None else synapse_of_row(row)
 
     def neurons(self, sort_by: NeuronSort = "total") -> list[NeuronCount]:
         """Every neuron of the table with its synapse counts as pre and as post.
@@ -261,7 +267,7 @@ class SynapseTable:
         if sort_by not in ("total", "n_pre", "n_post", "neuron_id"):
             raise ValueError(f"sort_by must be total, n_pre, n_post or neuron_id, not {sort_by}")
         side = self._side.counts_source()
-        sql = f"SELECT * FROM {side}" if side else _COUNTS_SQL
+        sql = f"SELECT * FROM {side}" if side else COUNTS_SQL
         with self._cursor() as cursor:
             rows = cursor.execute(sql).fetchall()
         counts = [NeuronCount(int(i), int(pre), int(post)) for i, pre, post in rows]
@@ -274,70 +280,16 @@ class SynapseTable:
         with self._build_lock:
             spill = self.cache_folder / "spill"
             with self._cursor() as cursor:
-                cursor.execute(f"SET temp_directory = {_quote(spill)}")
+                cursor.execute(f"SET temp_directory = {quote(spill)}")
                 cursor.execute("SET preserve_insertion_order = false")
                 cursor.execute("SET threads = 1")  # two threads buffer twice the rows
                 cursor.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
                 try:
-                    self._side.build(cursor, self.n_rows, _COUNTS_SQL, progress)
+                    self._side.build(cursor, self.n_rows, COUNTS_SQL, progress)
                 finally:  # database-wide settings
                     cursor.execute("SET threads = 2")
                     cursor.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             shutil.rmtree(spill, ignore_errors=True)
-
-
-_COUNTS_SQL = """
-SELECT neuron, CAST(sum(n_pre) AS BIGINT), CAST(sum(n_post) AS BIGINT) FROM (
-    SELECT pre_id AS neuron, count(*) AS n_pre, 0 AS n_post
-    FROM synapses WHERE pre_id IS NOT NULL GROUP BY pre_id
-    UNION ALL
-    SELECT post_id, 0, count(*) FROM synapses WHERE post_id IS NOT NULL GROUP BY post_id
-) GROUP BY neuron
-"""
-def cache_folder_for(
-    path_or_url: str | Path, cache_dir: Path, mapping: ColumnMapping | None = None
-) -> Path:
-    """Where ``open_table`` keeps this table (changes when the file changes)."""
-    return _cache_folder(Path(cache_dir), table_files.local_path(str(path_or_url)), mapping)
-
-
-def _cache_folder(cache_dir: Path, path: Path, mapping: ColumnMapping | None) -> Path:
-    """``table-<source and mapping>-<size, mtime, format>``: a changed file gets a new name,
-    and its old folder is found by the shared first part (see _remove_stale)."""
-    stat = table_files.stat(path)
-    source = json.dumps([str(path.resolve()), mapping and mapping.as_dict()])
-    version = json.dumps([stat.st_size, stat.st_mtime_ns, CACHE_FORMAT_VERSION])
-    path_hash = hashlib.sha256(source.encode()).hexdigest()[:16]
-    key_hash = hashlib.sha256((source + version).encode()).hexdigest()[:16]
-    return cache_dir / f"table-{path_hash}-{key_hash}"
-
-
-def _remove_stale(folder: Path) -> None:
-    prefix = folder.name.rsplit("-", 1)[0]
-    for old in folder.parent.glob(f"{prefix}-*"):
-        if old != folder and old.is_dir() and not old.name.endswith(".partial"):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _extent(data_path: Path, names: tuple[str, str, str]) -> list[int] | None:
-    """The centre's half-open extent from the Parquet statistics, when every row group has
-    them (our converted files always do)."""
-    meta = pq.ParquetFile(data_path).metadata
-    if meta.num_row_groups == 0:
-        return None
-    first = meta.row_group(0)
-    leaves = {first.column(j).path_in_schema: j for j in range(first.num_columns)}
-    low, high = [], []
-    for name in names:
-        if name not in leaves:
-            return None
-        index = leaves[name]
-        stats = [meta.row_group(i).column(index).statistics for i in range(meta.num_row_groups)]
-        if not stats or any(s is None or not s.has_min_max for s in stats):
-            return None
-        low.append(round(min(s.min for s in stats)))
-        high.append(round(max(s.max for s in stats)) + 1)
-    return low + high
 
 
 def _prepare(
@@ -361,16 +313,16 @@ def _prepare(
             split = layout.center if not isinstance(layout.center, str) else ("", "", "")
             return {
                 "schema": layout.schema, "n_rows": n_rows, "data_path": str(source),
-                "view_sql": f"SELECT {expressions} FROM read_parquet({_quote(source)}{numbered})",
-                "center_bbox_vx": _extent(source, split),
+                "view_sql": f"SELECT {expressions} FROM read_parquet({quote(source)}{numbered})",
+                "center_bbox_vx": extent(source, split),
                 "has_confidence": layout.confidence is not None,
             }  # fmt: skip
     data_path = folder / "table.parquet"
     n_rows = table_files.convert_to_parquet(source, data_path, layout, progress)
     return {
         "schema": layout.schema, "n_rows": n_rows, "data_path": str(data_path),
-        "view_sql": f"SELECT * FROM read_parquet({_quote(data_path)})",
-        "center_bbox_vx": _extent(data_path, ("cx", "cy", "cz")),
+        "view_sql": f"SELECT * FROM read_parquet({quote(data_path)})",
+        "center_bbox_vx": extent(data_path, ("cx", "cy", "cz")),
         "unique_id": layout.id,
         "has_confidence": layout.confidence is not None,
     }  # fmt: skip
@@ -382,17 +334,10 @@ def _check_unique(table: SynapseTable, column: str | None) -> None:
     if column is None:
         return
     with table._cursor() as cursor:
-        repeated = cursor.execute(
-            "SELECT mat FROM synapses GROUP BY mat HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if repeated is None:
-            return
-        rows = cursor.execute(
-            f"SELECT file_row_number FROM read_parquet({_quote(table.data_path)}, "
-            "file_row_number = true) WHERE mat = ? ORDER BY 1 LIMIT 2",
-            [repeated[0]],
-        ).fetchall()
-    where = " and ".join(f"data row {int(r[0])}" for r in rows) or "two rows"
+        rows = repeated_id_rows(cursor, table.data_path)
+    if rows is None:
+        return
+    where = " and ".join(f"data row {r}" for r in rows) or "two rows"
     raise TableError(
         f"Column {column!r} must be unique but {where} hold the same id. "
         "Fix: remove the duplicate rows, or pass a ColumnMapping with id=None to number rows."
@@ -413,7 +358,7 @@ def open_table(
     source = table_files.local_path(str(path_or_url))
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    folder = _cache_folder(cache_dir, source, mapping)
+    folder = cache_folder(cache_dir, source, mapping)
     meta_file = folder / "meta.json"
     if meta_file.exists():
         try:
@@ -440,5 +385,5 @@ def open_table(
     except TableError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    _remove_stale(folder)
+    remove_stale(folder)
     return table

@@ -1,4 +1,4 @@
-"""Read EM and cleft-segmentation crops of a dataset: ``VolumeSet`` and ``VolumeRegistry``.
+"""Read EM and cleft-segmentation crops of a dataset: ``VolumeSet``.
 
 Developer notes
 - Boxes given here are in TARGET voxels (x, y, z, half-open, absolute coordinates that include
@@ -14,8 +14,9 @@ Developer notes
   read" sentence (for a placeholder with Retry); ``retry`` reads the failed ones again.
 - ``prefetch(boxes, lane=session)`` returns a ``Prefetch`` handle; a session's new prefetch
   cancels its stale one (the user jumped), and at most ``MAX_PREFETCH_LANES`` run at once.
-- A ``VolumeSet`` keeps its opened CloudVolumes; the app keeps one ``VolumeRegistry`` (a small
-  LRU of sets, one per dataset configuration) so opening per request costs a dict look-up.
+- A ``VolumeSet`` keeps its opened CloudVolumes; the app keeps one ``VolumeRegistry``
+  (``volume_registry.py``: a small LRU of sets, one per dataset configuration) so opening per
+  request costs a dict look-up.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from contextlib import contextmanager
 import numpy as np
 
 from synanno_dash.core.geometry import BBox, Resolution
-from synanno_dash.core.instances import DatasetConfig
-from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.data.crop_cache import DEFAULT_CACHE_BYTES, CropCache
 from synanno_dash.data.page_reads import (
     DEFAULT_DEADLINE_S,
@@ -59,10 +58,8 @@ __all__ = [
     "TileRead",
     "LayerCrop",
     "VolumeError",
-    "VolumeRegistry",
     "VolumeSet",
     "normalize_url",
-    "registry_key",
 ]
 
 DEFAULT_OPEN_TIMEOUT_S = 60.0
@@ -371,63 +368,3 @@ def _role(role: str) -> Iterator[None]:
         if exc.role is None:
             exc.role = role
         raise
-
-
-RegistryKey = tuple[str, str, str, str, tuple[float, ...], tuple[float, ...]]
-
-
-def registry_key(config: DatasetConfig) -> RegistryKey:
-    """What identifies a set of volumes in a dataset configuration."""
-    neuropil = normalize_url(config.neuropil_url) if config.neuropil_url else ""
-    return (
-        normalize_url(config.source_url),
-        normalize_url(config.target_url),
-        neuropil,
-        config.secrets_path,
-        config.source_resolution.as_tuple(),
-        config.target_resolution.as_tuple(),
-    )
-
-
-class VolumeRegistry:
-    """The most recently used ``VolumeSet``s, one per dataset configuration, sharing one cache.
-
-    An evicted set is dropped, not closed, since a request may still be reading from it.
-    """
-
-    def __init__(
-        self,
-        max_sets: int = 4,
-        cache_bytes: int = DEFAULT_CACHE_BYTES,
-        open_timeout_s: float = DEFAULT_OPEN_TIMEOUT_S,
-    ) -> None:
-        if max_sets < 1:
-            raise ValueError("a registry keeps at least one volume set")
-        self.max_sets = max_sets
-        self.cache = CropCache(cache_bytes)
-        self._open_timeout_s = open_timeout_s
-        self._sets: BoundedCache[RegistryKey, VolumeSet] = BoundedCache(max_sets)
-
-    def __len__(self) -> int:
-        return len(self._sets)
-
-    def get(self, config: DatasetConfig) -> VolumeSet:
-        """The open volumes of ``config``, opening them (outside the lock) on first use;
-        when another request opened them meanwhile, that set is kept and returned."""
-        return self._sets.get_or_build(registry_key(config), lambda: self._open(config))
-
-    def _open(self, config: DatasetConfig) -> VolumeSet:
-        return VolumeSet.open(
-            config.source_url, config.target_url, config.neuropil_url or None,
-            config.secrets_path or None, config.source_resolution, config.target_resolution,
-            cache=self.cache, open_timeout_s=self._open_timeout_s,
-        )  # fmt: skip
-
-    def adopt(self, config: DatasetConfig, volume_set: VolumeSet) -> VolumeSet:
-        """Keep a set opened elsewhere (e.g. while validating a form) for ``config``."""
-        return self._sets.put(registry_key(config), volume_set)
-
-    def close(self) -> None:
-        for volume_set in self._sets.clear():
-            volume_set.close()
-        self.cache.clear()

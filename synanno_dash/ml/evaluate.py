@@ -14,13 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from synanno_dash.ml.baselines import nearest_slice, shape_interpolation
-from synanno_dash.ml.inputs import with_drawn_slices
+from synanno_dash.ml.inputs import completed
 from synanno_dash.ml.predict import LoadedModel, probabilities
 from synanno_dash.ml.samples import VNC_RESOLUTION_XYZ_NM, Case, LabelledStack, scoring_cases
 from synanno_dash.ml.scoring import Completion, Scores, score
 
 DRAWN_COUNTS = (1, 2)
-THRESHOLD = 0.5
 FLAT_GREY = 128
 
 
@@ -48,7 +47,7 @@ def unet_completion(model: LoadedModel, flat_em: bool = False) -> Completion:
     def complete(case: Case) -> np.ndarray:
         em = np.full_like(case.em_zyx, FLAT_GREY) if flat_em else case.em_zyx
         p = probabilities(model, em, case.truth_zyx, case.drawn_slices, VNC_RESOLUTION_XYZ_NM)
-        return with_drawn_slices(p >= THRESHOLD, case.truth_zyx, case.drawn_slices)
+        return completed(p, case.truth_zyx, case.drawn_slices)
 
     return complete
 

@@ -1,8 +1,9 @@
 """The mask-completion network: a small anisotropic 3D U-Net (PyTorch; import lazily).
 
-Tensors are (batch, channel, z, y, x). The network works on a grid four times coarser in
-y and x than the crop: each 4 x 4 block of input pixels becomes 16 x 3 channels (space to
-depth) and each grid position gives 4 x 4 logits (depth to space), so the output keeps the
+Tensors are (batch, channel, z, y, x). The network works on a grid ``NetworkShape.fold``
+(default 4) times coarser in y and x than the crop: each 4 x 4 block of input pixels becomes
+16 x 3 channels (space to depth) and each grid position gives 4 x 4 logits (depth to space),
+so the output keeps the
 full resolution for a fraction of the compute (training on a shared 2-core CPU must fit in
 minutes). It pools only in y and x (factor 2 per level), never in z: sections are
 40-50 nm apart against 4-8 nm pixels, and a crop may hold as few as three sections. Context
@@ -33,27 +34,37 @@ class NetworkShape:
 
     widths: tuple[int, ...] = (32, 64, 96)
     groups: int = 4
+    fold: int = SPACE_TO_DEPTH  # pixels per side folded into channels at the input
+    negative_slope: float = 0.1  # of the activations (0: ReLU; > 0: leaky ReLU)
 
     @property
     def xy_stride(self) -> int:
-        return int(SPACE_TO_DEPTH * 2 ** (len(self.widths) - 1))
+        return int(self.fold * 2 ** (len(self.widths) - 1))
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> NetworkShape:
-        return cls(widths=tuple(int(w) for w in data["widths"]), groups=int(data["groups"]))
+        return cls(
+            widths=tuple(int(w) for w in data["widths"]),
+            groups=int(data["groups"]),
+            fold=int(data.get("fold", SPACE_TO_DEPTH)),
+            negative_slope=float(data.get("negative_slope", 0.0)),
+        )
 
 
 class _SliceConv(nn.Module):
     """A 3 x 3 convolution in y and x applied to every slice (a 2-D convolution: several times
     faster on CPU than the equivalent (1, 3, 3) 3-D one), then a 3-tap convolution across z
     (a (3, 1) 2-D convolution over z and the flattened y*x):
-    together a factorised 3x3x3 convolution, each followed by group norm and ReLU."""
+    together a factorised 3x3x3 convolution, each followed by group norm and leaky ReLU
+    (``NetworkShape.negative_slope``; 0 is the plain ReLU of the v1 weights, whose last block
+    ended up with half its channels dead and the output probability capped at 0.62)."""
 
-    def __init__(self, inputs: int, outputs: int, groups: int) -> None:
+    def __init__(self, inputs: int, outputs: int, groups: int, negative_slope: float) -> None:
         super().__init__()
+        self.negative_slope = negative_slope
         self.in_slice = nn.Conv2d(inputs, outputs, 3, padding=1, bias=False)
         self.norm_slice = nn.GroupNorm(groups, outputs)
         self.across_z = nn.Conv2d(outputs, outputs, (3, 1), padding=(1, 0), bias=False)
@@ -64,16 +75,20 @@ class _SliceConv(nn.Module):
         flat = x.transpose(1, 2).reshape(batch * depth, channels, height, width)
         flat = self.in_slice(flat)
         x = flat.reshape(batch, depth, -1, height, width).transpose(1, 2)
-        x = functional.relu(self.norm_slice(x))
+        x = functional.leaky_relu(self.norm_slice(x), self.negative_slope)
         x = self.across_z(x.reshape(batch, -1, depth, height * width))  # (z, y*x) as a 2-D image
-        return functional.relu(self.norm_z(x.reshape(batch, -1, depth, height, width)))
+        x = self.norm_z(x.reshape(batch, -1, depth, height, width))
+        return functional.leaky_relu(x, self.negative_slope)
 
 
 class _Block(nn.Sequential):
     """Two factorised 3x3x3 convolutions."""
 
-    def __init__(self, inputs: int, outputs: int, groups: int) -> None:
-        super().__init__(_SliceConv(inputs, outputs, groups), _SliceConv(outputs, outputs, groups))
+    def __init__(self, inputs: int, outputs: int, shape: NetworkShape) -> None:
+        groups, slope = shape.groups, shape.negative_slope
+        super().__init__(
+            _SliceConv(inputs, outputs, groups, slope), _SliceConv(outputs, outputs, groups, slope)
+        )
 
 
 class UNet3D(nn.Module):
@@ -82,28 +97,29 @@ class UNet3D(nn.Module):
     def __init__(self, shape: NetworkShape | None = None) -> None:
         super().__init__()
         self.shape = shape or NetworkShape()
-        widths, groups = self.shape.widths, self.shape.groups
+        widths = self.shape.widths
         self.down = nn.ModuleList()
-        previous = INPUT_CHANNELS * SPACE_TO_DEPTH**2
+        previous = INPUT_CHANNELS * self.shape.fold**2
         for width in widths:
-            self.down.append(_Block(previous, width, groups))
+            self.down.append(_Block(previous, width, self.shape))
             previous = width
         self.up = nn.ModuleList()
         for skip in reversed(widths[:-1]):
-            self.up.append(_Block(previous + skip, skip, groups))
+            self.up.append(_Block(previous + skip, skip, self.shape))
             previous = skip
-        self.head = nn.Conv3d(previous, SPACE_TO_DEPTH**2, 1)
+        self.head = nn.Conv3d(previous, self.shape.fold**2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, 3, z, y, x) -> logits (batch, 1, z, y, x); y and x multiples of the stride."""
         batch, channels, depth, height, width = x.shape
+        fold = self.shape.fold
         x = functional.pixel_unshuffle(
-            x.transpose(1, 2).reshape(batch * depth, channels, height, width), SPACE_TO_DEPTH
+            x.transpose(1, 2).reshape(batch * depth, channels, height, width), fold
         )
-        x = x.reshape(batch, depth, -1, height // SPACE_TO_DEPTH, width // SPACE_TO_DEPTH)
+        x = x.reshape(batch, depth, -1, height // fold, width // fold)
         x = self._unet(x.transpose(1, 2))
         x = x.transpose(1, 2).reshape(batch * depth, -1, x.shape[3], x.shape[4])
-        x = functional.pixel_shuffle(x, SPACE_TO_DEPTH)
+        x = functional.pixel_shuffle(x, fold)
         return x.reshape(batch, depth, 1, height, width).transpose(1, 2)
 
     def _unet(self, x: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,9 @@ class TrainingPlan:
     seed: int = 0
     synthetic_share: float = 0.2  # of training crops, when synthetic clefts are given
     crops: CropPlan = field(default_factory=CropPlan)
+    fold: int = 4  # pixels per side folded into channels (network.NetworkShape.fold)
+    widths: tuple[int, ...] = (32, 64, 96)
+    negative_slope: float = 0.1  # leaky ReLU: with ReLU half the last features died (0.62 cap)
 
 
 @dataclass(frozen=True)
@@ -121,15 +124,15 @@ def _set_learning_rate(optimiser: torch.optim.Optimizer, plan: TrainingPlan, don
 
 
 def validation_dice(network: UNet3D, cases: Sequence[Case], where: torch.device) -> float:
-    """Mean Dice over the undrawn slices of ``cases`` at threshold 0.5."""
-    from synanno_dash.ml.inputs import with_drawn_slices
+    """Mean Dice over the undrawn slices of ``cases`` (masks as ``inputs.completed``)."""
+    from synanno_dash.ml.inputs import completed
     from synanno_dash.ml.predict import network_probabilities
 
     network.eval()
     scores = []
     for case in cases:
         p = network_probabilities(network, case.em_zyx, case.truth_zyx, case.drawn_slices, where)
-        predicted = with_drawn_slices(p >= 0.5, case.truth_zyx, case.drawn_slices)
+        predicted = completed(p, case.truth_zyx, case.drawn_slices)
         scores.append(undrawn_dice(predicted, case.truth_zyx, case.drawn_slices))
     network.train()
     return float(np.mean(scores)) if scores else float("nan")
@@ -154,7 +157,7 @@ def train(
 ) -> TrainingResult:
     import torch
 
-    from synanno_dash.ml.network import UNet3D
+    from synanno_dash.ml.network import NetworkShape, UNet3D
 
     torch.set_num_threads(TORCH_THREADS)
     torch.manual_seed(plan.seed)
@@ -171,7 +174,8 @@ def train(
     if len(weights) > 1:
         weights[0] = 1.0 - plan.synthetic_share
     stream = training_stream(sources, weights, rng, plan.crops)
-    network = UNet3D().to(where)
+    shape = NetworkShape(widths=plan.widths, fold=plan.fold, negative_slope=plan.negative_slope)
+    network = UNet3D(shape).to(where)
     optimiser = torch.optim.AdamW(network.parameters(), lr=plan.learning_rate, weight_decay=1e-4)
     _set_learning_rate(optimiser, plan, 0.0)
     started = time.perf_counter()

@@ -30,7 +30,7 @@ from synanno_dash.core.neuron_view import NeuronView, NeuronViewKey
 from synanno_dash.data.bounded_cache import BoundedCache
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.table_registry import TableRegistry
-from synanno_dash.data.volumes import VolumeRegistry
+from synanno_dash.data.volume_registry import VolumeRegistry
 from synanno_dash.services.local_data import (
     dataset_folders,
     resolved_folder,

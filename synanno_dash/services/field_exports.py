@@ -4,11 +4,13 @@ synapses in the CAVE schema, for the command line (``synanno-dash export``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from synanno_dash.core.connectivity import connectivity
-from synanno_dash.data.annotation_layer import write_annotation_layer
+from synanno_dash.core.synapse_types import DEFAULT_TYPES
+from synanno_dash.data.annotation_layer import type_enum, type_shader, write_annotation_layer
 from synanno_dash.data.connectome_files import write_cave_table, write_connectivity
 from synanno_dash.data.store import SessionStore
 from synanno_dash.services.local_data import resolved_folder
@@ -24,7 +26,7 @@ class ExportError(ValueError):
 
 def export_session(
     store: SessionStore, session_id: str, fmt: str, out_base: Path, base_url: str = "",
-    annotations_url: str = "",
+    annotations_url: str = "", synapse_types: Sequence[str] = DEFAULT_TYPES,
 ) -> list[Path]:
     """Write the session's ``fmt`` export at ``out_base`` (suffixes are added to files; the
     annotation layer is the folder ``out_base``); the paths written."""
@@ -41,7 +43,7 @@ def export_session(
     if not items:
         raise ExportError(f"Session {session_id!r} has no synapses yet: open a dataset first.")
     if fmt == "ng-state":
-        document = ng_state_document(store, session_id, base_url, annotations_url)
+        document = ng_state_document(store, session_id, base_url, annotations_url, synapse_types)
         path = out_base.with_suffix(".json")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1))
@@ -51,7 +53,9 @@ def export_session(
         if config is None:
             raise ExportError(f"Session {session_id!r} has no dataset: open one first.")
         try:
-            layer = write_annotation_layer(items, out_base, config.target_resolution)
+            layer = write_annotation_layer(
+                items, out_base, config.target_resolution, synapse_types
+            )
         except FileExistsError as exc:
             raise ExportError(str(exc)) from None
         return [layer.path]
@@ -62,12 +66,14 @@ def export_session(
 
 
 def ng_state_document(
-    store: SessionStore, session_id: str, base_url: str, annotations_url: str = ""
+    store: SessionStore, session_id: str, base_url: str, annotations_url: str = "",
+    synapse_types: Sequence[str] = DEFAULT_TYPES,
 ) -> dict[str, Any]:
     """A Neuroglancer state (JSON) showing source, target, neuropil and, when given, the
-    exported annotation layer, centred on the first instance flagged incorrect or unsure
-    (the first instance when none is). Local folders are addressed through the app's data
-    route at ``base_url`` (registered in the store, as the app does)."""
+    exported annotation layer (its lines coloured by synapse type), centred on the first
+    instance flagged incorrect or unsure (the first instance when none is). Local folders are
+    addressed through the app's data route at ``base_url`` (registered in the store, as the
+    app does)."""  # fmt: skip
     config = store.load_config(session_id)
     items = store.instances(session_id)
     if config is None or not items:
@@ -89,7 +95,8 @@ def ng_state_document(
             import neuroglancer
 
             state.layers[ANNOTATIONS_LAYER] = neuroglancer.AnnotationLayer(
-                source=neuroglancer_source(annotations_url, base_url, token_of)
+                source=neuroglancer_source(annotations_url, base_url, token_of),
+                shader=type_shader(type_enum(items, synapse_types)),
             )
     except ValueError as exc:
         raise ExportError(f"{exc} Give --base-url, the address the app is served at.") from None

@@ -9,8 +9,11 @@ prefetch stores the next page too: a bounded batch ahead of the user), with thei
 in review order as instance id, so page ``p`` is the id range ``[(p-1) * n, p * n)``.
 
 Rows of a page come from the table by keyset paging next to an already stored neighbour
-(Next and Previous: one indexed range read), or by offset for a jump far from every stored
-page. Never more than a page plus ``KEYSET_REACH`` rows are fetched for one page. Labels,
+(Next and Previous: one indexed range read) or, for a jump far from every stored page, from
+the selection's jump index (``SynapseTable.page_at``: the indexed key before the page, then a
+keyset read; built once in the background when the selection is first read, with OFFSET
+until it is there). Never more than a page plus ``KEYSET_REACH`` rows (or the index's stride)
+are fetched for one page. Labels,
 undo, the JSON export, the corrections and the statistics read the stored instances: every
 instance the user has seen is stored. Instances added by hand (missed synapses) take ids
 after the selection's.
@@ -136,12 +139,14 @@ def _read_rows(session: Session, start: int, stop: int, total: int) -> list[Syna
     below, above = session.store.neighbours(session.session_id, start, stop, total)
     size = stop - start
     if start == 0:
-        rows = table.page_after(None, size, neuron, box)
+        session.resources.tables.start_jump_index(table, neuron, box)  # for later jumps
+        rows = table.page_at(0, size, neuron, box)
     elif below is not None and start - below[0] - 1 <= KEYSET_REACH:
         skip = start - below[0] - 1
         rows = table.page_after(below[1], skip + size, neuron, box)[skip:]
     elif above is not None and above[0] - stop <= KEYSET_REACH:
         rows = table.page_before(above[1], above[0] - start, neuron, box)[:size]
     else:  # a jump far from every stored page
-        rows = table.query(neuron, box, offset=start, limit=size)
+        session.resources.tables.start_jump_index(table, neuron, box)
+        rows = table.page_at(start, size, neuron, box)
     return synapses_in_target_voxels(rows, config.table_resolution, config.target_resolution)

@@ -4,7 +4,8 @@ With ``Settings.hosted`` (``SYNANNO_HOSTED=1``) a volume, table or credentials a
 accepted only when it lies under an entry of ``Settings.allowed_sources``
 (``SYNANNO_ALLOWED_SOURCES``: URL prefixes such as ``gs://bucket/dataset`` or
 ``https://data.example.org/em``, and local roots such as ``/srv/data``); the demo's own folder
-is always allowed. The check runs before anything is read, and the refusal says the address
+and the datasets Open Data's *Import predictions* wrote (``Settings.imports_dir``) are always
+allowed. The check runs before anything is read, and the refusal says the address
 is not on the allow-list.
 
 An ``http(s)://`` address must also not reach loopback, link-local, private or other
@@ -109,7 +110,7 @@ def check_source(
     from it, in hosted mode only; ``what`` names the field in the message."""
     if not settings.hosted or not address.strip():
         return
-    entries = (*settings.allowed_sources, str(settings.demo_dir))
+    entries = (*settings.allowed_sources, str(settings.demo_dir), str(settings.imports_dir))
     if not _allowed(address, entries):
         shown = address.strip()[:200]
         raise SourceRefused(

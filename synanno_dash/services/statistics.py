@@ -30,7 +30,8 @@ from synanno_dash.core.review_stats import (
 from synanno_dash.core.throughput import Throughput
 from synanno_dash.data.store import SessionStore
 from synanno_dash.data.store_activity import ActivityStatistics
-from synanno_dash.data.volumes import VolumeError, VolumeRegistry
+from synanno_dash.data.volume_registry import VolumeRegistry
+from synanno_dash.data.volumes import VolumeError
 from synanno_dash.services.neuron import NeuronError, view_key
 from synanno_dash.services.session import Session
 from synanno_dash.services.statistics_accuracy import accuracy_section, find_truth

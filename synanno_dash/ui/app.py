@@ -20,7 +20,14 @@ from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
 from synanno_dash.settings import Settings, load_settings
-from synanno_dash.ui import enlarge_callbacks, ids, ng_panel, shell
+from synanno_dash.ui import (
+    enlarge_callbacks,
+    field_export_panel,
+    ids,
+    import_panel,
+    ng_panel,
+    shell,
+)
 from synanno_dash.ui.callback_shape import install_callback_shape_check
 from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.front_door import install_security_headers, install_sign_in
@@ -137,7 +144,7 @@ def _set_up_before_serving(app: dash.Dash) -> None:
 
 
 # Modules whose callbacks every app gets, besides the views (``pages/``).
-CALLBACK_MODULES = (shell, enlarge_callbacks, ng_panel)
+CALLBACK_MODULES = (shell, enlarge_callbacks, ng_panel, field_export_panel, import_panel)
 
 
 def register_callbacks(app: dash.Dash) -> None:

@@ -10,16 +10,20 @@ from dash import dcc, html
 from synanno_dash.core.instances import Instance
 from synanno_dash.core.labels import CATEGORY_TITLES, Category, Label
 from synanno_dash.services.tile_images import SliceImages
-from synanno_dash.ui import ids
+from synanno_dash.ui import ids, type_choice
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.tiles import middle_slice
 
 CARD_BORDER = {Label.CORRECT: "success", Label.INCORRECT: "danger", Label.UNSURE: "warning"}
 
 
-def card(item: Instance, images: SliceImages, categories: Sequence[Category]) -> html.Div:
+def card(
+    item: Instance, images: SliceImages, categories: Sequence[Category],
+    synapse_types: Sequence[str] = (),
+) -> html.Div:  # fmt: skip
     """``categories``: the configured list; Custom is always last, and an instance's own
-    category stays selectable even when the list leaves it out (e.g. False negative)."""
+    category stays selectable even when the list leaves it out (e.g. False negative).
+    ``synapse_types``: the types offered for this instance (``synapse_types.offered``)."""
     k = min(max(0, middle_slice(item)), len(images.em) - 1)
     iid = item.instance_id
     shown = [*categories, Category.CUSTOM]
@@ -66,6 +70,10 @@ def card(item: Instance, images: SliceImages, categories: Sequence[Category]) ->
                                 id=ids.pattern(ids.CAT_CATEGORY, iid),
                                 options=category_options,
                                 value=None if item.category is None else item.category.value,
+                            ),
+                            type_choice.selector(
+                                ids.pattern(ids.CAT_TYPE, iid), synapse_types,
+                                item.synapse.synapse_type,
                             ),
                             dbc.Input(
                                 id=ids.pattern(ids.CAT_CUSTOM, iid),

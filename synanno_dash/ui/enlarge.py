@@ -13,7 +13,7 @@ from dash import dcc, html
 from synanno_dash.core.instances import Instance
 from synanno_dash.data.volumes import InstanceCrops
 from synanno_dash.services.tile_images import em_slice_uri, mask_slice_uri, source_slices_for_target
-from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui import ids, ng_panel, type_choice
 
 PRE_COLOR, POST_COLOR = "#00c853", "#2962ff"
 MUTED_ALPHA = 0.35
@@ -123,6 +123,12 @@ def modal() -> dbc.Modal:
             dbc.ModalBody(
                 [
                     dcc.Store(id=ids.ENLARGE_INSTANCE),
+                    html.Div(
+                        [
+                            type_choice.selector(ids.ENLARGE_TYPE),
+                            html.Span(id=ids.ENLARGE_TYPE_SAVED, className="small text-muted"),
+                        ]
+                    ),
                     ng_panel.instance_store(ids.ENLARGE_PANEL),
                     ng_panel.two_d(ids.ENLARGE_PANEL, _two_d_body()),
                     ng_panel.frame(ids.ENLARGE_PANEL),

@@ -104,6 +104,8 @@ ENLARGE_OPACITY = "enlarge-opacity"
 ENLARGE_INSTANCE = "enlarge-instance"
 ENLARGE_INFO = "enlarge-info"
 ENLARGE_VIEW_NG = "enlarge-view-ng"
+ENLARGE_TYPE = "enlarge-type"  # the synapse type of the enlarged instance
+ENLARGE_TYPE_SAVED = "enlarge-type-saved"
 
 # categorize and export
 CAT_CARDS = "cat-cards"
@@ -126,6 +128,7 @@ CAT_LABEL = "cat-label"
 CAT_CATEGORY = "cat-category"
 CAT_CUSTOM = "cat-custom"
 CAT_NOTE = "cat-note"
+CAT_TYPE = "cat-type"  # a card's synapse type
 CAT_ENLARGE = "cat-enlarge"
 CAT_CARD = "cat-card"
 
@@ -317,3 +320,25 @@ def stats_panel(kind: str, key: str | object) -> dict:
 def stats_panel_div(key: str) -> str:
     """The plain id of a statistics panel's block (browser tests find its figure there)."""
     return f"stats-panel-{key}"
+
+
+# --- Exports for connectome tools, on both Export views (issue 13) ---------------------------
+FIELD_EXPORT_FORMATS = ("ng-annotations", "cave", "connectivity", "ng-state")
+
+
+def field_export(fmt: str, part: str) -> str:
+    """The id of a part ("button", "download") of the export ``fmt`` (its job: ``fx-<fmt>``)."""
+    if fmt not in FIELD_EXPORT_FORMATS or part not in ("button", "download"):
+        raise ValueError(f"no field export part {fmt!r}/{part!r}")
+    return f"fx-{fmt}-{part}"
+
+
+# --- Open Data's Import predictions panel (issue 13) ------------------------------------------
+IMP_BUTTON = "imp-button"
+IMP_JOB = "imp"  # its job panel (``ui.jobs``)
+IMP_RESULT = "imp-result"  # what was imported, after the job
+
+
+def import_field(name: str) -> str:
+    """A field of the panel (``core.import_form.IMPORT_FIELDS``): "imp-" + its name."""
+    return "imp-" + name.replace("_", "-")

@@ -143,7 +143,9 @@ class LimitedJobs:
         return result
 
     def terminate_job(self, job: Any) -> None:
-        super().terminate_job(job)  # type: ignore[misc]
-        cookie = self._cookie()
-        if cookie is not None and self.slots is not None and job is not None:
-            self.slots.give_back(cookie, job=job)
+        try:
+            super().terminate_job(job)  # type: ignore[misc]
+        finally:
+            cookie = self._cookie()
+            if cookie is not None and self.slots is not None and job is not None:
+                self.slots.give_back(cookie, job=job)

@@ -46,6 +46,7 @@ import dash_bootstrap_components as dbc
 import diskcache
 import flask
 import multiprocess
+import psutil
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
 from synanno_dash.services.jobs import (
@@ -58,6 +59,7 @@ from synanno_dash.services.jobs import (
     celery_app,
     job_queue_down,
 )
+from synanno_dash.services.mask_completion import PRELOAD_MODULES
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
@@ -83,8 +85,10 @@ class _OwnKeys:
 
 
 AppFactory = Callable[[Settings], dash.Dash]
-# Imported once by the fork server, so a job process starts with them.
-FORK_SERVER_PRELOAD = ["synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects"]
+# Imported once by the fork server, so a job process starts with them (torch for Auto).
+FORK_SERVER_PRELOAD = [
+    "synanno_dash.ui.app", "cloudvolume", "pandas", "plotly.graph_objects", *PRELOAD_MODULES,
+]
 
 
 def _limit_jobs(manager: LimitedJobs, settings: Settings, store: SlotStore) -> None:
@@ -102,6 +106,14 @@ class _DiskcacheJobs(_OwnKeys, LimitedJobs, DiskcacheManager):
         self.settings = settings
         self.factory = factory
         _limit_jobs(self, settings, DiskcacheSlots(cache, settings.job_redelivery_s))
+
+    def terminate_job(self, job: Any) -> None:
+        """Dash's, except that the job's process may end while it is being stopped (it had
+        just finished): that does not fail the request collecting its result."""
+        try:
+            super().terminate_job(job)
+        except psutil.NoSuchProcess:
+            pass
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
         callback = next(name for name, fn in self.func_registry.items() if fn is job_fn)

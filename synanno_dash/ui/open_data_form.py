@@ -12,6 +12,7 @@ from synanno_dash.core.limits import MAX_SESSION_JSON_BYTES, MAX_SWC_BYTES
 from synanno_dash.core.open_data_form import FIELD, FIELDS, FieldKind, ReviewOrder
 from synanno_dash.core.paging import PAGE_SIZES
 from synanno_dash.ui import ids, ng_panel
+from synanno_dash.ui.import_panel import import_panel
 from synanno_dash.ui.jobs import job_panel
 from synanno_dash.ui.uploads import limited_upload
 
@@ -314,6 +315,7 @@ def form(workflow: Workflow, defaults: dict[str, str], missing_demo: str = "") -
                     ),
                 ]
             ),
+            import_panel(),
             html.Div(
                 [
                     dbc.Button("Submit", id=ids.OD_SUBMIT, color="primary", className="me-2"),

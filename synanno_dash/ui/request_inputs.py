@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TypeVar
 
 from synanno_dash.core.limits import MAX_INT64, MAX_PAGE, MAX_TEXT_CHARS
+from synanno_dash.core.synapse_types import MAX_TYPE_CHARS, parse_type
 
 _E = TypeVar("_E", bound=Enum)
 _MAX_DIGITS = 19  # MAX_INT64 has 19 digits
@@ -80,6 +81,18 @@ def text(value: object, what: str, max_chars: int = MAX_TEXT_CHARS) -> str:
     if not isinstance(value, str) or len(value) > max_chars:
         raise RefusedInput(what, f"a text of at most {max_chars:,} characters")
     return value
+
+
+def synapse_type(value: object) -> str | None:
+    """A synapse type's name (``None`` or empty: no type); whether this server offers it is
+    the service's check (``services/synapse_types.py``)."""
+    must_be = f"empty or a name of at most {MAX_TYPE_CHARS} printable characters"
+    if value is not None and not isinstance(value, str):
+        raise RefusedInput("the synapse type", must_be)
+    try:
+        return parse_type(text(value, "the synapse type", MAX_TYPE_CHARS + 64))
+    except ValueError:
+        raise RefusedInput("the synapse type", must_be) from None
 
 
 def fraction(value: object, what: str) -> float:
@@ -188,3 +201,17 @@ def candidate(queue: object, step: object) -> tuple[int, int, int] | None:
         raise RefusedInput("a candidate", "an [x, y, z] voxel")
     x, y, z = (whole_number(v, "a candidate's voxel", -MAX_INT64, MAX_INT64) for v in voxel)
     return (x, y, z)
+
+
+# -- the Export views' downloads ----------------------------------------------------------------
+def page_origin(value: object, what: str = "the page's address") -> str:
+    """The scheme, host and port of the page's address (``dcc.Location.href``), ending in /."""
+    from urllib.parse import urlsplit
+
+    address = text(value, what, 2048)
+    parts = urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(
+        ord(c) < 33 or ord(c) == 127 for c in parts.netloc
+    ):
+        raise RefusedInput(what, "an http(s) address")
+    return f"{parts.scheme}://{parts.netloc}/"

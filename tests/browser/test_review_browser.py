@@ -168,3 +168,38 @@ def test_enlarge_by_right_click_shows_coordinates(server, new_page) -> None:  # 
     page.locator("#enlarge-modal").wait_for(state="hidden")
     page.keyboard.press("o")
     assert "sd-no-overlay" in page.locator("#review-grid").get_attribute("class")
+
+
+def test_synapse_types_on_the_enlarged_view_and_categorize(server, new_page) -> None:  # type: ignore[no-untyped-def]
+    page = new_page()
+    _open_review(page, server.url)
+    # the enlarged view of a tile: choose a type, it is stored at once
+    page.locator('.sd-tile[data-instance="3"] .sd-tile-view').click(button="right")
+    page.locator("#enlarge-info").get_by_text("Instance #3").wait_for()
+    page.locator("#enlarge-type").get_by_label("inhibitory").check()
+    page.locator("#enlarge-type-saved").get_by_text("saved: inhibitory").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#enlarge-modal").wait_for(state="hidden")
+    _click_tile(page, 0, 1)
+    _click_tile(page, 4, 1)
+    # Categorize: a card's own choice, and the enlarged view opened from another card
+    page.locator("#review-to-categorize").click()
+    page.wait_for_url(re.compile(r".*/categorize"))
+    card = page.locator('.sd-card[data-instance="0"]')
+    card.wait_for()
+    card.get_by_label("excitatory").check()
+    card.locator(".sd-type-saved").wait_for()
+    page.locator('.sd-card[data-instance="4"]').get_by_role("button", name="enlarge").click()
+    page.locator("#enlarge-info").get_by_text("Instance #4").wait_for()
+    page.locator("#enlarge-type").get_by_label("unknown").check()
+    page.locator("#enlarge-type-saved").get_by_text("saved: unknown").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#enlarge-modal").wait_for(state="hidden")
+    page.locator("#cat-submit").click()
+    page.wait_for_url(re.compile(r".*/export-annotate"))
+    with page.expect_download() as download_info:
+        page.locator("#export-download-button").click()
+    document = json.loads(open(download_info.value.path()).read())
+    types = {r["sd_instance_id"]: r["sd_synapse_type"] for r in document["Metadata"]}
+    assert (types[0], types[3], types[4], types[1]) == ("excitatory", "inhibitory", "unknown", None)
+    assert page.console_log.errors == []

@@ -41,7 +41,7 @@ absurd_values = st.recursive(
 )
 KEYS = [*ORIGINAL_KEYS, "sd_instance_id", "sd_label", "sd_category", "sd_custom_category",
         "sd_note", "sd_seen", "sd_discarded", "sd_pre_neuron_id", "sd_post_neuron_id",
-        "sd_bbox_target_xyz_vx", "sd_added_by_hand"]  # fmt: skip
+        "sd_bbox_target_xyz_vx", "sd_added_by_hand", "sd_synapse_type"]  # fmt: skip
 
 
 def _plausible_record() -> st.SearchStrategy[dict[str, Any]]:

@@ -49,7 +49,7 @@ def test_connectivity_matches_a_hand_count(tmp_path: Path) -> None:
     graph = connectivity(ITEMS)
     assert {(e.pre_neuron_id, e.post_neuron_id): e.synapse_count for e in graph.edges} == EXPECTED
     assert graph.excluded_incorrect == 2 and graph.without_ids == 1
-    csv_path, parquet_path, graphml_path = write_connectivity(graph, tmp_path / "edges")
+    csv_path, parquet_path, graphml_path, *_ = write_connectivity(graph, tmp_path / "edges")
     with csv_path.open() as handle:
         rows = list(csv.DictReader(handle))
     assert {(int(r["pre_neuron_id"]), int(r["post_neuron_id"])): int(r["synapse_count"])

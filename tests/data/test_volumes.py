@@ -29,7 +29,8 @@ from synanno_dash.core.geometry import BBox, Resolution
 from synanno_dash.core.instances import DatasetConfig
 from synanno_dash.data.crop_cache import CropCache
 from synanno_dash.data.precomputed import write_volume
-from synanno_dash.data.volumes import VolumeError, VolumeRegistry, VolumeSet, normalize_url
+from synanno_dash.data.volume_registry import VolumeRegistry
+from synanno_dash.data.volumes import VolumeError, VolumeSet, normalize_url
 
 SOURCE_RES = Resolution(4, 4, 40)
 TARGET_RES = Resolution(8, 8, 40)

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synanno_dash.ml.baselines import nearest_slice, shape_interpolation
-from synanno_dash.ml.inputs import input_channels, with_drawn_slices
+from synanno_dash.ml.inputs import (
+    completed,
+    connected_to_drawn,
+    input_channels,
+    with_drawn_slices,
+)
 from synanno_dash.ml.samples import (
     HELD_OUT_MIN_X_PX,
     VALIDATION_MIN_Y_PX,
@@ -43,6 +48,44 @@ def test_drawn_slices_are_kept_exactly_even_when_empty() -> None:
     out = with_drawn_slices(np.ones((3, 8, 8)), drawn, [0, 2])
     assert out.dtype == bool
     assert (out[0] == (drawn[0] > 0)).all() and not out[2].any() and out[1].all()
+
+
+def test_only_parts_connected_to_the_drawn_cleft_are_kept() -> None:
+    drawn = np.zeros((5, 16, 16), dtype=bool)
+    drawn[2, 4:8, 4:8] = True
+    mask = np.zeros_like(drawn)
+    mask[1:4, 5:9, 5:9] = True  # touches the drawn square (26-neighbourhood across z)
+    mask[0, 4, 8] = True  # diagonal neighbour of the first part, one section up
+    mask[1:4, 12:15, 12:15] = True  # a blob elsewhere
+    kept = connected_to_drawn(mask, drawn, [2])
+    assert kept[1:4, 5:9, 5:9][[0, 2]].all() and kept[0, 4, 8]
+    assert not kept[:, 12:, 12:].any()
+
+
+def test_with_every_drawn_slice_empty_nothing_is_removed() -> None:
+    mask = np.zeros((4, 8, 8), dtype=bool)
+    mask[1, 2:4, 2:4] = mask[3, 6:8, 6:8] = True
+    assert (connected_to_drawn(mask, np.zeros_like(mask), [0, 2]) == mask).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    slices=st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True),
+    threshold=st.floats(0.05, 0.95),
+)
+def test_completed_keeps_drawn_slices_and_adds_only_connected_voxels(
+    seed: int, slices: list[int], threshold: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    p = rng.random((6, 12, 12)).astype(np.float32)
+    drawn = rng.random((6, 12, 12)) < 0.2
+    out = completed(p, drawn, slices, threshold)
+    assert out.dtype == bool and out.shape == p.shape
+    assert (out[slices] == drawn[slices]).all()
+    undrawn = np.setdiff1d(np.arange(6), slices)
+    assert not (out[undrawn] & (p[undrawn] < threshold)).any()  # never adds below threshold
+    assert (out == connected_to_drawn(out, drawn, slices)).all()  # nothing unconnected left
 
 
 def test_nearest_slice_copies_the_closest_drawn_slice() -> None:

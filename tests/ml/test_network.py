@@ -9,7 +9,12 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is a dependency: pip install torch==2.13.0")
 
 from synanno_dash.ml.network import NetworkShape, UNet3D  # noqa: E402
-from synanno_dash.ml.predict import network_probabilities, padded_to  # noqa: E402
+from synanno_dash.ml.predict import (  # noqa: E402
+    load_model,
+    network_probabilities,
+    padded_to,
+    save_model,
+)
 from synanno_dash.ml.samples import CropPlan, LabelledStack  # noqa: E402
 from synanno_dash.ml.train import TrainingPlan, completion_loss, train  # noqa: E402
 
@@ -80,3 +85,23 @@ def test_training_is_reproducible_from_its_seed() -> None:
     first, again, other = weights(5), weights(5), weights(6)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_a_saved_network_loads_with_its_shape_and_the_same_output(tmp_path) -> None:
+    shape = NetworkShape(widths=(8, 16), groups=2, fold=2, negative_slope=0.2)
+    torch.manual_seed(1)
+    network = UNet3D(shape).eval()
+    save_model(tmp_path / "w.pt", network, (4.6, 4.6, 50.0), {"seed": 1})
+    loaded = load_model(tmp_path / "w.pt")
+    assert loaded.network.shape == shape
+    em = np.random.default_rng(0).integers(0, 256, (3, 20, 24), dtype=np.uint8)
+    drawn = np.zeros(em.shape, dtype=bool)
+    drawn[1, 5:9, 5:12] = True
+    expected = network_probabilities(network.half().float(), em, drawn, [1])
+    got = network_probabilities(loaded.network, em, drawn, [1])
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_a_shape_saved_before_fold_and_slope_existed_is_the_v1_relu_network() -> None:
+    shape = NetworkShape.from_json({"widths": [32, 64, 96], "groups": 4})
+    assert shape.fold == 4 and shape.negative_slope == 0.0 and shape.xy_stride == 16

@@ -16,7 +16,7 @@ from synanno_dash.core.masks import polygon_mask
 from synanno_dash.core.session_json import parse_session_json
 from synanno_dash.data.masks_zip import parse_mask_file_name
 from synanno_dash.data.tables import open_table
-from synanno_dash.services import correction, exports
+from synanno_dash.services import correction, exports, table_export
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.false_negatives import add_false_negative
 from synanno_dash.services.prepare import OpenDataForm, prepare_session
@@ -160,7 +160,7 @@ def test_exports_read_back(context: AppContext, tmp_path: Path, demo_info) -> No
     assert (np.asarray(cv[195:206, 205:216, 31])[..., 0] == added.instance_id + 1).sum() == 100
 
     # corrected table: the SynAnno CSV schema, loads back as a synapse table
-    result = exports.write_table(session)
+    result = table_export.write_table(session)
     assert (result.changed, result.dropped, result.added) == (1, 1, 1)
     table = open_table(result.path, tmp_path / "tables")
     original = open_table(demo_info.table_url, tmp_path / "tables")
@@ -186,7 +186,7 @@ def test_one_export_keeps_layer_and_table_together(context: AppContext) -> None:
     session = open_session(context, SID)
     _flag(context, 2)
     layer = exports.write_layer(session)
-    table = exports.write_table(session)
+    table = table_export.write_table(session)
     assert table.path.parent == layer.path.parent  # one export run, one folder
     again = exports.write_layer(session)  # a second layer never overwrites the first
     assert again.path.parent != layer.path.parent and layer.path.exists()
@@ -219,7 +219,7 @@ def test_added_synapse_gets_the_neuron_ids_under_its_markers(
     correction.set_marker(open_session(ctx, SID), added.instance_id, "pre", source.pre_xyz_vx)
     correction.set_marker(open_session(ctx, SID), added.instance_id, "post", source.post_xyz_vx)
 
-    result = exports.write_table(open_session(ctx, SID))
+    result = table_export.write_table(open_session(ctx, SID))
     last = open_table(result.path, tmp_path / "tables").query()[-1]
     assert last.center_xyz_vx == source.center_xyz_vx
     assert last.pre_neuron_id == segment(source.pre_xyz_vx) > 2**53  # exact 64-bit ids
@@ -238,7 +238,7 @@ def test_exports_as_jobs_report_progress_and_write_whole_files(context: AppConte
     assert [p.fraction for p in seen] == sorted(p.fraction for p in seen)
     assert any(p.text == "writing segment 3 of 3" for p in seen)
     seen.clear()
-    table = exports.write_table(session, job=Job(seen.append))
+    table = table_export.write_table(session, job=Job(seen.append))
     assert seen and table.path.exists()
     assert [p.name for p in layer.path.parent.iterdir() if ".partial-" in p.name] == []
 
@@ -253,4 +253,4 @@ def test_an_export_that_cannot_be_written_says_what_to_do(
     with pytest.raises(exports.ExportError, match="check that the data folder is writable"):
         exports.write_layer(session, folder=not_a_folder)
     with pytest.raises(exports.ExportError, match="The corrected table could not be written"):
-        exports.write_table(session, folder=not_a_folder)
+        table_export.write_table(session, folder=not_a_folder)

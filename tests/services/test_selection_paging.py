@@ -235,3 +235,25 @@ def test_paging_never_reads_the_whole_table(
         review.load_page(session, page)
     assert fetched and max(fetched) <= per_page + selection.KEYSET_REACH
     assert _stored(context) <= 12 * per_page
+
+
+def test_a_far_jump_reads_from_the_jump_index_once_it_is_built(
+    context: AppContext, demo_info, big_table, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    path, rows = big_table
+    session = _open(context, demo_info, path)
+    review.load_page(session, 1)  # reading the selection starts its jump index
+    table = context.tables.get(path)
+    build = context.tables.start_jump_index(table, None, None)
+    if build is not None:  # still under way
+        build.result(timeout=120)
+    assert table.jump_index() is not None
+
+    def offset_query(*_args: Any, **_kwargs: Any) -> list:
+        raise AssertionError("a far jump used OFFSET although the jump index is built")
+
+    monkeypatch.setattr(SynapseTable, "query", offset_query)
+    for page in (1000, 17, N_ROWS // PER_PAGE):
+        shown = review.load_page(session, page)
+        start = (page - 1) * PER_PAGE
+        assert _mats(shown.instances) == rows[start : start + PER_PAGE, 0].tolist()

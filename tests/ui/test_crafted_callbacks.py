@@ -39,6 +39,11 @@ _JOB_WORK = {
     ("export_draw", "table"): 1,
     ("export_draw", "check_masks"): 1,
     ("synanno_dash.ui.draw_auto", "auto_job"): 2,  # a ui module's job (the drawing view's)
+    ("synanno_dash.ui.field_export_panel", "download_annotations"): 2,  # both Export views
+    ("synanno_dash.ui.field_export_panel", "download_cave"): 2,
+    ("synanno_dash.ui.field_export_panel", "download_connectivity"): 2,
+    ("synanno_dash.ui.field_export_panel", "download_state"): 2,
+    ("synanno_dash.ui.import_panel", "import_job"): 12,  # Import predictions: Open Data's
 }
 
 
@@ -154,3 +159,30 @@ def test_a_crafted_retry_index_is_refused_by_name(demo_session) -> None:  # type
     assert "the Retry button's click count must be a whole number" in answer.toast
     answer = caller.call(key, {0: 1}, 2)
     assert answer.toast == "" and answer.body is not None
+
+
+def test_a_crafted_synapse_type_is_refused_by_name(demo_session) -> None:  # type: ignore[no-untyped-def]
+    """The enlarged view's and the Categorize cards' type choice: a value no page sends (too
+    long, a list, a type this server does not offer) is refused by name and nothing changes;
+    an offered type is stored."""
+    caller = CraftedCaller(demo_session.app, demo_session.client)
+    keys = [k for k in caller.server_callbacks() if caller.name(k) == "change_type"]
+    enlarged = next(k for k in keys if "enlarge-type-saved" in k)
+    card = next(k for k in keys if "cat-type" in k)
+    store, sid = demo_session.session.store, demo_session.sid
+    for value, expected in (
+        ("x" * 500, "the synapse type must be empty or a name of at most 32"),
+        (["excitatory"], "the synapse type must be empty or a name of at most 32"),
+        ("gaba", "'gaba' is not a synapse type of this server"),
+    ):
+        answer = caller.call(enlarged, {0: value, 1: 2})
+        assert expected in answer.toast, answer.toast
+        answer = caller.call(card, {0: value}, 2)
+        assert expected in answer.toast, answer.toast
+    assert store.instance(sid, 2).synapse.synapse_type is None
+    assert caller.call(enlarged, {0: "inhibitory", 1: 2}).toast == ""
+    assert store.instance(sid, 2).synapse.synapse_type == "inhibitory"
+    assert caller.call(card, {0: "excitatory"}, 3).toast == ""
+    assert store.instance(sid, 3).synapse.synapse_type == "excitatory"
+    assert caller.call(card, {0: ""}, 3).toast == ""  # "none" clears it
+    assert store.instance(sid, 3).synapse.synapse_type is None

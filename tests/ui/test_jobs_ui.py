@@ -50,3 +50,26 @@ def test_the_app_queues_jobs_on_this_machine_without_redis(app) -> None:  # type
     assert manager.build_cache_key(None, [1], [], None) != manager.build_cache_key(
         None, [1], [], None
     )  # two browsers clicking the same button never share a result
+
+
+def _modules_loaded_at_start(send: object, names: list[str]) -> None:
+    import sys
+
+    send.send([name in sys.modules for name in names])  # type: ignore[attr-defined]
+
+
+def test_a_job_process_starts_with_torch_and_the_unet_code_loaded() -> None:
+    """Auto (U-Net) jobs fork from the fork server, which imported torch once: a job process
+    has it before running anything (not tens of seconds of import per job)."""
+    from synanno_dash.services.mask_completion import PRELOAD_MODULES
+    from synanno_dash.ui.jobs import _job_processes
+
+    processes = _job_processes()
+    receive, send = processes.Pipe(duplex=False)
+    process = processes.Process(
+        target=_modules_loaded_at_start, args=(send, list(PRELOAD_MODULES))
+    )
+    process.start()
+    loaded = receive.recv()
+    process.join()
+    assert "torch" in PRELOAD_MODULES and all(loaded), dict(zip(PRELOAD_MODULES, loaded))
