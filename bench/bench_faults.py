@@ -1,5 +1,6 @@
-"""Fault figures of the served app (issue 12): kill -9 of a worker mid-click, and PostgreSQL
-going down and coming back, each repeated, while sessions keep clicking.
+"""Fault figures of the served app (issue 12): kill -9 of a worker mid-click, PostgreSQL going
+down and coming back, Redis restarted during exports, the data folder's disk filling up; each
+repeated, while sessions keep clicking.
 
 Usage: python bench/bench_faults.py [--sessions 5] [--repeats 3] [--shared-cluster]
 
@@ -16,6 +17,8 @@ answer was lost may have committed), and the tile's label is the one that count 
   By default a private PostgreSQL cluster (initdb in a temporary folder, its own port) is
   used, so other users of this machine's server are not disturbed; ``--shared-cluster``
   restarts the machine's own (pg_ctlcluster ... main restart) instead.
+- Redis restarted during an export: ``bench/faults_redis.py``.
+- The data folder's disk full (a small tmpfs; SQLite database in it): ``bench/faults_disk.py``.
 """
 
 from __future__ import annotations
@@ -38,11 +41,15 @@ from sqlalchemy import create_engine, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_load import prepared_clients  # noqa: E402
+from bench.faults_disk import disk_fills, small_tmpfs  # noqa: E402
+from bench.faults_redis import Exporter, redis_restarts  # noqa: E402
 from synanno_dash.core.labels import Label  # noqa: E402
 from synanno_dash.data import store_schema as schema  # noqa: E402
 from synanno_dash.demo.dataset import ensure_demo  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.data.databases import postgres_schema_url  # noqa: E402
+from tests.job_worker import WorkerProcess  # noqa: E402
+from tests.redis_server import PrivateRedis  # noqa: E402
 from tests.served_app import DashClient, ServedApp  # noqa: E402
 
 CYCLE = [Label.CORRECT, Label.INCORRECT, Label.UNSURE]
@@ -186,7 +193,74 @@ def database_outages(served: ServedApp, clickers: Clickers, repeats: int, down_s
               f"clicks succeed again {recovered:.1f} s after it is back", flush=True)
 
 
+def report(kind: str, clickers: Clickers, saved: tuple[int, int, list[str]]) -> list[str]:
+    acked, total, problems = saved
+    failed = sum(clickers.failed.values())
+    print(f"{kind}: {acked} clicks acknowledged, {total} saved, {failed} failed (not "
+          f"acknowledged); acknowledged but lost: {'none' if not problems else problems}")
+    for text, count in sorted(clickers.messages.items(), key=lambda kv: -kv[1])[:3]:
+        print(f"  the user saw ({count}x): {text}")
+    return problems
+
+
+def run_disk(args: argparse.Namespace, folder: Path, data_dir: Path) -> list[str]:
+    """The data folder (SQLite database included) on a small tmpfs that fills up."""
+    demo = ensure_demo(data_dir / "demo")
+    try:
+        mounted = small_tmpfs(folder / "small-disk", args.disk_mb)
+        disk = mounted.__enter__()
+    except RuntimeError as exc:
+        print(f"disk: NOT RUN: {exc}; run as root (or with CAP_SYS_ADMIN) to mount a tmpfs")
+        return []
+    try:
+        (disk / "demo").symlink_to(demo.out_dir)
+        url = f"sqlite:///{disk / 'sessions.db'}"
+        served = ServedApp(disk, url, folder / "disk.log", workers=2).start()
+        try:
+            clients = prepared_clients(served.url, disk, url, demo, args.sessions)
+            with Clickers(clients) as clickers:
+                disk_fills(served.url, disk, clickers.clicks_since, args.repeats, args.down,
+                           wait_until)  # fmt: skip
+                time.sleep(2.0)
+            saved = check_saved(url, clickers)
+        finally:
+            served.stop()
+    finally:
+        mounted.__exit__(None, None, None)
+    return report("disk", clickers, saved)
+
+
+def run_redis(args: argparse.Namespace, folder: Path, data_dir: Path) -> list[str]:
+    """Redis (a private one) restarted while an export runs on ``synanno-dash worker``."""
+    demo = ensure_demo(data_dir / "demo")
+    redis = PrivateRedis(folder / "redis").start()
+    env = {"SYNANNO_REDIS_URL": redis.url(), "SYNANNO_JOB_QUEUE": "bench-faults"}
+    try:
+        with contextmanager(postgres_schema_url)() as url:
+            worker = WorkerProcess(data_dir, folder / "worker.log",
+                                   {**env, "SYNANNO_DATABASE_URL": url})  # fmt: skip
+            served = ServedApp(data_dir, url, folder / "redis.log", workers=2, env=env).start()
+            try:
+                worker.start()
+                clients = prepared_clients(served.url, data_dir, url, demo, args.sessions)
+                exporter = Exporter(served.url, data_dir, url, demo)
+                with Clickers(clients) as clickers:
+                    problems = redis_restarts(exporter, redis, args.repeats, args.down)
+                    time.sleep(2.0)
+                saved = check_saved(url, clickers)
+            finally:
+                served.stop()
+                worker.stop()
+    finally:
+        redis.stop()
+    return problems + report("redis", clickers, saved)
+
+
 def run(args: argparse.Namespace, kind: str, folder: Path, data_dir: Path) -> list[str]:
+    if kind == "disk":
+        return run_disk(args, folder, data_dir)
+    if kind == "redis":
+        return run_redis(args, folder, data_dir)
     demo = ensure_demo(data_dir / "demo")
     with contextmanager(postgres_schema_url)() if kind == "kill" or args.shared_cluster \
             else private_cluster(folder) as opened:  # fmt: skip
@@ -200,15 +274,10 @@ def run(args: argparse.Namespace, kind: str, folder: Path, data_dir: Path) -> li
                 else:
                     database_outages(served, clickers, args.repeats, args.down, pg_ctl)
                 time.sleep(2.0)
-            acked, saved, problems = check_saved(url, clickers)
+            saved = check_saved(url, clickers)
         finally:
             served.stop()
-    failed = sum(clickers.failed.values())
-    print(f"{kind}: {acked} clicks acknowledged, {saved} saved, {failed} failed (not "
-          f"acknowledged); acknowledged but lost: {'none' if not problems else problems}")
-    for text, count in sorted(clickers.messages.items(), key=lambda kv: -kv[1])[:3]:
-        print(f"  the user saw ({count}x): {text}")
-    return problems
+    return report(kind, clickers, saved)
 
 
 def main() -> int:
@@ -216,7 +285,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--down", type=float, default=4.0, help="seconds PostgreSQL is down")
-    parser.add_argument("--faults", default="kill,postgres")
+    parser.add_argument("--faults", default="kill,postgres,redis,disk")
+    parser.add_argument("--disk-mb", type=int, default=64, help="size of the full tmpfs, MB")
     parser.add_argument("--shared-cluster", action="store_true")
     parser.add_argument("--data-dir")
     args = parser.parse_args()

@@ -84,6 +84,11 @@ class Settings:
     # worker (Redis only); longer than the longest job, or a job may run twice.
     job_redelivery_s: int = 600
     job_worker_processes: int = 2  # processes of one ``synanno-dash worker``
+    # The Celery queue (and Redis key prefix) of this instance: two instances (or two test
+    # runs) sharing one Redis never take each other's jobs when their names differ.
+    job_queue: str = "synanno_dash"
+    # Hosted mode: background jobs one browser session may have running at once.
+    max_jobs_per_session: int = 2
 
     @property
     def demo_dir(self) -> Path:
@@ -163,11 +168,27 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         job_worker_processes=_positive_int(
             env, "SYNANNO_JOB_WORKER_PROCESSES", defaults.job_worker_processes
         ),
+        job_queue=_name(env, "SYNANNO_JOB_QUEUE", defaults.job_queue),
+        max_jobs_per_session=_positive_int(
+            env, "SYNANNO_MAX_JOBS_PER_SESSION", defaults.max_jobs_per_session
+        ),
     )
 
 
 def _flag(env: os._Environ[str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _name(env: os._Environ[str], name: str, default: str) -> str:
+    """A short name (letters, digits, ``-``, ``_``, ``.``), refused by name otherwise."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if len(text) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in text):
+        raise ValueError(
+            f"{name} must be at most 64 letters, digits, '-', '_' or '.', not {text[:80]!r}"
+        )
+    return text
 
 
 def _positive_int(env: os._Environ[str], name: str, default: int, minimum: int = 1) -> int:

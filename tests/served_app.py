@@ -31,13 +31,14 @@ READY_TIMEOUT_S = 300  # workers import torch, dash, cloudvolume: slow on a load
 
 class ServedApp:
     def __init__(self, data_dir: Path, database_url: str, log_path: Path, workers: int = 2,
-                 threads: int = 8, graceful_timeout_s: int = 30,
-                 plain_gunicorn: bool = False) -> None:  # fmt: skip
+                 threads: int = 8, graceful_timeout_s: int = 30, plain_gunicorn: bool = False,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.database_url = database_url
         self.log_path = log_path
+        self.env = env or {}
         self.args = ["--workers", str(workers), "--threads", str(threads),
                      "--graceful-timeout", str(graceful_timeout_s)]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
@@ -52,7 +53,7 @@ class ServedApp:
 
     def start(self) -> ServedApp:
         env = {**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir),
-               "SYNANNO_DATABASE_URL": self.database_url}  # fmt: skip
+               "SYNANNO_DATABASE_URL": self.database_url, **self.env}  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -39,6 +39,8 @@ from synanno_dash.services.local_data import (
 from synanno_dash.services.tile_images import SliceImages
 from synanno_dash.settings import Settings
 
+MAX_KNOWN_SESSIONS = 10_000  # session ids remembered as known, per process
+
 if TYPE_CHECKING:
     from synanno_dash.services.ng_client import ViewerBackend
 
@@ -67,6 +69,11 @@ class AppContext:
     neurons: BoundedCache[NeuronViewKey, NeuronView]
     # Encoded tile slices: the prefetch of the next page fills it, so moving on is instant.
     tile_images: BoundedCache[Hashable, SliceImages]
+    # Session ids this process saw in the store, with when (``time.monotonic()``): a request
+    # of a known session skips the lookup for ``services.session.KNOWN_SESSION_TTL_S``.
+    known_sessions: BoundedCache[str, float] = field(
+        default_factory=lambda: BoundedCache(MAX_KNOWN_SESSIONS)
+    )
     # Background work (page prefetch, crop bookkeeping): bounded, so a burst of clicks
     # cannot flood the box.
     executor: ThreadPoolExecutor = field(

@@ -48,6 +48,55 @@ class JobError(RuntimeError):
     fix, never file contents)."""
 
 
+JOB_QUEUE_DOWN_MESSAGE = (
+    "The job queue (Redis) is not reachable right now, so this job was not started and "
+    "nothing was changed. Try again in a moment (the app reconnects by itself)."
+)
+JOB_QUEUE_WAITING_MESSAGE = (
+    "The job queue (Redis) is not reachable right now. Jobs already started are kept and "
+    "their progress shows again when it is back; keep this page open."
+)
+
+
+class JobNotStarted(JobError):
+    """A job refused before it was queued (the message says why and what to do)."""
+
+
+class JobQueueDown(JobNotStarted):
+    """Redis (the broker and result store) did not answer when a job was started."""
+
+    def __init__(self) -> None:
+        super().__init__(JOB_QUEUE_DOWN_MESSAGE)
+
+
+class JobLimitReached(JobNotStarted):
+    """The session already runs as many jobs as hosted mode allows at once."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This session already has {limit} job{'s' if limit != 1 else ''} running, the "
+            "most this instance allows at once, so this one was not started. Wait for one "
+            "to finish (or cancel one), then start it again."
+        )
+
+
+def job_queue_down(error: BaseException) -> bool:
+    """Whether ``error`` (or its cause) means Redis cannot be reached (server down,
+    restarting, refusing connections), not a bug in a job."""
+    from kombu.exceptions import OperationalError as BrokerDown
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BrokerDown | RedisDown | RedisTimeout | ConnectionRefusedError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 @dataclass(frozen=True)
 class JobProgress:
     """How far a job is: ``fraction`` of the work done (0 to 1) and what it is doing."""
@@ -224,11 +273,15 @@ RESTORE_SWEEP_S = 5
 
 def celery_app(settings: Settings) -> Celery:
     """The Celery application of ``settings.redis_url`` (broker and result store). Jobs are
-    acknowledged after they finish and given back when their process dies (module notes)."""
+    acknowledged after they finish and given back when their process dies (module notes).
+    Its queue and every Redis key it writes are named after ``settings.job_queue``, so
+    instances sharing a Redis never run each other's jobs."""
     from celery import Celery
 
     app = Celery(CELERY_APP_NAME, broker=settings.redis_url, backend=settings.redis_url)
+    prefix = f"{settings.job_queue}:"
     app.conf.update(
+        task_default_queue=settings.job_queue,  # this instance's queue (Settings.job_queue)
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_track_started=True,
@@ -237,8 +290,12 @@ def celery_app(settings: Settings) -> Celery:
             "visibility_timeout": settings.job_redelivery_s,
             "unacked_restore_interval": RESTORE_SWEEP_S,
             "unacked_restore_throttle": 1,
+            "global_keyprefix": prefix,
         },
-        result_backend_transport_options={"visibility_timeout": settings.job_redelivery_s},
+        result_backend_transport_options={
+            "visibility_timeout": settings.job_redelivery_s,
+            "global_keyprefix": prefix,
+        },
         result_expires=24 * 3600,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,

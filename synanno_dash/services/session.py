@@ -11,6 +11,7 @@ the viewers themselves.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,6 +20,8 @@ from synanno_dash.data.store import SessionStore
 from synanno_dash.data.volumes import VolumeSet
 from synanno_dash.services.context import AppContext
 from synanno_dash.settings import Settings
+
+KNOWN_SESSION_TTL_S = 10.0
 
 NO_DATASET_MESSAGE = "No dataset is open in this browser yet: open one on Open Data first."
 
@@ -83,12 +86,21 @@ def issue_session_id(resources: AppContext) -> str:
 
 
 def session_is_known(resources: AppContext, session_id: str) -> bool:
-    """Whether the server issued ``session_id`` (and it was not reset since)."""
-    return resources.store.session_exists(session_id)
+    """Whether the server issued ``session_id`` (and it was not reset since). Every request
+    asks; a yes is remembered for ``KNOWN_SESSION_TTL_S`` (a reset on another worker is
+    seen here after that at the latest; on this one at once)."""
+    seen = resources.known_sessions.get(session_id)
+    if seen is not None and time.monotonic() - seen < KNOWN_SESSION_TTL_S:
+        return True
+    known = resources.store.session_exists(session_id)
+    if known:
+        resources.known_sessions.put(session_id, time.monotonic())
+    return known
 
 
 def reset_session(resources: AppContext, session_id: str) -> None:
     """Forget one browser session: its data in the store and its Neuroglancer viewer."""
+    resources.known_sessions.pop(session_id)
     if resources.store.session_exists(session_id):
         resources.store.reset_session(session_id)
         resources.close_viewer(session_id)

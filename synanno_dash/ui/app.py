@@ -15,6 +15,7 @@ from synanno_dash.data.store import StoreError
 from synanno_dash.services import health
 from synanno_dash.services.context import AppContext
 from synanno_dash.services.exports import ExportError
+from synanno_dash.services.jobs import JobError, JobNotStarted
 from synanno_dash.services.local_data import register_local_data_route
 from synanno_dash.services.ng_proxy import register_proxy
 from synanno_dash.services.session import NoDatasetError
@@ -27,6 +28,7 @@ from synanno_dash.ui import (
     ng_panel,
     shell,
 )
+from synanno_dash.ui.callback_shape import install_callback_shape_check
 from synanno_dash.ui.client_ids import with_client_ids
 from synanno_dash.ui.front_door import install_security_headers, install_sign_in
 from synanno_dash.ui.health import add_health_routes
@@ -45,9 +47,16 @@ log = logging.getLogger(__name__)
 def _report_callback_error(error: Exception) -> None:
     """A callback failure: "no dataset open" says so, an input no page sends is refused by
     name (``RefusedInput``, or an instance the session does not hold); anything unexpected is
-    logged with its traceback and the user sees a short message."""
-    if isinstance(error, NoDatasetError | RefusedInput | ExportError):
+    logged with its traceback and the user sees a short message. A job refused before it was
+    queued goes on to its Flask handler (``ui.jobs.install_job_manager``): Dash would drop
+    this toast for a background callback."""
+    if isinstance(error, JobNotStarted):
+        raise error
+    if isinstance(error, NoDatasetError | RefusedInput | ExportError | JobError):
         message = str(error)
+    elif health.disk_full(error):
+        log.warning("callback failed: the disk is full (%s)", type(error).__name__)
+        message = health.DISK_FULL_MESSAGE
     elif health.database_down(error):
         log.warning("callback failed: the database is down (%s)", type(error).__name__)
         message = health.DATABASE_DOWN_MESSAGE
@@ -100,6 +109,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_request_limits(app.server, settings)
     install_security_headers(app)
     install_sign_in(app.server, settings)
+    install_callback_shape_check(app)
     install_session_cookie(app.server)
     context.store.prune_unused_sessions(UNUSED_SESSION_IDLE_S)
     # Neuroglancer's client fetches local volumes here (registered folders, its origin only).

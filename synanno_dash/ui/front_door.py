@@ -5,8 +5,15 @@ Headers (every response, any mode)
   inline scripts (Dash's renderer start, its inline clientside callbacks, ``window.synannoIds``:
   ``dash.Dash.csp_hashes``), so no injected inline script runs; styles from this origin and
   inline (Dash and plotly set element styles); images also as ``data:``/``blob:`` (tiles are
-  data URLs); plotly's WebGL mini-map needs ``'unsafe-eval'`` (its shader compiler builds
-  functions at run time); frames from this origin and the Neuroglancer server of this host
+  data URLs); ``'unsafe-eval'`` stays for one user: the WebGL scatter (``go.Scattergl``) of
+  the statistics view's positions, whose renderer (regl, inside the plotly.js 4.1.1 bundle
+  Dash serves) builds its draw commands with ``Function`` at run time; plotly.js ships those
+  commands precompiled only in its "strict" bundle, which Dash does not serve. Nothing else
+  needs it (checked in the served bundles: Dash's renderer, dcc and plotly's other traces,
+  the neuron overview's ``Scatter3d`` included, build no code; their ``new Function`` is a
+  ``globalThis`` fallback modern browsers never reach). Drawing those positions as SVG
+  (``go.Scatter``, up to 5,000 points per label per panel: slower) would let it go; frames
+  from this origin and the Neuroglancer server of this host
   (another port, known only once a viewer starts: ``host:*``); ``frame-ancestors 'self'``
   (only our own pages may frame the app), ``form-action 'self'``, ``base-uri 'self'``,
   ``object-src 'none'``. Not on the Neuroglancer client the app forwards

@@ -1,5 +1,6 @@
 """``/healthz`` and ``/readyz`` (JSON; 200 when every check passes, else 503 naming the
-failing part), and the answer a plain page request gets while the database is down."""
+failing part), and the answer a plain page request gets while the database is down or the
+disk is full."""
 
 from __future__ import annotations
 
@@ -26,12 +27,22 @@ def add_health_routes(server: flask.Flask, context: AppContext) -> None:
 
     def database_down(error: Exception) -> flask.Response:
         """The database failed before a callback ran (the session lookup): a callback gets
-        the message in the error toast, a page gets it as a 503."""
+        the message in the error toast, a page gets it as a 503. A full disk says so."""
+        full = health.disk_full(error)
+        header = "Disk full" if full else "Database unavailable"
+        message = health.DISK_FULL_MESSAGE if full else health.DATABASE_DOWN_MESSAGE
         if flask.request.path == DASH_CALLBACK_PATH:
-            return error_toast_response("Database unavailable", health.DATABASE_DOWN_MESSAGE)
-        response = flask.Response(health.DATABASE_DOWN_MESSAGE, status=503, mimetype="text/plain")
+            return error_toast_response(header, message)
+        response = flask.Response(message, status=503, mimetype="text/plain")
         response.headers["Retry-After"] = "5"
         return response
 
+    def disk_full(error: OSError) -> flask.typing.ResponseReturnValue:
+        """A file write outside a callback (a page, a route) found the disk full."""
+        if not health.disk_full(error):
+            raise error
+        return database_down(error)
+
     for error_type in health.DATABASE_DOWN_ERRORS:
         server.register_error_handler(error_type, database_down)
+    server.register_error_handler(OSError, disk_full)

@@ -24,7 +24,9 @@ Cancel; Cancel stops the job's process, and first raises the job's stop signal
 Developer notes
 - The queue is Dash's: ``DiskcacheManager`` (a process per job, results in
   ``Settings.jobs_dir``) or, with ``SYNANNO_REDIS_URL``, ``CeleryManager`` on
-  ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``).
+  ``services.jobs.celery_app`` (jobs run on ``synanno-dash worker``). While Redis is down a
+  new job is refused with ``JobQueueDown``'s message, pages waiting for a job keep waiting
+  (the error toast says why) and a running job goes on without progress reports.
 - Dash keys a job's result by its function and arguments; two browsers clicking the same
   button would share a key. ``_OwnKeys`` gives every job a key of its own.
 - On one machine a job process is never forked from the web process: another of its threads
@@ -44,28 +46,36 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
+import flask
 import multiprocess
 import psutil
 from dash import CeleryManager, DiskcacheManager, Input, Output, State, html, no_update
 
 from synanno_dash.services.jobs import (
+    JOB_QUEUE_WAITING_MESSAGE,
     Job,
     JobError,
+    JobNotStarted,
     JobProgress,
+    JobQueueDown,
     cancel_job,
     celery_app,
+    job_queue_down,
     session_stop_signal,
 )
 from synanno_dash.services.mask_completion import PRELOAD_MODULES
 from synanno_dash.services.session import NoDatasetError, Session
 from synanno_dash.settings import Settings
 from synanno_dash.ui import ids
+from synanno_dash.ui.job_slots import DiskcacheSlots, JobSlots, LimitedJobs, RedisSlots, SlotStore
 from synanno_dash.ui.request_inputs import RefusedInput
-from synanno_dash.ui.session import current_session, job_session
+from synanno_dash.ui.request_limits import error_toast_response
+from synanno_dash.ui.session import COOKIE, current_session, job_session
 
 log = logging.getLogger(__name__)
 MANAGER_KEY = "synanno_jobs"
 POLL_INTERVAL_MS = 500
+PING_TIMEOUT_S = 2  # how long starting a job waits for Redis to answer
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "block"}
 Work = Callable[..., Any]
@@ -85,13 +95,21 @@ FORK_SERVER_PRELOAD = [
 ]
 
 
-class _DiskcacheJobs(_OwnKeys, DiskcacheManager):
+def _limit_jobs(manager: LimitedJobs, settings: Settings, store: SlotStore) -> None:
+    """Hosted mode: at most ``settings.max_jobs_per_session`` jobs per session at once."""
+    manager.slots = JobSlots(store, settings.job_redelivery_s)
+    manager.limit = settings.max_jobs_per_session if settings.hosted else 0
+    manager.cookie_name = COOKIE
+
+
+class _DiskcacheJobs(_OwnKeys, LimitedJobs, DiskcacheManager):
     """Jobs in processes of this machine, forked from the fork server (module notes)."""
 
     def __init__(self, cache: diskcache.Cache, settings: Settings, factory: AppFactory) -> None:
         super().__init__(cache)
         self.settings = settings
         self.factory = factory
+        _limit_jobs(self, settings, DiskcacheSlots(cache, settings.job_redelivery_s))
 
     def terminate_job(self, job: Any) -> None:
         """Dash's, except that the job's process may end while it is being stopped (it had
@@ -140,11 +158,82 @@ def run_job_process(
 ) -> None:
     """A job process: build the app, then run its job ``callback`` as Dash would."""
     app = factory(settings)
-    app_job_manager(app).func_registry[callback](result_key, progress_key, args, context)
+    manager = app_job_manager(app)
+    try:
+        manager.func_registry[callback](result_key, progress_key, args, context)
+    finally:  # this job's slot is free once it has ended, whoever collects its result
+        cookie = str((context.get("cookies") or {}).get(COOKIE, ""))
+        if isinstance(manager, LimitedJobs) and manager.slots is not None:
+            manager.slots.give_back(cookie, key=result_key)
 
 
-class _CeleryJobs(_OwnKeys, CeleryManager):
-    pass
+class _CeleryJobs(_OwnKeys, LimitedJobs, CeleryManager):
+    """Celery jobs that ride out Redis being down: starting a job says so (``JobQueueDown``,
+    shown by the app's error handler), and a page waiting for a job keeps waiting (its job is
+    "running", not ready, no progress) with the error toast saying why, until Redis is back."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(celery_app(settings))
+        self.redis_url = settings.redis_url
+        client = self.handle.backend.client
+        stale_s = settings.job_redelivery_s
+        _limit_jobs(self, settings, RedisSlots(client, f"{settings.job_queue}:", stale_s))
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
+        try:
+            _ping(self.redis_url)  # fail fast: Celery would retry its result store for 20 s
+            return super().call_job_fn(key, job_fn, args, context)
+        except Exception as error:
+            if job_queue_down(error):
+                log.warning("a job was not started: Redis is down (%s)", type(error).__name__)
+                raise JobQueueDown() from error
+            raise
+
+    def get_progress(self, key: str) -> Any:
+        return _unless_down(lambda: super(_CeleryJobs, self).get_progress(key), None)
+
+    def result_ready(self, key: str) -> bool:
+        return bool(_unless_down(lambda: super(_CeleryJobs, self).result_ready(key), False))
+
+    def get_result(self, key: str, job: Any) -> Any:
+        return _unless_down(lambda: super(_CeleryJobs, self).get_result(key, job), self.UNDEFINED)
+
+    def job_running(self, job: Any) -> bool:
+        return bool(_unless_down(lambda: super(_CeleryJobs, self).job_running(job), True))
+
+    def terminate_job(self, job: Any) -> None:
+        _unless_down(lambda: super(_CeleryJobs, self).terminate_job(job), None)
+
+    def get_updated_props(self, key: str) -> Any:
+        return _unless_down(
+            lambda: super(_CeleryJobs, self).get_updated_props(key),
+            {ids.SERVER_ERROR: {"is_open": True, "header": "Job queue unavailable",
+                                "children": JOB_QUEUE_WAITING_MESSAGE}},
+        )  # fmt: skip
+
+
+def _ping(redis_url: str) -> None:
+    """Raise a Redis connection error unless Redis answers within ``PING_TIMEOUT_S``."""
+    import redis
+
+    probe = redis.Redis.from_url(
+        redis_url, socket_connect_timeout=PING_TIMEOUT_S, socket_timeout=PING_TIMEOUT_S
+    )
+    try:
+        probe.ping()
+    finally:
+        probe.close()
+
+
+def _unless_down(read: Callable[[], Any], while_down: Any) -> Any:
+    """``read()``, or ``while_down`` when Redis cannot be reached."""
+    try:
+        return read()
+    except Exception as error:
+        if not job_queue_down(error):
+            raise
+        log.warning("job queue unreachable while polling a job (%s)", type(error).__name__)
+        return while_down
 
 
 def job_manager(settings: Settings, factory: AppFactory) -> DiskcacheManager | CeleryManager:
@@ -152,14 +241,21 @@ def job_manager(settings: Settings, factory: AppFactory) -> DiskcacheManager | C
     machine with results in ``settings.jobs_dir``; ``factory`` builds the app in a job
     process."""
     if settings.redis_url:
-        return _CeleryJobs(celery_app(settings))
+        return _CeleryJobs(settings)
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)), settings, factory)
 
 
 def install_job_manager(app: dash.Dash, settings: Settings, factory: AppFactory) -> None:
-    """Give ``app`` its job queue (before its callbacks are registered)."""
+    """Give ``app`` its job queue (before its callbacks are registered), and the answer to a
+    job refused before it was queued (``JobNotStarted``): the error toast with its message.
+    Dash drops a background callback's side updates made at its start, so the app's error
+    handler lets that error through to this Flask handler."""
     app.server.extensions[MANAGER_KEY] = job_manager(settings, factory)
+
+    @app.server.errorhandler(JobNotStarted)
+    def _not_started(error: JobNotStarted) -> flask.Response:
+        return error_toast_response("Job not started", str(error))
 
 
 def app_job_manager(app: dash.Dash) -> DiskcacheManager | CeleryManager:
@@ -211,8 +307,15 @@ def _failure(title: str, error: Exception) -> html.Span:
 
 
 def _progress(set_progress: Callable[[tuple[int, str]], None]) -> Callable[[JobProgress], None]:
+    """Progress reports are best effort: while Redis is down a job goes on without them."""
+
     def sink(progress: JobProgress) -> None:
-        set_progress((progress.percent, progress.text))
+        try:
+            set_progress((progress.percent, progress.text))
+        except Exception as error:
+            if not job_queue_down(error):
+                raise
+            log.warning("a job's progress was not stored: Redis is down")
 
     return sink
 

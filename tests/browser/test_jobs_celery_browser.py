@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json
-from tests.conftest import REPO, ServerProcess
+from tests.conftest import ServerProcess
+from tests.job_worker import WorkerProcess, forget_queue, run_queue
 
 pytestmark = pytest.mark.browser
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_DB = 13  # a database of its own, emptied before and after
+REDIS_DB = 13  # shared by concurrent runs: each run has its own queue and key prefix
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 REDELIVERY_S = "5"  # a killed worker's job is handed on after 5 s (the default is 600)
 
@@ -32,57 +28,12 @@ def _redis_or_skip() -> None:
         pytest.skip(f"no Redis server on {REDIS_HOST}:{REDIS_PORT} ({exc}); start redis-server")
 
 
-def _flush() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
-class WorkerProcess:
-    """``synanno-dash worker`` in a process group of its own (killed whole, like a crash)."""
-
-    def __init__(self, data_dir: Path, log_path: Path, env: dict[str, str]) -> None:
-        self.data_dir, self.log_path, self.env = data_dir, log_path, env
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        start_at = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "synanno_dash.cli", "worker", "--processes", "1",
-             "--name", "jobs-test@%h"],  # fmt: skip
-            cwd=REPO, env={**os.environ, "SYNANNO_DATA_DIR": str(self.data_dir), **self.env},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while "ready." not in self.log_text()[start_at:]:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start: see {self.log_path}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        """kill -9 of the worker and its job processes."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
 @pytest.fixture
 def celery_app_and_worker(data_dir: Path, tmp_path: Path) -> Iterator[tuple]:
     _redis_or_skip()
-    _flush()
-    env = {"SYNANNO_REDIS_URL": REDIS_URL, "SYNANNO_JOB_REDELIVERY_S": REDELIVERY_S}
+    queue = run_queue()
+    env = {"SYNANNO_REDIS_URL": REDIS_URL, "SYNANNO_JOB_REDELIVERY_S": REDELIVERY_S,
+           "SYNANNO_JOB_QUEUE": queue}  # fmt: skip
     server = ServerProcess(data_dir, tmp_path / "server.log", env=env)
     worker = WorkerProcess(data_dir, tmp_path / "worker.log", env)
     worker.start()
@@ -92,7 +43,7 @@ def celery_app_and_worker(data_dir: Path, tmp_path: Path) -> Iterator[tuple]:
     finally:
         server.stop()
         worker.stop()
-        _flush()
+        forget_queue(REDIS_URL, queue)
 
 
 def test_a_job_survives_its_worker_killed_and_restarted(  # type: ignore[no-untyped-def]
