@@ -155,3 +155,25 @@ def test_unknown_session_refused(
     argv = [command[0], "--session", "no-such-session", "--data-dir", str(tmp_path), *command[1:]]
     line = _refused(argv, capsys)
     assert "no-such-session" in line or "nobody" in line or "session" in line.lower()
+
+
+@pytest.mark.parametrize(
+    "option", ["--port=-5", "--port=99999999", "--max-viewers=0", "--max-viewers=1000000000000"]
+)
+def test_neuroglancer_refuses_absurd_numbers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    monkeypatch.setenv("SYNANNO_NG_SECRET", "test-secret")
+    line = _refused(["neuroglancer", option], capsys)
+    assert option.split("=")[0] in line and "must be" in line
+
+
+@pytest.mark.parametrize("value", ["0", "-1", str(10**12)])
+def test_import_predictions_refuses_absurd_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    argv = ["import-predictions", "--map", str(tmp_path), "--out", str(tmp_path / "o"),
+            f"--memory-mib={value}"]  # fmt: skip
+    line = _refused(argv, capsys)
+    assert "--memory-mib must be 1 to" in line
+    assert not (tmp_path / "o").exists()
