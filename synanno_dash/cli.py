@@ -54,6 +54,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out).expanduser() if args.out else settings.demo_dir
+    if out.exists() and not out.is_dir():
+        print(f"demo: --out {out} is a file: give a folder (it is created if missing)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     from synanno_dash.demo.dataset import generate_demo
 
     started = time.perf_counter()

@@ -42,6 +42,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+MAX_VIEWERS_LIMIT = 1024  # each viewer holds a Neuroglancer state in memory
+
+
+def _refusal(port: int, max_viewers: int | None) -> str | None:
+    if not 0 <= port <= 65535:
+        return f"--port must be 0 (a free one) to 65535, got {port}"
+    if max_viewers is not None and not 1 <= max_viewers <= MAX_VIEWERS_LIMIT:
+        return f"--max-viewers must be 1 to {MAX_VIEWERS_LIMIT}, got {max_viewers}"
+    return None
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the service until SIGTERM or SIGINT; the secret comes from SYNANNO_NG_SECRET."""
     from synanno_dash.services.ng_service import start_service
@@ -55,6 +66,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     port = args.port if args.port is not None else settings.ng_port
+    refusal = _refusal(port, args.max_viewers)
+    if refusal:
+        print(f"synanno-dash neuroglancer: {refusal}", file=sys.stderr)
+        return 2
     info = start_service(
         args.host, port, settings.ng_secret, args.max_viewers or settings.max_viewers
     )

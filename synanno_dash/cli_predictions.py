@@ -13,6 +13,7 @@ from pathlib import Path
 from synanno_dash.settings import Settings
 
 MIB = 1024**2
+MAX_MEMORY_MIB = 1024**2  # 1 TiB: more is a typo, not a machine
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,8 +77,11 @@ def run(args: argparse.Namespace, _settings: Settings) -> int:
             max_size_vx=DEFAULT_MAX_SIZE_VX if args.max_size is None else args.max_size,
             closing_vx=args.closing,
         )
-        if args.memory_mib < 1:
-            raise PredictionImportError("--memory-mib must be 1 or more (MiB).")
+        if not 1 <= args.memory_mib <= MAX_MEMORY_MIB:
+            raise PredictionImportError(
+                f"--memory-mib must be 1 to {MAX_MEMORY_MIB} (MiB), got {args.memory_mib}: "
+                "give about half the machine's free memory."
+            )
         request = ImportRequest(
             args.map, Path(args.out), params, resolution, args.neuropil, args.source,
             args.channel, args.memory_mib * MIB,

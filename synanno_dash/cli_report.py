@@ -41,10 +41,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         out = write_report(result, Path(args.out))
     except StatisticsError as exc:
         print(f"synanno-dash report: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except OSError as exc:
-        print(f"synanno-dash report: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-        return 1
+        print(
+            f"synanno-dash report: cannot write {args.out}: {exc.strerror}; "
+            "give a writable file path",
+            file=sys.stderr,
+        )
+        return 2
     finally:
         store.engine.dispose()
     print(f"report of {len(result.sessions)} session(s) written to {out}")

@@ -23,6 +23,9 @@ from synanno_dash.settings import Settings
 # Processes use the cores (threads wait on I/O); past 4, memory (caches are per worker) costs
 # more than it gives on one machine. docs/hosting.md.
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+MAX_PORT = 65535
+# Upper bounds: more processes or threads than this would exhaust one machine's memory.
+MAX_SERVE_COUNTS = {"workers": 64, "threads": 256, "graceful_timeout": 3600}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,9 +69,12 @@ def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
 def _refusal(args: argparse.Namespace) -> str | None:
     if args.debug and not args.dev:
         return "--debug needs --dev: debug mode runs only in the development server"
-    for name in ("workers", "threads", "graceful_timeout"):
-        if getattr(args, name) < 1:
-            return f"--{name.replace('_', '-')} must be at least 1"
+    if args.port is not None and not 1 <= args.port <= MAX_PORT:
+        return f"--port must be 1 to {MAX_PORT}, got {args.port}: choose a free port, e.g. 8050"
+    for name, most in MAX_SERVE_COUNTS.items():
+        value = getattr(args, name)
+        if not 1 <= value <= most:
+            return f"--{name.replace('_', '-')} must be 1 to {most}, got {value}"
     return None
 
 

@@ -9,6 +9,7 @@ The server then opens the table at once.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
             table = open_table(args.table, settings.table_cache_dir, progress=progress)
     except TableError as error:
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     where = "read in place" if table.data_path == table.source else f"cached at {table.data_path}"
     print(

@@ -11,6 +11,8 @@ import numpy as np
 
 DEFAULT_VNC_DIR = Path("../shared/data/vnc-stack1")
 SYNTHETIC_SCALE = 0.5
+MAX_TRAIN_STEPS = 1_000_000
+MAX_TRAIN_MINUTES = 7 * 24 * 60.0  # a week
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -60,13 +62,34 @@ def _numbers(text: str, kind: type, what: str) -> list:
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
+    """The array of ``path``; its header is read first, so a file claiming a huge shape is
+    refused before anything is allocated."""
+    from synanno_dash.services.mask_completion import MAX_VOXELS
+
+    if Path(path).is_dir():
+        raise ValueError(f"{what} file {path} is a folder: give one .npy file")
     if not Path(path).is_file():
-        raise ValueError(f"{what} file {path} not found")
+        raise ValueError(f"{what} file {path} not found: check the path")
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+        header = np.load(path, mmap_mode="r", allow_pickle=False)
+        if not isinstance(header, np.ndarray) or header.size > MAX_VOXELS:
+            size = getattr(header, "shape", "not one array")
+            raise ValueError(
+                f"{what} file {path} holds {size}: give one array of at most "
+                f"{MAX_VOXELS} voxels (z, y, x), e.g. a crop of 64 x 256 x 256"
+            )
+        return np.array(header)
+    except (OSError, EOFError) as exc:
         raise ValueError(
-            f"{what} file {path} is not a readable .npy array ({type(exc).__name__})"
+            f"{what} file {path} is not a readable .npy array ({type(exc).__name__}): "
+            "save it with numpy.save"
+        ) from None
+    except ValueError as exc:
+        if str(exc).startswith(f"{what} file"):
+            raise
+        raise ValueError(
+            f"{what} file {path} is not a readable .npy array ({type(exc).__name__}): "
+            "save it with numpy.save"
         ) from None
 
 
@@ -82,18 +105,52 @@ def _complete(args: argparse.Namespace) -> int:
         resolution = _numbers(args.resolution, float, "--resolution")
         em, drawn = _load_npy(args.em, "EM"), _load_npy(args.mask, "mask")
         out = Path(args.out)
+        if out.is_dir():
+            raise ValueError(f"--out {out} is a folder: give a file name ending in .npy")
         if not out.parent.is_dir():
             raise ValueError(f"the folder of --out {out} does not exist: create it first")
         model = load_completion_model(Path(args.weights) if args.weights else None)
         predicted = complete_mask(em, drawn, slices, resolution, model)
     except (MaskCompletionError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
-    np.save(out, predicted)
+    try:
+        np.save(out, predicted)
+    except OSError as exc:
+        return _fail(f"cannot write --out {out} ({exc.strerror}): choose a writable file")
     print(f"completed {predicted.shape} mask ({int(predicted.sum())} voxels) -> {out}")
     return 0
 
 
+def _unet_fail(message: str) -> int:
+    print(f"unet: {message}", file=sys.stderr)
+    return 2
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.steps is not None and not 1 <= args.steps <= MAX_TRAIN_STEPS:
+        return _unet_fail(f"--steps must be 1 to {MAX_TRAIN_STEPS}, got {args.steps}")
+    if args.max_minutes is not None and not 0 < args.max_minutes <= MAX_TRAIN_MINUTES:
+        return _unet_fail(
+            f"--max-minutes must be above 0 and at most {MAX_TRAIN_MINUTES}, got {args.max_minutes}"
+        )
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        return _unet_fail(f"--out {args.out} is a file: give a folder (it is created if missing)")
+    try:
+        return _train_checked(args)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        return _unet_fail(_vnc_message(args.vnc, exc))
+
+
+def _vnc_message(folder: str, exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return str(exc)
+    return (
+        f"the VNC stack in {folder} is not readable ({type(exc).__name__}): "
+        "pass the folder of the VNC stack as its README describes"
+    )
+
+
+def _train_checked(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from synanno_dash.ml.samples import LabelledStack, load_vnc
@@ -129,11 +186,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     from synanno_dash.ml.samples import load_vnc
 
     paths: list[Path | None] = [Path(p) for p in args.weights] or [None]
-    models = [
-        (f"U-Net {p.parent.name}/{p.name}" if p else "U-Net (shipped)", load_model(p))
-        for p in paths
-    ]
-    evaluation = evaluate(models, load_vnc(Path(args.vnc)), args.part)
+    try:
+        models = [
+            (f"U-Net {p.parent.name}/{p.name}" if p else "U-Net (shipped)", load_model(p))
+            for p in paths
+        ]
+    except (FileNotFoundError, ValueError) as exc:
+        return _unet_fail(str(exc))
+    try:
+        stack = load_vnc(Path(args.vnc))
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        return _unet_fail(_vnc_message(args.vnc, exc))
+    evaluation = evaluate(models, stack, args.part)
     for line in evaluation.lines() + seed_spread(evaluation, [name for name, _ in models]):
         print(line)
     return 0

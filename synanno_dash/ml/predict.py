@@ -61,6 +61,10 @@ def save_model(path: Path, network: UNet3D, resolution_xyz_nm: Sequence[float], 
     )  # fmt: skip
 
 
+class WeightsError(ValueError):
+    """A weights file that exists but is not one ``unet train`` wrote."""
+
+
 def load_model(path: Path | None = None) -> LoadedModel:
     """The network in ``path`` (default: the shipped weights), in eval mode on the GPU when
     there is one. Sets torch's CPU threads to ``INFERENCE_THREADS`` for the process."""
@@ -71,14 +75,22 @@ def load_model(path: Path | None = None) -> LoadedModel:
     torch.set_num_threads(INFERENCE_THREADS)
     path = Path(path) if path else shipped_weights()
     if not path.is_file():
-        raise FileNotFoundError(f"U-Net weights not found at {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    network = UNet3D(NetworkShape.from_json(saved["shape"]))
-    network.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in saved["state"].items()})  # fmt: skip
+        raise FileNotFoundError(
+            f"U-Net weights not found at {path}: give the .pt file `synanno-dash unet train` wrote"
+        )
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        network = UNet3D(NetworkShape.from_json(saved["shape"]))
+        network.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                 for k, v in saved["state"].items()})  # fmt: skip
+        resolution = tuple(float(r) for r in saved["resolution_xyz_nm"])
+    except Exception as exc:  # any unreadable file: torch raises many kinds
+        raise WeightsError(
+            f"{path} is not a U-Net weights file ({type(exc).__name__}): give a .pt file "
+            "written by `synanno-dash unet train`, or leave --weights out for the shipped one"
+        ) from None
     where = device()
     network.to(where).eval()
-    resolution = tuple(float(r) for r in saved["resolution_xyz_nm"])
     return LoadedModel(network, resolution, dict(saved.get("meta", {})), where)  # type: ignore[arg-type]
 
 

@@ -153,12 +153,12 @@ def test_report_command(tmp_path: Path) -> None:
     text = out.read_text()
     assert "all 2 sessions on this dataset" in text and 'id="figure-agreement"' in text
     unknown = _cli(["--session", "nobody", "--out", str(tmp_path / "x.html")], tmp_path)
-    assert unknown.returncode == 1 and "Session nobody has no dataset open" in unknown.stderr
+    assert unknown.returncode == 2 and "Session nobody has no dataset open" in unknown.stderr
     assert "Traceback" not in unknown.stderr
     folder = tmp_path / "a-folder"
     folder.mkdir()
     blocked = _cli(["--session", "alice", "--out", str(folder)], tmp_path)
-    assert blocked.returncode == 1 and "cannot write" in blocked.stderr
+    assert blocked.returncode == 2 and "cannot write" in blocked.stderr
     missing = _cli(["--session", "alice"], tmp_path)
     assert missing.returncode == 2 and "--out" in missing.stderr
 
