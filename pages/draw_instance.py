@@ -16,7 +16,7 @@ from synanno_dash.core.markers import clicked_pixel, display_pixel_to_target, pi
 from synanno_dash.services import correction
 from synanno_dash.services.correction import StoreError
 from synanno_dash.services.session import NoDatasetError
-from synanno_dash.ui import draw_auto, draw_figure, ids, request_inputs
+from synanno_dash.ui import draw_auto, draw_checks, draw_figure, ids, request_inputs
 from synanno_dash.ui.attrs import data_attrs
 from synanno_dash.ui.draw_controls import markers_text, strip, tools_panel
 from synanno_dash.ui.session import current_session
@@ -58,17 +58,24 @@ def _slice_label(drawing: correction.Drawing, k: int) -> str:
     return f"slice z = {drawing.box.start_xyz[2] + k} ({k + 1} of {drawing.masks_zyx.shape[0]})"
 
 
-def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (query name)
+def _start_slice(drawing: correction.Drawing, z: str | None) -> int:
+    """The slice shown first: ``z`` (absolute, from a mask check's link) or the centre's."""
+    start = drawing.item.synapse.center_xyz_vx[2] if z is None else int(z)
+    return min(max(0, drawing.slice_index(start)), drawing.masks_zyx.shape[0] - 1)
+
+
+def layout(id: str | None = None, z: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (query name)
     try:
         drawing = correction.load_drawing(current_session(), int(id or ""))
     except ValueError:
         return _error("Give an instance: /draw/instance?id=N.")
     except (StoreError, correction.CorrectionError, NoDatasetError) as exc:
         return _error(str(exc))
+    try:
+        k = _start_slice(drawing, z)
+    except ValueError:
+        return _error("Give the slice as a whole number: /draw/instance?id=N&z=Z.")
     item, box = drawing.item, drawing.box
-    k = min(
-        max(0, item.synapse.center_xyz_vx[2] - box.start_xyz[2]), drawing.masks_zyx.shape[0] - 1
-    )
     n = drawing.masks_zyx.shape[0]
     category = "" if item.category is None else f" · {item.category.value.replace('_', ' ')}"
     return html.Div(
@@ -130,8 +137,9 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
                                 className="sd-strip",
                             ),
                         ],
-                        lg=8,
+                        lg=6,
                     ),
+                    dbc.Col(draw_checks.panel(drawing, k), lg=3),
                     dbc.Col(
                         [
                             tools_panel(
@@ -139,7 +147,7 @@ def layout(id: str | None = None, **_query: str) -> html.Div:  # noqa: A002 (que
                             ),
                             draw_auto.auto_panel(),
                         ],
-                        lg=4,
+                        lg=3,
                     ),
                 ]
             ),
@@ -291,6 +299,7 @@ def _undo_redo(instance_id: int, k: int, direction: str) -> tuple:
 def register_callbacks(app: dash.Dash) -> None:
     """This view's callbacks, attached to ``app`` (``create_app`` calls it for every view)."""
     draw_auto.register_callbacks(app)
+    draw_checks.register_callbacks(app)
     app.callback(
         FIGURE, STROKE, STRIP,
         Output(ids.DI_SLICE_LABEL, "children"),

@@ -71,7 +71,7 @@ def layout(**_query: str) -> html.Div:
                 dbc.Button("Check masks", id=ids.EXD_CHECK_BUTTON, color="warning"),
                 "Before exporting: lists per instance the holes inside a slice, islands apart "
                 "from the main mask, empty slices between masked ones, and masks touching the "
-                "crop border, each with its slice (fix them in the drawing view).",
+                "crop border, each with its slice: a click opens the drawing view there.",
                 ids.EXD_CHECK_STATUS,
                 CHECK_JOB,
             ),
@@ -121,7 +121,15 @@ def _issue_list(found: list[exports.InstanceIssues]) -> html.Ul:
         shown = entry.issues[:MAX_LISTED_ISSUES]
         more = len(entry.issues) - len(shown)
         lines = [
-            html.Li(issue.message, className=f"exd-check-issue z-{issue.z}") for issue in shown
+            html.Li(
+                dcc.Link(
+                    issue.message,
+                    href=f"/draw/instance?id={entry.instance_id}&z={issue.z}",
+                    title="open the drawing view at this slice",
+                ),
+                className=f"exd-check-issue z-{issue.z}",
+            )
+            for issue in shown
         ]
         if more:
             lines.append(html.Li(f"... and {more} more"))

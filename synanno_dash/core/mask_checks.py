@@ -9,7 +9,9 @@ slice ``k`` is absolute target slice ``z0 + k``.
 - *gap*: an empty slice between two slices with mask;
 - *border*: mask voxels on the crop's x/y border (the synapse may continue outside).
 
-Each problem names the absolute slice a click should jump to.
+Each problem names the absolute slice a click should jump to. The drawing view runs the checks
+after every stroke, so each slice is cut to its mask's bounding box (one background voxel
+around it) before filling and labelling: the cost follows the mask, not the crop.
 """
 
 from __future__ import annotations
@@ -38,26 +40,43 @@ class MaskIssue:
     message: str
 
 
-def holes(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
-    """Enclosed background regions, one issue per hole per slice."""
+def _masked_planes(mask_zyx: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(slice index, plane) of every slice with mask, each plane cut to its mask's bounding
+    box with one background voxel around it: background touching the box's edge reaches the
+    slice border, so holes and components are the same as in the whole slice."""
+    rows_zy: np.ndarray = np.any(mask_zyx, axis=2)
+    columns_zx: np.ndarray = np.any(mask_zyx, axis=1)
+    planes = []
+    for k in np.flatnonzero(rows_zy.any(axis=1)).tolist():
+        rows, columns = np.flatnonzero(rows_zy[k]), np.flatnonzero(columns_zx[k])
+        box = mask_zyx[k, rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+        planes.append((k, np.pad(box, 1)))
+    return planes
+
+
+def _hole_sizes(plane: np.ndarray) -> np.ndarray:
+    """Sizes of the 4-connected background components of a padded plane apart from the
+    outside one (the padding ring is background, so the outside holds voxel [0, 0])."""
+    labels, count = ndimage.label(~plane)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[[0, labels[0, 0]]] = 0
+    return sizes[sizes > 0]
+
+
+def _holes(planes: list[tuple[int, np.ndarray]], z0: int) -> list[MaskIssue]:
     issues = []
-    for k, plane in enumerate(mask_zyx):
-        if not plane.any():
-            continue
-        filled = ndimage.binary_fill_holes(plane)
-        labels, count = ndimage.label(filled & ~plane)
-        for size in np.bincount(labels.ravel(), minlength=count + 1)[1:]:
+    for k, plane in planes:
+        for size in _hole_sizes(plane).tolist():
             issues.append(MaskIssue(
-                Problem.HOLE, z0 + k, int(size),
-                f"slice z={z0 + k}: a hole of {int(size)} voxels inside the mask",
+                Problem.HOLE, z0 + k, size,
+                f"slice z={z0 + k}: a hole of {size} voxels inside the mask",
             ))  # fmt: skip
     return issues
 
 
-def islands(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
-    """Per slice, the components apart from the slice's largest one."""
+def _islands(planes: list[tuple[int, np.ndarray]], z0: int) -> list[MaskIssue]:
     issues = []
-    for k, plane in enumerate(mask_zyx):
+    for k, plane in planes:
         labels, count = ndimage.label(plane, structure=EIGHT)
         if count < 2:
             continue
@@ -69,6 +88,16 @@ def islands(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
                 f"slice z={z0 + k}: an island of {size} voxels apart from the main mask",
             ))  # fmt: skip
     return issues
+
+
+def holes(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
+    """Enclosed background regions, one issue per hole per slice."""
+    return _holes(_masked_planes(np.asarray(mask_zyx, dtype=bool)), z0)
+
+
+def islands(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
+    """Per slice, the components apart from the slice's largest one."""
+    return _islands(_masked_planes(np.asarray(mask_zyx, dtype=bool)), z0)
 
 
 def gaps(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
@@ -87,23 +116,25 @@ def gaps(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
 
 def border_contacts(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
     """Slices whose mask touches the crop's x/y border."""
-    edge = np.zeros(mask_zyx.shape[1:], dtype=bool)
-    edge[[0, -1], :] = True
-    edge[:, [0, -1]] = True
+    mask = np.asarray(mask_zyx, dtype=bool)
+    height, width = mask.shape[1:]
+    rows, columns = sorted({0, height - 1}), sorted({0, width - 1})
+    touching_by_k = np.count_nonzero(mask[:, rows, :], axis=(1, 2))
+    touching_by_k += np.count_nonzero(mask[:, 1 : height - 1][:, :, columns], axis=(1, 2))
     issues = []
-    for k, plane in enumerate(mask_zyx):
-        touching = int(np.count_nonzero(plane & edge))
-        if touching:
-            issues.append(MaskIssue(
-                Problem.BORDER, z0 + k, touching,
-                f"slice z={z0 + k}: the mask touches the crop border ({touching} voxels)",
-            ))  # fmt: skip
+    for k in np.flatnonzero(touching_by_k).tolist():
+        touching = int(touching_by_k[k])
+        issues.append(MaskIssue(
+            Problem.BORDER, z0 + k, touching,
+            f"slice z={z0 + k}: the mask touches the crop border ({touching} voxels)",
+        ))  # fmt: skip
     return issues
 
 
 def check_mask(mask_zyx: np.ndarray, z0: int = 0) -> list[MaskIssue]:
     """Every issue, ordered by slice, then by kind."""
     mask = np.asarray(mask_zyx, dtype=bool)
-    found = holes(mask, z0) + islands(mask, z0) + gaps(mask, z0) + border_contacts(mask, z0)
+    planes = _masked_planes(mask)
+    found = _holes(planes, z0) + _islands(planes, z0) + gaps(mask, z0) + border_contacts(mask, z0)
     order = list(Problem)
     return sorted(found, key=lambda i: (i.z, order.index(i.problem)))

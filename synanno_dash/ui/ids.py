@@ -257,6 +257,16 @@ DI_POINT_BACK = "di-point-back"
 DI_DISCARD = "di-discard"
 DI_STATUS = "di-status"
 DI_MARKERS = "di-markers"
+# the drawing view's mask checks and orthogonal views (ui/draw_checks.py, ui/draw_ortho.py)
+DI_CHECKS = "di-checks"  # the list of the current instance's mask issues
+DI_CHECKS_CLEAN = "di-checks-clean"
+DI_CHECK_ITEM = "di-check"  # pattern type: one listed issue, a click jumps to its slice
+DI_CHECK_JUMPS = "di-check-jumps"  # the slice index of each listed issue
+DI_ORTHO_XY = "di-ortho-xy"  # [x, y] where the y-z and x-z views cut (target voxels)
+DI_XZ = "di-xz"
+DI_YZ = "di-yz"
+DI_XZ_CLICK = "di-xz-click"  # a click in DI_XZ (sent by draw.js)
+DI_YZ_CLICK = "di-yz-click"
 DI_AUTO = "di-auto"  # Auto (U-Net): complete the mask from the drawn slices (a job)
 DI_AUTO_JOB = "draw-auto"  # its job panel's name
 DI_PROPOSAL = "di-proposal"  # the Auto proposal (packed slices) until accepted

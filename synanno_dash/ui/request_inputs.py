@@ -176,6 +176,23 @@ def point_xy(value: object, what: str) -> tuple[float, float]:
     return float(pair[0]), float(pair[1])
 
 
+def voxel_xy(value: object, what: str) -> tuple[int, int]:
+    """An [x, y] pair of whole numbers (target voxels), as a view's store holds it."""
+    if not (isinstance(value, list) and len(value) == 2):
+        raise RefusedInput(what, "[x, y] in target voxels")
+    x, y = (whole_number(v, what, -MAX_INT64, MAX_INT64) for v in value)
+    return x, y
+
+
+def listed_position(component_id: object, listed: object, what: str) -> int:
+    """The position in a list the page holds (``listed``) of a pattern-matching id's index."""
+    index = component_id.get("index") if isinstance(component_id, dict) else None
+    count = len(listed) if isinstance(listed, list) else 0
+    if count == 0:
+        raise RefusedInput(what, "an item of a list the page shows")
+    return whole_number(index, what, 0, count - 1)
+
+
 # -- the missed-synapse view -------------------------------------------------------------------
 def local_href(value: object, what: str = "the address to return to") -> str:
     """A path of this app (``/annotation?page=2``), never another site's address."""

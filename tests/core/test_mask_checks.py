@@ -63,3 +63,77 @@ def test_a_run_of_empty_slices_is_one_gap() -> None:
 def test_any_mask_gets_checked_without_error(mask: np.ndarray) -> None:
     issues = check_mask(mask, z0=7)
     assert all(7 <= i.z < 7 + len(mask) and i.voxels > 0 for i in issues)
+
+
+# -- an independent implementation: plain breadth-first flood fills, slice by slice ----------
+def _components(plane: np.ndarray, value: bool, diagonal: bool) -> list[set[tuple[int, int]]]:
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if diagonal:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    height, width = plane.shape
+    seen: set[tuple[int, int]] = set()
+    found = []
+    for start in zip(*np.nonzero(plane == value)):
+        start = (int(start[0]), int(start[1]))
+        if start in seen:
+            continue
+        part, todo = {start}, [start]
+        seen.add(start)
+        while todo:
+            r, c = todo.pop()
+            for dr, dc in steps:
+                n = (r + dr, c + dc)
+                if 0 <= n[0] < height and 0 <= n[1] < width and plane[n] == value and n not in seen:
+                    seen.add(n)
+                    part.add(n)
+                    todo.append(n)
+        found.append(part)
+    return found
+
+
+def _reference(mask: np.ndarray, z0: int) -> dict[Problem, list[tuple[int, int]]]:
+    height, width = mask.shape[1:]
+    found: dict[Problem, list[tuple[int, int]]] = {p: [] for p in Problem}
+    for k, plane in enumerate(mask):
+        if not plane.any():
+            continue
+        for part in _components(plane, False, diagonal=False):
+            if not any(r in (0, height - 1) or c in (0, width - 1) for r, c in part):
+                found[Problem.HOLE].append((z0 + k, len(part)))
+        sizes = sorted((len(p) for p in _components(plane, True, diagonal=True)), reverse=True)
+        found[Problem.ISLAND] += [(z0 + k, s) for s in sizes[1:]]
+        edge = plane.copy()
+        edge[1:-1, 1:-1] = False
+        if edge.any():
+            found[Problem.BORDER].append((z0 + k, int(edge.sum())))
+    filled = [k for k in range(len(mask)) if mask[k].any()]
+    for before, after in zip(filled[:-1], filled[1:]):
+        if after - before > 1:
+            found[Problem.GAP].append((z0 + before + 1, after - before - 1))
+    return {p: sorted(v) for p, v in found.items()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arrays(bool, st.tuples(st.integers(1, 4), st.integers(1, 12), st.integers(1, 12))),
+    st.integers(-50, 50),
+)
+def test_the_checks_agree_with_plain_flood_fills(mask: np.ndarray, z0: int) -> None:
+    """Cutting each slice to its mask's box (the fast path) finds exactly what flood fills
+    over the whole slice find."""
+    issues = check_mask(mask, z0)
+    found = {p: sorted((i.z, i.voxels) for i in issues if i.problem is p) for p in Problem}
+    assert found == _reference(mask, z0)
+
+
+def test_a_small_mask_in_a_large_crop_keeps_its_hole_and_island() -> None:
+    """A ring far from the crop border, and one whose hole touches the mask's bounding box
+    edge only diagonally: both holes are found; the open notch is not."""
+    mask = np.zeros((3, 300, 300), dtype=bool)
+    mask[1, 100:105, 200:205] = True
+    mask[1, 102, 202] = False  # a one-voxel hole in a 5 x 5 square
+    mask[1, 150:152, 10:12] = True  # an island of 4
+    mask[2, 50:53, 50:53] = True
+    mask[2, 51, 52] = False  # a notch open to the right: not a hole
+    kinds = sorted((i.problem, i.z, i.voxels) for i in check_mask(mask))
+    assert kinds == sorted([(Problem.HOLE, 1, 1), (Problem.ISLAND, 1, 4)])
