@@ -7,12 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from synanno_dash.cli_sessions import add_session_arguments, session_store
 from synanno_dash.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("export", help="a session's synapses for connectome tools")
-    parser.add_argument("--session", required=True, help="session id (shown in the Menu)")
+    add_session_arguments(parser)
     parser.add_argument(
         "--format", required=True,
         choices=("connectivity", "cave", "ng-annotations", "ng-state"),
@@ -21,7 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Neuroglancer state (JSON) at the first flagged instance",
     )  # fmt: skip
     parser.add_argument("--out", required=True, help="output path without suffix")
-    parser.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
     parser.add_argument("--base-url", help="ng-state: the app's address (local layers are "
                         "served by it; default http://HOST:PORT of the settings)")  # fmt: skip
     parser.add_argument("--annotations", default="",
@@ -29,25 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.data_dir:
-        settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
-    from synanno_dash.data.store import SessionStore
     from synanno_dash.services.field_exports import ExportError, export_session
 
-    store = SessionStore(settings.effective_database_url)
-    try:
-        base_url = args.base_url or f"http://{settings.host}:{settings.port}"
-        paths = export_session(
-            store, args.session, args.format, Path(args.out).expanduser(), base_url,
-            args.annotations, settings.synapse_types,
-        )  # fmt: skip
-    except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-        return 2
-    finally:
-        store.engine.dispose()
+    with session_store(args, settings) as (store, settings):
+        try:
+            base_url = args.base_url or f"http://{settings.host}:{settings.port}"
+            paths = export_session(
+                store, args.session, args.format, Path(args.out).expanduser(), base_url,
+                args.annotations, settings.synapse_types,
+            )  # fmt: skip
+        except ExportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+            return 2
     print("\n".join(f"wrote {p}" for p in paths))
     return 0

@@ -43,7 +43,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def run(args: argparse.Namespace, _settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from synanno_dash.core.detection import (
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, _settings: Settings) -> int:
             )
         request = ImportRequest(
             args.map, Path(args.out), params, resolution, args.neuropil, args.source,
-            args.channel, args.memory_mib * MIB,
+            args.channel, args.memory_mib * MIB, settings.max_import_voxels,
         )  # fmt: skip
         with tqdm(total=100, desc="import", unit="%", file=sys.stderr) as bar:
 

@@ -7,12 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from synanno_dash.cli_sessions import add_session_arguments, session_store
 from synanno_dash.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write review statistics as one offline HTML file")
-    parser.add_argument("--session", required=True, help="session id (shown in the Menu)")
+    add_session_arguments(parser)
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument(
         "--dataset", action="store_true", help="every session on the session's dataset"
@@ -20,36 +21,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ground-truth", help="ground-truth CSV (default: ground_truth.csv beside the table)"
     )
-    parser.add_argument("--data-dir", help="data folder (env SYNANNO_DATA_DIR)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.data_dir:
-        settings = settings.with_changes(data_dir=Path(args.data_dir).expanduser())
-    from synanno_dash.data.store import SessionStore
     from synanno_dash.data.volume_registry import VolumeRegistry
     from synanno_dash.services.statistics import Scope, StatisticsError, collect_statistics
     from synanno_dash.ui.stats_report import write_report
 
-    store = SessionStore(settings.effective_database_url)
     scope = Scope.DATASET if args.dataset else Scope.SESSION
-    try:
-        result = collect_statistics(
-            store, args.session, scope, ground_truth=args.ground_truth,
-            volumes=VolumeRegistry(cache_bytes=settings.cache_bytes),
-        )  # fmt: skip
-        out = write_report(result, Path(args.out))
-    except StatisticsError as exc:
-        print(f"synanno-dash report: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(
-            f"synanno-dash report: cannot write {args.out}: {exc.strerror}; "
-            "give a writable file path",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        store.engine.dispose()
+    with session_store(args, settings) as (store, settings):
+        try:
+            result = collect_statistics(
+                store, args.session, scope, ground_truth=args.ground_truth,
+                volumes=VolumeRegistry(cache_bytes=settings.cache_bytes),
+            )  # fmt: skip
+            out = write_report(result, Path(args.out))
+        except StatisticsError as exc:
+            print(f"synanno-dash report: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(
+                f"synanno-dash report: cannot write {args.out}: {exc.strerror}; "
+                "give a writable file path",
+                file=sys.stderr,
+            )
+            return 2
     print(f"report of {len(result.sessions)} session(s) written to {out}")
     return 0

@@ -13,6 +13,9 @@ from synanno_dash.core.labels import Category
 from synanno_dash.core.limits import DEFAULT_MAX_UPLOAD_BYTES
 from synanno_dash.core.synapse_types import DEFAULT_TYPES, parse_type_list
 
+# A map of 1,024^3 voxels: ~1 GB as uint8, its cleft layer ~4 GB uncompressed uint32.
+DEFAULT_MAX_IMPORT_VOXELS = 1024**3
+
 # Instances added by hand are false negatives; reviewers do not choose it on Categorize.
 DEFAULT_CATEGORIES = tuple(
     c for c in Category if c not in (Category.FALSE_NEGATIVE, Category.CUSTOM)
@@ -74,6 +77,11 @@ class Settings:
     # Per-session limits (any mode): instances one session holds, bytes of one export file.
     max_instances_per_session: int = 200_000
     max_export_bytes: int = 2 * 1024**3
+    # Open Data's *Import predictions*: largest map (voxels, from its metadata, before any
+    # read; None: no limit locally, DEFAULT_MAX_IMPORT_VOXELS in hosted mode) and imports
+    # kept per session (the oldest folders are removed after a new one is written).
+    max_import_voxels: int | None = None
+    max_imports_per_session: int = 20
     # Sign-in (optional): a shared access token, or a header set by a trusted proxy.
     access_token: str = ""
     trusted_user_header: str = ""
@@ -103,6 +111,14 @@ class Settings:
         """Datasets written by Open Data's *Import predictions* (one folder per import; in
         hosted mode readable like the demo: ``services.source_policy``)."""
         return self.data_dir / "imports"
+
+    @property
+    def import_voxel_limit(self) -> int | None:
+        """The panel's map size limit: the setting when given, else the default in hosted
+        mode (a large map would fill the data folder), else none."""
+        if self.max_import_voxels is not None:
+            return self.max_import_voxels
+        return DEFAULT_MAX_IMPORT_VOXELS if self.hosted else None
 
     @property
     def jobs_dir(self) -> Path:
@@ -161,6 +177,10 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             env, "SYNANNO_MAX_INSTANCES", defaults.max_instances_per_session
         ),
         max_export_bytes=_positive_int(env, "SYNANNO_MAX_EXPORT_BYTES", defaults.max_export_bytes),
+        max_import_voxels=_positive_int(env, "SYNANNO_MAX_IMPORT_VOXELS", 0) or None,
+        max_imports_per_session=_positive_int(
+            env, "SYNANNO_MAX_IMPORTS_PER_SESSION", defaults.max_imports_per_session
+        ),
         access_token=env.get("SYNANNO_ACCESS_TOKEN", "").strip(),
         trusted_user_header=env.get("SYNANNO_TRUSTED_USER_HEADER", "").strip(),
         redis_url=env.get("SYNANNO_REDIS_URL", "").strip(),

@@ -71,3 +71,18 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     read = set(re.findall(r'"(SYNANNO_[A-Z_]+)"', (repo / "synanno_dash/settings.py").read_text()))
     documented = set(re.findall(r"`(SYNANNO_[A-Z_]+)`", (repo / "README.md").read_text()))
     assert read and read <= documented, sorted(read - documented)
+
+
+def test_import_limits_apply_in_hosted_mode_and_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synanno_dash.settings import DEFAULT_MAX_IMPORT_VOXELS, Settings
+
+    assert Settings().import_voxel_limit is None
+    assert Settings(hosted=True).import_voxel_limit == DEFAULT_MAX_IMPORT_VOXELS
+    monkeypatch.setenv("SYNANNO_MAX_IMPORT_VOXELS", "5000")
+    monkeypatch.setenv("SYNANNO_MAX_IMPORTS_PER_SESSION", "3")
+    settings = load_settings(env_file=None)
+    assert (settings.import_voxel_limit, settings.max_imports_per_session) == (5000, 3)
+    assert settings.with_changes(hosted=True).import_voxel_limit == 5000
+    monkeypatch.setenv("SYNANNO_MAX_IMPORT_VOXELS", "0")
+    with pytest.raises(ValueError, match="SYNANNO_MAX_IMPORT_VOXELS must be a whole number"):
+        load_settings(env_file=None)

@@ -56,6 +56,7 @@ class ImportRequest:
     source_url: str | None = None
     channel: int | None = None
     budget_bytes: int = DEFAULT_BUDGET_BYTES
+    max_map_voxels: int | None = None  # None: any size (checked from the map's metadata)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def run_import(request: ImportRequest, progress: Progress | None = None) -> Impo
     sides = open_side_layers(request.source_url, request.neuropil_url)
     fallback = sides.source.resolution if sides.source else None
     prediction = open_map(request.map_url, request.resolution, request.channel, fallback)
+    check_map_size(prediction, request.max_map_voxels)
     params = _params_for(prediction, request.params)
     sides.check_against(prediction.resolution, prediction.bounds_vx)
     partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -115,6 +117,20 @@ def _check_out_dir(out_dir: Path) -> None:
         raise PredictionImportError(
             f"The folder {out_dir.parent} for --out does not exist: create it."
         )
+
+
+def check_map_size(prediction: PredictionMap, max_map_voxels: int | None) -> None:
+    """Refuse a map above the voxel limit, from its geometry alone (nothing is read)."""
+    size_vx = prediction.bounds_vx.size
+    if max_map_voxels is None or size_vx <= max_map_voxels:
+        return
+    x, y, z = prediction.bounds_vx.shape_xyz
+    raise PredictionImportError(
+        f"The map {prediction.url} has {size_vx:,} voxels ({x:,} x {y:,} x {z:,}); imports "
+        f"here take at most {max_map_voxels:,} voxels (SYNANNO_MAX_IMPORT_VOXELS). Import a "
+        "cutout of the map (a smaller region written as its own volume), or ask whoever runs "
+        "the server to raise the limit."
+    )
 
 
 def _params_for(prediction: PredictionMap, params: DetectionParameters) -> DetectionParameters:

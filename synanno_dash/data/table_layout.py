@@ -104,18 +104,8 @@ def _synanno_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
     missing = [c for names in _SYNANNO_POINTS.values() for c in names if c not in columns]
     if missing:
         return None, missing
-    layout = Layout(
-        schema="synanno",
-        center=_SYNANNO_POINTS["centre"],
-        pre=_SYNANNO_POINTS["pre"],
-        post=_SYNANNO_POINTS["post"],
-        pre_neuron_id=_optional(columns, "pre_neuron_id"),
-        post_neuron_id=_optional(columns, "post_neuron_id"),
-        id=_optional(columns, "id"),
-        confidence=_optional(columns, CONFIDENCE_COLUMN),
-        synapse_type=type_column(columns),
-    )
-    return layout, []
+    neuron_ids = ("pre_neuron_id", "post_neuron_id")
+    return _detected("synanno", dict(_SYNANNO_POINTS), columns, neuron_ids), []
 
 
 def _cave_point(columns: set[str], name: str) -> PointColumns | None:
@@ -130,18 +120,25 @@ def _cave_layout(columns: set[str]) -> tuple[Layout | None, list[str]]:
     missing = [f"{_CAVE_POINTS[role]} (or _x/_y/_z)" for role, p in points.items() if p is None]
     if missing:
         return None, missing
-    layout = Layout(
-        schema="cave",
-        center=points["centre"],  # type: ignore[arg-type]
+    found = {role: p for role, p in points.items() if p is not None}
+    return _detected("cave", found, columns, ("pre_pt_root_id", "post_pt_root_id")), []
+
+
+def _detected(
+    schema: str, points: dict[str, PointColumns], columns: set[str], neuron_ids: tuple[str, str]
+) -> Layout:
+    """A detected layout: its point columns, and the optional columns the table has."""
+    return Layout(
+        schema=schema,
+        center=points["centre"],
         pre=points["pre"],
         post=points["post"],
-        pre_neuron_id=_optional(columns, "pre_pt_root_id"),
-        post_neuron_id=_optional(columns, "post_pt_root_id"),
+        pre_neuron_id=_optional(columns, neuron_ids[0]),
+        post_neuron_id=_optional(columns, neuron_ids[1]),
         id=_optional(columns, "id"),
         confidence=_optional(columns, CONFIDENCE_COLUMN),
         synapse_type=type_column(columns),
     )
-    return layout, []
 
 
 def _mapped_layout(mapping: ColumnMapping, columns: Sequence[str], source: str) -> Layout:

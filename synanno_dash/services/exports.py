@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from synanno_dash.core.instances import Instance
 from synanno_dash.core.limits import megabytes
 from synanno_dash.core.mask_checks import MaskIssue, check_mask
 from synanno_dash.core.session_json import dumps
+from synanno_dash.data.atomic_files import written_atomically
 from synanno_dash.data.mask_layer import write_segmentation_layer
 from synanno_dash.data.masks_zip import InstanceMask, masks_zip
 from synanno_dash.data.volumes import VolumeError
@@ -55,26 +53,6 @@ def json_text(session: Session, document: dict[str, Any], what: str) -> str:
     text = dumps(document)
     check_export_size(session, len(text.encode()), what)
     return text
-
-
-def _partial(final: Path) -> Path:
-    """A temporary name beside ``final`` (same folder: the rename is atomic)."""
-    return final.with_name(f".{final.name}.partial-{secrets.token_hex(4)}")
-
-
-def _discard(partial: Path) -> None:
-    """Remove what a failed write left under its temporary name (if anything)."""
-    if partial.is_dir():
-        shutil.rmtree(partial, ignore_errors=True)
-    elif partial.is_file():
-        partial.unlink()
-
-
-def _publish(partial: Path, final: Path) -> None:
-    """Give a completely written file or folder its final name (replacing an earlier one)."""
-    if final.is_dir():
-        shutil.rmtree(final)
-    os.replace(partial, final)
 
 
 def export_folder(session: Session, entry: str) -> Path:
@@ -228,17 +206,15 @@ def write_layer(
         for m in masks
     }
     painting = job.part(0.4, 1.0)
-    partial = _partial(path)
     try:
-        write_segmentation_layer(
-            partial, bounds, config.target_resolution, entries, labels,
-            on_painted=lambda n: painting.report(
-                n / max(1, len(entries)), f"writing segment {n} of {len(entries)}"
-            ),
-        )  # fmt: skip
-        _publish(partial, path)
+        with written_atomically(path) as partial:
+            write_segmentation_layer(
+                partial, bounds, config.target_resolution, entries, labels,
+                on_painted=lambda n: painting.report(
+                    n / max(1, len(entries)), f"writing segment {n} of {len(entries)}"
+                ),
+            )  # fmt: skip
     except OSError as exc:
-        _discard(partial)
         raise ExportError(
             f"The layer could not be written in {path.parent} ({exc.strerror or exc}): "
             "check that the data folder is writable and has free space."

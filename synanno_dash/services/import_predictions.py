@@ -11,6 +11,11 @@ for review like the demo.
 Nothing half-written: ``run_import`` writes into a hidden ``.<name>.partial-<pid>`` folder and
 renames it when complete. A cancelled job's process is stopped before its own clean-up can
 run, so each import first removes the partial folders of this session whose process is gone.
+
+Bounded disk: the map's size is checked from its metadata before any read
+(``Settings.import_voxel_limit``: ``SYNANNO_MAX_IMPORT_VOXELS``, always applied in hosted
+mode), and a session keeps its newest ``SYNANNO_MAX_IMPORTS_PER_SESSION`` imports (older
+folders are removed after a new one is written).
 """
 
 from __future__ import annotations
@@ -88,13 +93,14 @@ def import_predictions(job: Job, session: Session, choices: ImportChoices) -> Im
     out_dir = folder / f"{stage_times.file_stamp()}-{secrets.token_hex(4)}"
     request = ImportRequest(
         choices.map_url, out_dir, choices.params, choices.resolution, choices.neuropil_url,
-        choices.source_url, choices.channel, MEMORY_BUDGET_BYTES,
+        choices.source_url, choices.channel, MEMORY_BUDGET_BYTES, settings.import_voxel_limit,
     )  # fmt: skip
     job.report(0.0, "opening the map", force=True)
     try:
         result = run_import(request, lambda fraction, text: job.report(fraction, text))
     except (DetectionError, MapError, SideLayerError, PredictionImportError) as exc:
         raise JobError(panel_message(str(exc))) from None
+    remove_oldest(folder, settings.max_imports_per_session)
     written = json.loads((result.out_dir / "import.json").read_text())
     resolution = tuple(float(v) for v in written["resolution_nm"])
     return ImportedDataset(
@@ -126,4 +132,14 @@ def remove_abandoned(folder: Path) -> list[Path]:
         if found and not psutil.pid_exists(int(found.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
+    return removed
+
+
+def remove_oldest(folder: Path, keep: int) -> list[Path]:
+    """Remove all but the newest ``keep`` finished imports in ``folder`` (their names start
+    with the time they were written); the folders removed."""
+    finished = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    removed = finished[: max(len(finished) - keep, 0)]
+    for entry in removed:
+        shutil.rmtree(entry, ignore_errors=True)
     return removed

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from synanno_dash.core.geometry import BBox, Resolution, convert_point
 from synanno_dash.core.instances import DatasetConfig, Instance, Synapse
+from synanno_dash.data.atomic_files import written_atomically
 from synanno_dash.data.corrected_table import (
     AddedSynapse,
     Point,
@@ -25,7 +26,7 @@ from synanno_dash.data.corrected_table import (
 from synanno_dash.data.table_schema import TableError
 from synanno_dash.data.volumes import VolumeError, VolumeSet
 from synanno_dash.services import correction
-from synanno_dash.services.exports import ExportError, _discard, _partial, _publish, export_folder
+from synanno_dash.services.exports import ExportError, export_folder
 from synanno_dash.services.jobs import Job
 from synanno_dash.services.session import Session
 
@@ -143,7 +144,6 @@ def write_table(
         name = "corrected_synapses.csv"
         out = (folder or export_folder(session, name)) / name
         return _session_table(items, out, lambda syn: neuron_ids_at_markers(session, syn))
-    partial: Path | None = None
     try:
         job.report(0.0, "reading the corrections", force=True)
         source = table_path(config.table_url)
@@ -152,16 +152,13 @@ def write_table(
         suffix = ".parquet" if source.suffix == ".parquet" else ".csv"
         name = f"{source.name.split('.')[0]}_corrected{suffix}"
         out = (folder or export_folder(session, name)) / name
-        partial = _partial(out)
         copying = job.part(0.2, 1.0)
-        count = write_corrected_table(
-            source, partial, corrections,
-            on_rows=lambda n: copying.report(0.5, f"{n:,} rows of the table copied"),
-        )  # fmt: skip
-        _publish(partial, out)
+        with written_atomically(out) as partial:
+            count = write_corrected_table(
+                source, partial, corrections,
+                on_rows=lambda n: copying.report(0.5, f"{n:,} rows of the table copied"),
+            )  # fmt: skip
     except (TableError, OSError) as exc:
-        if partial is not None:
-            _discard(partial)
         raise ExportError(f"The corrected table could not be written: {exc}") from None
     return TableExport(out, count, len(corrections.points), len(corrections.drop),
                        len(corrections.added))  # fmt: skip

@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json
+from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json, restore_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -39,11 +39,7 @@ def test_every_export_button_downloads_what_other_tools_read(  # type: ignore[no
     records[0]["Label"] = records[0]["sd_label"] = "incorrect"  # as another reviewer saved it
     json_path.write_text(json.dumps(document))
     page = new_page()
-    page.goto(server.url + "/open-data?workflow=detection")
-    page.locator("#od-json-upload input[type=file]").set_input_files(str(json_path))
-    page.locator("#od-json-status").get_by_text("Submit restores").wait_for()
-    page.locator("#od-submit").click()
-    page.locator("#od-ready").wait_for(timeout=JOB_TIMEOUT_MS)
+    restore_in_browser(page, server.url, json_path, "detection")
     page.goto(server.url + "/export-annotate")
     page.locator("#fx-panel").wait_for()
 

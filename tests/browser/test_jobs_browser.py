@@ -34,17 +34,22 @@ def _session_json(resources, demo_info, tmp_path: Path) -> tuple[Path, int]:  # 
     return path, outcome.instance_count
 
 
+def restore_in_browser(page, base_url: str, json_path: Path, workflow: str) -> None:  # type: ignore[no-untyped-def]
+    """Open Data in ``workflow`` with ``json_path`` uploaded and submitted, until ready."""
+    page.goto(f"{base_url}/open-data?workflow={workflow}")
+    page.locator("#od-json-upload input[type=file]").set_input_files(str(json_path))
+    page.locator("#od-json-status").get_by_text("Submit restores").wait_for()
+    page.locator("#od-submit").click()  # a job: with Celery, a worker prepares the session
+    page.locator("#od-ready").wait_for(timeout=JOB_TIMEOUT_MS)
+
+
 def test_an_export_shows_its_progress_and_completes(  # type: ignore[no-untyped-def]
     server, new_page, resources, demo_info, tmp_path
 ) -> None:
     json_path, count = _session_json(resources, demo_info, tmp_path)
     assert count >= 10  # enough work for the progress to show
     page = new_page()
-    page.goto(server.url + "/open-data?workflow=correction")
-    page.locator("#od-json-upload input[type=file]").set_input_files(str(json_path))
-    page.locator("#od-json-status").get_by_text("Submit restores").wait_for()
-    page.locator("#od-submit").click()
-    page.locator("#od-ready").wait_for(timeout=JOB_TIMEOUT_MS)
+    restore_in_browser(page, server.url, json_path, "correction")
     page.goto(server.url + "/export-draw")
     page.get_by_text(f"{count} instance(s) in the correction view").wait_for()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json
+from tests.browser.test_jobs_browser import JOB_TIMEOUT_MS, _session_json, restore_in_browser
 from tests.conftest import ServerProcess
 from tests.job_worker import WorkerProcess, forget_queue, run_queue
 
@@ -52,11 +52,7 @@ def test_a_job_survives_its_worker_killed_and_restarted(  # type: ignore[no-unty
     server, worker = celery_app_and_worker
     json_path, count = _session_json(resources, demo_info, tmp_path)
     page = new_page()
-    page.goto(server.url + "/open-data?workflow=correction")
-    page.locator("#od-json-upload input[type=file]").set_input_files(str(json_path))
-    page.locator("#od-json-status").get_by_text("Submit restores").wait_for()
-    page.locator("#od-submit").click()  # a job too: the worker prepares the session
-    page.locator("#od-ready").wait_for(timeout=JOB_TIMEOUT_MS)
+    restore_in_browser(page, server.url, json_path, "correction")  # the worker prepares it
     page.goto(server.url + "/export-draw")
     page.locator("#exd-layer-button").click()
     page.locator("#job-exd-layer-text").get_by_text(f"of {count}").wait_for(

@@ -159,3 +159,31 @@ def test_bad_inputs_name_the_problem_and_leave_nothing(
     assert _cli("--map", str(blob_map), "--out", str(tmp_path / "bad-out")) == 2
     assert "never overwrites" in capsys.readouterr().err
     assert (tmp_path / "bad-out" / "keep.txt").read_text() == "x"
+
+
+def test_a_map_above_the_voxel_limit_is_refused_before_any_read(
+    blob_map: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from synanno_dash.data.prediction_import import PredictionImportError, check_map_size
+    from synanno_dash.data.prediction_maps import open_map
+
+    size_vx = int(np.prod(SHAPE))
+    opened = open_map(str(blob_map), None, None, None)
+    reads: list[object] = []
+    unread = type(opened)(opened.url, opened.resolution, opened.bounds_vx, opened.chunk_xyz_vx,
+                          opened.dtype, lambda box: reads.append(box))  # type: ignore[arg-type,return-value]  # fmt: skip
+    check_map_size(unread, size_vx)  # exactly at the limit: accepted
+    with pytest.raises(PredictionImportError) as refused:
+        check_map_size(unread, size_vx - 1)
+    assert f"{size_vx:,} voxels (96 x 80 x 24)" in str(refused.value)
+    assert f"at most {size_vx - 1:,} voxels" in str(refused.value) and reads == []
+    # The command line applies the limit only when SYNANNO_MAX_IMPORT_VOXELS is set.
+    monkeypatch.setenv("SYNANNO_MAX_IMPORT_VOXELS", str(size_vx - 1))
+    message = _bad(tmp_path, capsys, "--map", str(blob_map), "--min-size", "100")
+    assert f"has {size_vx:,} voxels" in message and "SYNANNO_MAX_IMPORT_VOXELS" in message
+    monkeypatch.delenv("SYNANNO_MAX_IMPORT_VOXELS")
+    out = tmp_path / "unlimited"
+    assert _cli("--map", str(blob_map), "--out", str(out), "--min-size", "100",
+                "--max-size", "1000") == 0  # fmt: skip
+    assert len(pd.read_csv(out / "synapses.csv")) == len(SIZES_KEPT)

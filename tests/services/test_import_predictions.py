@@ -97,3 +97,26 @@ def test_panel_words_replace_the_command_line_options() -> None:
         "Lower the threshold or widen Min size/Max size."
     )
     assert "Threshold" in panel_message("give --threshold in that range")
+
+
+def test_the_panel_refuses_a_map_above_the_limit_and_keeps_the_newest_imports(
+    app, demo_info, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    prepared = PreparedSession(app, demo_info)
+    write_volume(tmp_path / "map", _map(), RES, CHUNK)
+    size_vx = int(np.prod(_map().shape))
+    settings = prepared.resources.settings
+    prepared.resources.settings = settings.with_changes(max_import_voxels=size_vx - 1)
+    limited = open_session(prepared.resources, prepared.sid)
+    with pytest.raises(JobError, match=f"has {size_vx:,} voxels .* at most {size_vx - 1:,}"):
+        import_predictions(Job(), limited, _choices(tmp_path / "map"))
+    assert list(session_imports(limited).iterdir()) == []
+    prepared.resources.settings = settings.with_changes(
+        max_import_voxels=size_vx, max_imports_per_session=2
+    )
+    kept = open_session(prepared.resources, prepared.sid)
+    folders = [import_predictions(Job(), kept, _choices(tmp_path / "map")).out_dir
+               for _ in range(3)]  # fmt: skip
+    assert sorted(session_imports(kept).iterdir()) == folders[1:]
+    assert all(pd.read_csv(f / "synapses.csv")["size_vx"].tolist() == SIZES_KEPT
+               for f in folders[1:])  # fmt: skip
