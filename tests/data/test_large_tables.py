@@ -246,4 +246,4 @@ def test_convert_table_command_shows_progress_and_prepares_the_cache(tmp_path: P
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     bad = subprocess.run([*command[:4], str(tmp_path / "bad.csv")], capture_output=True,
                          text=True, timeout=300)  # fmt: skip
-    assert bad.returncode == 2 and "Cannot tell the schema" in bad.stdout
+    assert bad.returncode == 2 and "Cannot tell the schema" in bad.stderr  # errors on stderr
