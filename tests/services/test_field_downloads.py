@@ -45,7 +45,8 @@ def test_cave_and_connectivity_zips_hold_the_cli_files(app, demo_info, tmp_path:
     edges = field_download(Job(), session, "connectivity")
     archive = zipfile.ZipFile(io.BytesIO(edges.data))
     assert sorted(archive.namelist()) == [
-        "connectivity.csv", "connectivity.graphml", "connectivity.parquet"
+        "connectivity.csv", "connectivity.graphml", "connectivity.parquet",
+        "connectivity_by_type.csv", "connectivity_by_type.parquet",  # per synapse type
     ]  # fmt: skip
     counted = pd.read_csv(io.BytesIO(archive.read("connectivity.csv")), dtype=str)
     kept = [
