@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -176,6 +177,7 @@ class ServerProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() ends what it started
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -196,6 +198,13 @@ class ServerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.process is not None:
+            # what the server started (gunicorn workers, the jobs' fork server, the
+            # Neuroglancer service) would otherwise outlive it, holding hundreds of MB each
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.process = None
 
     def restart(self) -> None:
