@@ -29,6 +29,14 @@ from tests.conftest import REPO, free_port
 READY_TIMEOUT_S = 300  # workers import torch, dash, cloudvolume: slow on a loaded machine
 
 
+def _is_live_worker(process: psutil.Process) -> bool:
+    try:
+        return (process.status() != psutil.STATUS_ZOMBIE
+                and "neuroglancer" not in process.cmdline())  # fmt: skip
+    except psutil.NoSuchProcess:  # gone (or reaped) between the listing and the check
+        return False
+
+
 class ServedApp:
     def __init__(self, data_dir: Path, database_url: str, log_path: Path, workers: int = 2,
                  threads: int = 8, graceful_timeout_s: int = 30, plain_gunicorn: bool = False,
@@ -76,8 +84,11 @@ class ServedApp:
         raise RuntimeError(f"the server was not ready in {READY_TIMEOUT_S} s: {self.log_path}")
 
     def workers(self) -> list[psutil.Process]:
+        """The live gunicorn workers: not the Neuroglancer service ``serve`` also starts, and
+        not a killed worker gunicorn has not reaped yet (a zombie)."""
         assert self.process is not None
-        return psutil.Process(self.process.pid).children()
+        return [child for child in psutil.Process(self.process.pid).children()
+                if _is_live_worker(child)]  # fmt: skip
 
     def stop(self, timeout_s: float = 60) -> int | None:
         """SIGTERM (graceful), then SIGKILL if it does not end within ``timeout_s``."""

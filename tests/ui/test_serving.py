@@ -240,7 +240,8 @@ def test_kill_9_of_a_worker_mid_click_loses_no_acknowledged_label(
             worker.kill()  # SIGKILL
             victim.join(timeout=60)
         assert isinstance(victim_answer[0], requests.RequestException)
-        _wait_until(lambda: len(served.workers()) == 2)  # gunicorn replaced the worker
+        _wait_until(lambda: worker.pid not in {w.pid for w in served.workers()}
+                    and len(served.workers()) == 2, what="gunicorn replaced the worker")
         served.wait_ready()
         before = dict(acknowledged)  # the clickers go on, on the new worker too
         _wait_until(lambda: all(acknowledged[s] >= before[s] + 5 for s in before),
